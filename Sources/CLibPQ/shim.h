@@ -1,0 +1,4 @@
+#ifndef TONGBAN_CLIBPQ_SHIM_H
+#define TONGBAN_CLIBPQ_SHIM_H
+#include <libpq-fe.h>
+#endif

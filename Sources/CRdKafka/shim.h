@@ -1,0 +1,30 @@
+#ifndef TONGBAN_CRDKAFKA_SHIM_H
+#define TONGBAN_CRDKAFKA_SHIM_H
+#include <stdint.h>
+#include <stddef.h>
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+
+/* rd_kafka_producev is variadic and cannot be called from Swift (PLATFORM.md).
+ * This wrapper produces one message with a copied key and value, optional headers
+ * (ownership passes to librdkafka on success) and a per-message opaque. */
+static inline rd_kafka_resp_err_t tb_produce(rd_kafka_t *rk, const char *topic, int32_t partition,
+                                             const void *key, size_t key_len, const void *value,
+                                             size_t value_len, rd_kafka_headers_t *headers,
+                                             void *opaque) {
+    if (headers != NULL) {
+        return rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(partition),
+                                 RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                 RD_KAFKA_V_KEY(key, key_len), RD_KAFKA_V_VALUE((void *)value, value_len),
+                                 RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
+    }
+    return rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(partition),
+                             RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(key, key_len),
+                             RD_KAFKA_V_VALUE((void *)value, value_len), RD_KAFKA_V_OPAQUE(opaque),
+                             RD_KAFKA_V_END);
+}
+
+/* Accessors for rd_kafka_message_t fields whose pointer types import awkwardly. */
+static inline void *tb_message_opaque(const rd_kafka_message_t *m) { return m->_private; }
+
+#endif
