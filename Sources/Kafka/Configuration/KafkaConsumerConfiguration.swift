@@ -1,0 +1,42 @@
+/// Settings of a ``KafkaConsumer``.
+public struct KafkaConsumerConfiguration: Sendable {
+    /// Cluster location and raw properties.
+    public var kafka: KafkaConfiguration
+    /// The consumer group (`group.id`); instances with the same id share the partitions.
+    public var groupID: String
+    /// How long the group waits for a silent member before reassigning its partitions
+    /// (`session.timeout.ms`). Default 10 s.
+    public var sessionTimeout: Duration = .seconds(10)
+    /// The longest gap between two polls before the member is considered stuck
+    /// (`max.poll.interval.ms`). Default 5 minutes.
+    public var maxPollInterval: Duration = .seconds(300)
+    /// Bound on prefetched data per partition queue (`queued.max.messages.kbytes`). Default 64 MiB.
+    public var maxPrefetchKilobytes: Int = 65_536
+    /// The partition assignment strategy (`partition.assignment.strategy`). Default `range,roundrobin`
+    /// (eager); `cooperative-sticky` is supported too.
+    public var assignmentStrategy: String = "range,roundrobin"
+
+    /// Creates a configuration.
+    /// - Parameters:
+    ///   - kafka: cluster location and raw properties.
+    ///   - groupID: the consumer group.
+    public init(kafka: KafkaConfiguration, groupID: String) {
+        self.kafka = kafka
+        self.groupID = groupID
+    }
+
+    var properties: [String: String] {
+        var p = kafka.baseProperties
+        p["group.id"] = groupID
+        p["session.timeout.ms"] = String(sessionTimeout.milliseconds)
+        p["max.poll.interval.ms"] = String(maxPollInterval.milliseconds)
+        p["queued.max.messages.kbytes"] = String(maxPrefetchKilobytes)
+        p["partition.assignment.strategy"] = assignmentStrategy
+        // Positions live in PostgreSQL (STYLE §4); Kafka commits are only for lag tools.
+        p["enable.auto.commit"] = "false"
+        p["enable.auto.offset.store"] = "false"
+        p["auto.offset.reset"] = "earliest"
+        p["enable.partition.eof"] = "false"
+        return p.merging(kafka.additionalProperties) { _, new in new }
+    }
+}
