@@ -1,7 +1,17 @@
 import ArgumentParser
 
+/// The one Tongban executable; each job is a subcommand.
 @main
 struct Tongban: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "tongban", abstract: "Tongban hub")
-    func run() async throws {}
+    static let configuration = CommandConfiguration(
+        commandName: "tongban",
+        abstract: "Tongban (通办): departments share facts about people as signed events; certificates are issued from verified views.",
+        version: TongbanVersion.current,
+        subcommands: [DevCommand.self, DoctorCommand.self, BenchCommand.self]
+    )
+}
+
+/// The version this build reports.
+enum TongbanVersion {
+    static let current = "0.1.0-dev"
 }

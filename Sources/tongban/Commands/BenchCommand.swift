@@ -1,0 +1,59 @@
+import ArgumentParser
+import Foundation
+import Logging
+
+/// Benchmarks that print their figures. Build with `-c release` for meaningful numbers.
+struct BenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure Tongban's throughput and latency on this machine (use a release build).",
+        subcommands: [ClientsBench.self]
+    )
+}
+
+/// `tongban bench clients`: the Kafka and PostgreSQL client layers against their raw limits.
+struct ClientsBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "clients",
+        abstract: "Producer/consumer msgs/s on the mock cluster; COPY rows/s vs psql \\copy; round-trip p50/p99."
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(help: "Messages to produce and consume.")
+    var messages = 1_000_000
+
+    @Option(help: "Partitions of the benchmark topic (the mock keeps at most 5 MiB per partition).")
+    var partitions = 32
+
+    @Option(help: "Rows for the COPY benchmarks.")
+    var rows = 1_000_000
+
+    func run() async throws {
+        let logger = global.bootstrapLogging(label: "tongban.bench")
+        #if DEBUG
+            print("note: this is a debug build; run `swift run -c release tongban bench clients` for real figures")
+        #endif
+        var figures = try await KafkaBenchmark.run(messages: messages, partitions: partitions, logger: logger)
+        figures += try await PostgresBenchRunner.run(global: global, rows: rows, logger: logger)
+        print(BenchmarkTable.render(figures))
+    }
+}
+
+/// Prints figures as an aligned table.
+enum BenchmarkTable {
+    static func render(_ figures: [BenchmarkFigure]) -> String {
+        let width = figures.map(\.name.count).max() ?? 10
+        return figures.map { f in
+            let value = f.value >= 100 ? String(format: "%.0f", f.value) : String(format: "%.3f", f.value)
+            return f.name.padding(toLength: width, withPad: " ", startingAt: 0) + "  "
+                + value.leftPadded(to: 12) + " " + f.unit.padding(toLength: 8, withPad: " ", startingAt: 0) + "  " + f.note
+        }.joined(separator: "\n")
+    }
+}
+
+extension String {
+    func leftPadded(to width: Int) -> String {
+        count >= width ? self : String(repeating: " ", count: width - count) + self
+    }
+}

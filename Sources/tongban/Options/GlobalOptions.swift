@@ -1,0 +1,70 @@
+import ArgumentParser
+import Logging
+
+/// Options every subcommand takes: where Kafka and PostgreSQL are, and how much to log.
+///
+/// This is the only place that reads configuration. Keys and their environment variables:
+/// - `--kafka-bootstrap-servers` / `KAFKA_BOOTSTRAP_SERVERS`: `host:port,…` of the Kafka brokers.
+/// - `--kafka-property KEY=VALUE` (repeatable) / `KAFKA_PROPERTIES` (`KEY=VALUE;KEY=VALUE`): any
+///   librdkafka property, e.g. `security.protocol=SASL_SSL`. Values are never logged.
+/// - `--database-url` / `DATABASE_URL`: a libpq URL or `key=value` string. When empty, libpq's own
+///   `PG*` variables (`PGHOST`, `PGPORT`, `PGUSER`, `PGPASSWORD`, `PGDATABASE`, …) apply.
+/// - `--log-level` / `LOG_LEVEL`: trace, debug, info, notice, warning, error, critical.
+struct GlobalOptions: ParsableArguments {
+    @Option(help: "Kafka bootstrap servers, host:port,… (env KAFKA_BOOTSTRAP_SERVERS).")
+    var kafkaBootstrapServers: String?
+
+    @Option(name: .customLong("kafka-property"), help: "A librdkafka property KEY=VALUE; repeatable (env KAFKA_PROPERTIES, ';'-separated).")
+    var kafkaProperties: [String] = []
+
+    @Option(help: "libpq connection URL or key=value string; empty means libpq's PG* variables (env DATABASE_URL).")
+    var databaseURL: String?
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error (env LOG_LEVEL).")
+    var logLevel: String?
+
+    private var environment: [String: String] { ProcessInfo.processInfo.environment }
+
+    /// The Kafka bootstrap servers, if configured.
+    var resolvedKafkaBootstrapServers: String? {
+        (kafkaBootstrapServers ?? environment["KAFKA_BOOTSTRAP_SERVERS"]).flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    /// librdkafka properties from the flag and the environment.
+    func resolvedKafkaProperties() throws -> [String: String] {
+        let fromEnvironment = (environment["KAFKA_PROPERTIES"] ?? "").split(separator: ";").map(String.init)
+        var properties: [String: String] = [:]
+        for entry in fromEnvironment + kafkaProperties where !entry.isEmpty {
+            guard let equals = entry.firstIndex(of: "="), equals != entry.startIndex else {
+                throw ValidationError("a Kafka property must look like KEY=VALUE (got a value without '=')")
+            }
+            properties[String(entry[..<equals])] = String(entry[entry.index(after: equals)...])
+        }
+        return properties
+    }
+
+    /// The libpq connection string: the flag, else `DATABASE_URL`, else "" (libpq's `PG*` variables).
+    var resolvedDatabaseURL: String {
+        databaseURL ?? environment["DATABASE_URL"] ?? ""
+    }
+
+    /// Whether a PostgreSQL server was configured at all (a URL or any `PG*` connection variable).
+    var isDatabaseConfigured: Bool {
+        !resolvedDatabaseURL.isEmpty || ["PGHOST", "PGHOSTADDR", "PGPORT", "PGDATABASE", "PGSERVICE"].contains {
+            environment[$0] != nil
+        }
+    }
+
+    /// Sets up logging for the process (only the executable does this) and returns its logger.
+    func bootstrapLogging(label: String) -> Logger {
+        let level = Logger.Level(rawValue: (logLevel ?? environment["LOG_LEVEL"] ?? "notice").lowercased()) ?? .notice
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        return Logger(label: label)
+    }
+}
+
+import Foundation
