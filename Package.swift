@@ -20,6 +20,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
     ],
     targets: [
         // C libraries, wrapped by the safe Swift layers below (STYLE §1).
@@ -47,6 +48,21 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The files of schemas/ (event schemas, migrations, OpenAPI), embedded at build time so that
+        // the binary uses exactly what the repository publishes.
+        .executableTarget(name: "schema-embedder", swiftSettings: swiftSettings),
+        .plugin(
+            name: "EmbedSchemas", capability: .buildTool(), dependencies: ["schema-embedder"],
+            path: "Sources/EmbedSchemasPlugin"),
+        .target(name: "TongbanSchemas", swiftSettings: swiftSettings, plugins: ["EmbedSchemas"]),
+        .target(
+            name: "Events",
+            dependencies: [
+                "TongbanSchemas",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "TongbanTesting",
             dependencies: ["Kafka", "Postgres", .product(name: "Logging", package: "swift-log")],
@@ -57,6 +73,7 @@ let package = Package(
             dependencies: [
                 "Kafka",
                 "Postgres",
+                "Events",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -65,6 +82,7 @@ let package = Package(
         ),
 
         .testTarget(name: "KafkaTests", dependencies: ["Kafka", "TongbanTesting"], swiftSettings: swiftSettings),
+        .testTarget(name: "EventsTests", dependencies: ["Events", "TongbanTesting"], swiftSettings: swiftSettings),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "TongbanTesting"], swiftSettings: swiftSettings),
         .testTarget(
             name: "tongbanTests",

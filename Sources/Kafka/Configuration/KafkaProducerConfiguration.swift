@@ -31,6 +31,8 @@ public struct KafkaProducerConfiguration: Sendable {
         p["batch.num.messages"] = String(batchMessages)
         p["batch.size"] = String(batchBytes)
         p["compression.codec"] = compression
+        // The same key-to-partition mapping as the Java client, so that every publisher agrees.
+        p["partitioner"] = "murmur2_random"
         p["enable.idempotence"] = idempotent ? "true" : "false"
         p["message.timeout.ms"] = String(messageTimeout.milliseconds)
         p["queue.buffering.max.messages"] = String(maxQueuedMessages)
