@@ -63,6 +63,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(name: "SyntheticPopulation", dependencies: ["Events"], swiftSettings: swiftSettings),
         .target(
             name: "TongbanTesting",
             dependencies: ["Kafka", "Postgres", .product(name: "Logging", package: "swift-log")],
@@ -74,6 +75,7 @@ let package = Package(
                 "Kafka",
                 "Postgres",
                 "Events",
+                "SyntheticPopulation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -83,6 +85,9 @@ let package = Package(
 
         .testTarget(name: "KafkaTests", dependencies: ["Kafka", "TongbanTesting"], swiftSettings: swiftSettings),
         .testTarget(name: "EventsTests", dependencies: ["Events", "TongbanTesting"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "SyntheticPopulationTests", dependencies: ["SyntheticPopulation", "Events", "TongbanTesting"],
+            swiftSettings: swiftSettings),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "TongbanTesting"], swiftSettings: swiftSettings),
         .testTarget(
             name: "tongbanTests",
