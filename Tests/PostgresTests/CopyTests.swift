@@ -1,0 +1,140 @@
+import Foundation
+import Postgres
+import Testing
+import TongbanTesting
+
+extension PostgresTests {
+    @Suite struct Copy {
+        struct Person: Equatable {
+            var id: Int64, small: Int16, mid: Int32, name: String, score: Double, flag: Bool
+            var created: Date, data: [UInt8], uuid: UUID, doc: String?
+
+            static func make(_ i: Int) -> Person {
+                Person(
+                    id: Int64(i) * 7 - 350_000, small: Int16(truncatingIfNeeded: i), mid: Int32(i) * -3,
+                    name: i % 10 == 0 ? "名字 \(i) 'q' \"d\" \\ \t" : "name-\(i)", score: Double(i) / 3,
+                    flag: i % 3 == 0, created: Date(timeIntervalSince1970: 1_600_000_000 + Double(i) * 0.001_001),
+                    data: i % 5 == 0 ? [0, UInt8(i % 256), 0] : [], uuid: UUID(),
+                    doc: i % 4 == 0 ? nil : #"{"i": \#(i)}"#
+                )
+            }
+        }
+
+        @Test func binaryCopyOf100kRowsRoundTripsExactly() async throws {
+            try await withTestDatabase { db in
+                try await db.client.execute(
+                    """
+                    CREATE TABLE person (id int8, small int2, mid int4, name text, score float8, flag bool,
+                                         created timestamptz, data bytea, uuid uuid, doc jsonb)
+                    """
+                )
+                let people = (0..<100_000).map(Person.make)
+                let copied = try await db.client.withConnection { connection in
+                    try await connection.copyInBinary(
+                        table: "person",
+                        columns: ["id", "small", "mid", "name", "score", "flag", "created", "data", "uuid", "doc"]
+                    ) { writer in
+                        for p in people {
+                            writer.appendRow(
+                                p.id, p.small, p.mid, p.name, p.score, p.flag, p.created, p.data, p.uuid,
+                                p.doc.map(PostgresJSONB.init)
+                            )
+                        }
+                    }
+                }
+                #expect(copied == 100_000)
+                let rows = try await db.client.query(
+                    "SELECT id, small, mid, name, score, flag, created, data, uuid, doc::text FROM person ORDER BY id"
+                )
+                #expect(rows.count == people.count)
+                var mismatches = 0
+                for (row, p) in zip(rows, people) {
+                    let back = Person(
+                        id: try row.decode(Int64.self, at: 0), small: try row.decode(Int16.self, at: 1),
+                        mid: try row.decode(Int32.self, at: 2), name: try row.decode(String.self, at: 3),
+                        score: try row.decode(Double.self, at: 4), flag: try row.decode(Bool.self, at: 5),
+                        created: try row.decode(Date.self, at: 6), data: try row.decode([UInt8].self, at: 7),
+                        uuid: try row.decode(UUID.self, at: 8), doc: try row.decode(String?.self, at: 9)
+                    )
+                    var expected = p
+                    expected.doc = p.doc.map { _ in #"{"i": \#(p.id / 7 + 50_000)}"# }
+                    expected.created = back.created  // compared below, to the microsecond
+                    if back != expected
+                        || abs(back.created.timeIntervalSince1970 - p.created.timeIntervalSince1970) > 0.000_001
+                    {
+                        mismatches += 1
+                    }
+                }
+                #expect(mismatches == 0)
+            }
+        }
+
+        @Test func aFailingRowCopiesNothing() async throws {
+            try await withTestDatabase { db in
+                try await db.client.execute("CREATE TABLE t (id int8 PRIMARY KEY)")
+                let error = await expectPostgresError {
+                    _ = try await db.client.withConnection { connection in
+                        try await connection.copyInBinary(table: "t", columns: ["id"]) { writer in
+                            for i in 0..<1000 { writer.appendRow(Int64(i % 999)) }  // one duplicate key
+                        }
+                    }
+                }
+                #expect(error?.sqlState == "23505")
+                #expect(try await db.client.query("SELECT count(*) FROM t")[0].decode(Int.self, at: 0) == 0)
+                // A body that throws aborts the COPY.
+                struct Stop: Error {}
+                let aborted = await expectPostgresError {
+                    _ = try await db.client.withConnection { connection in
+                        try await connection.copyInBinary(table: "t", columns: ["id"]) { writer in
+                            writer.appendRow(Int64(1))
+                            throw Stop()
+                        }
+                    }
+                }
+                #expect(aborted?.code == .query)
+                #expect(try await db.client.query("SELECT count(*) FROM t")[0].decode(Int.self, at: 0) == 0)
+                #expect(try await db.client.query("SELECT 1").count == 1)  // the connection is fine afterwards
+            }
+        }
+
+        @Test func rawTextCopyFromChunksAndFile() async throws {
+            try await withTestDatabase { db in
+                try await db.client.execute("CREATE TABLE t (id int8, name text, note text)")
+                var text = ""
+                for i in 0..<20_000 { text += "\(i)\tname \(i) 中\t\(i % 7 == 0 ? "\\N" : "tab\\there \\\\ back")\n" }
+                let bytes = Array(text.utf8)
+                let chunks = stride(from: 0, to: bytes.count, by: 4099).map { Array(bytes[$0..<min($0 + 4099, bytes.count)]) }
+                let copied = try await db.client.withConnection { try await $0.copyIn("COPY t FROM STDIN", chunks: chunks) }
+                #expect(copied == 20_000)
+                let file = FileManager.default.temporaryDirectory.appendingPathComponent("copy-\(UUID()).tsv")
+                try Data(bytes).write(to: file)
+                defer { try? FileManager.default.removeItem(at: file) }
+                let fromFile = try await db.client.withConnection { try await $0.copyIn("COPY t FROM STDIN", file: file, chunkSize: 10_000) }
+                #expect(fromFile == 20_000)
+                let row = try await db.client.query(
+                    "SELECT count(*), count(note), count(DISTINCT id), min(note) FROM t"
+                )[0]
+                #expect(try row.decode(Int.self, at: 0) == 40_000)
+                #expect(try row.decode(Int.self, at: 1) == 40_000 - 2 * 2858)
+                #expect(try row.decode(Int.self, at: 2) == 20_000)
+                #expect(try row.decode(String.self, at: 3) == "tab\there \\ back")
+                let missing = await expectPostgresError {
+                    _ = try await db.client.withConnection {
+                        try await $0.copyIn("COPY t FROM STDIN", file: URL(fileURLWithPath: "/nonexistent/x.tsv"))
+                    }
+                }
+                #expect(missing?.message.contains("/nonexistent/x.tsv") == true)
+            }
+        }
+
+        @Test func writerBuildsTheBinaryFormatInMemory() {
+            var writer = PostgresCopyWriter()
+            writer.appendRow(Int32(1), Optional<String>.none)
+            let bytes = writer.finish()
+            #expect(Array(bytes.prefix(11)) == Array("PGCOPY\n".utf8) + [0xFF, 0x0D, 0x0A, 0x00])
+            // header 19 bytes, field count 2, int4 (4+4), NULL (4), trailer 2
+            #expect(bytes.count == 19 + 2 + 8 + 4 + 2)
+            #expect(Array(bytes.suffix(2)) == [0xFF, 0xFF])
+        }
+    }
+}
