@@ -2,14 +2,6 @@ import Foundation
 import Logging
 import Postgres
 
-/// One measured figure of a benchmark run.
-struct BenchmarkFigure {
-    let name: String
-    let value: Double
-    let unit: String
-    let note: String
-}
-
 /// Measures the Postgres layer against a live server: round-trip latency, binary and text COPY (the latter
 /// compared with `psql \copy` of the same file), and pipelined inserts.
 struct PostgresBenchmark {

@@ -4,6 +4,7 @@ import Kafka
 import Logging
 import Postgres
 import ServiceLifecycle
+import UnixSignals
 import TongbanSchemas
 
 /// `tongban dev`: the whole stack on this machine with nothing to configure.

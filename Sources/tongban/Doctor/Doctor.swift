@@ -29,12 +29,12 @@ struct Doctor: Sendable {
         checks.append(libraryCheck(name: "librdkafka", version: KafkaLibrary.version, minimumMajor: 2, package: "librdkafka-dev"))
         checks.append(libraryCheck(name: "libpq", version: PostgresLibrary.version, minimumMajor: 12, package: "libpq-dev"))
         do {
-            let directory = try EmbeddedPostgres.findBinaries(postgresBinDirectory)
+            let directory = try await EmbeddedPostgres.findBinaries(postgresBinDirectory)
             checks.append(DoctorCheck(name: "PostgreSQL server binaries", status: .ok, detail: directory, fix: nil))
         } catch {
             checks.append(
                 DoctorCheck(
-                    name: "PostgreSQL server binaries", status: .failed, detail: error.detail,
+                    name: "PostgreSQL server binaries", status: .failed, detail: error.message,
                     fix: "apt-get install postgresql (needed by `tongban dev` and the tests), or set TONGBAN_PG_BINDIR"))
         }
         let schemaCount = TongbanSchemaFiles.paths.filter { $0.hasPrefix("events/") }.count
@@ -110,7 +110,7 @@ struct Doctor: Sendable {
             return DoctorCheck(name: "PostgreSQL", status: .ok, detail: "server \(version), database \(database)", fix: nil)
         } catch let error as PostgresError {
             return DoctorCheck(
-                name: "PostgreSQL", status: .failed, detail: error.detail,
+                name: "PostgreSQL", status: .failed, detail: error.message,
                 fix: "check DATABASE_URL / PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE and that the server is up")
         } catch {
             return DoctorCheck(name: "PostgreSQL", status: .failed, detail: "\(error)", fix: nil)
