@@ -1,5 +1,6 @@
 public import Logging
 import TongbanConcurrency
+
 public import struct Foundation.Date
 
 /// A topic to create.

@@ -43,7 +43,9 @@ public actor KafkaConsumer {
         /// Starts every partition at the same logical position (e.g. ``KafkaOffset/beginning``).
         /// - Parameter offset: where every assigned partition starts.
         public static func always(_ offset: KafkaOffset) -> PartitionHandler {
-            PartitionHandler(assigned: { partitions in Dictionary(uniqueKeysWithValues: partitions.map { ($0, offset) }) })
+            PartitionHandler(assigned: { partitions in
+                Dictionary(uniqueKeysWithValues: partitions.map { ($0, offset) })
+            })
         }
     }
 

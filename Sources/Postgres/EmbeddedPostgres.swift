@@ -3,9 +3,9 @@ public import Logging
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A private PostgreSQL cluster started from the system's server binaries, for tests and `tongban dev`.
@@ -70,7 +70,9 @@ public final class EmbeddedPostgres: Sendable {
     private let stopped = Mutex(false)
     private let logger: Logger
 
-    private init(directory: URL, binDirectory: String, port: Int, configuration: Configuration, runAs: RunAs, logger: Logger) {
+    private init(
+        directory: URL, binDirectory: String, port: Int, configuration: Configuration, runAs: RunAs, logger: Logger
+    ) {
         self.directory = directory
         self.binDirectory = binDirectory
         self.port = port
@@ -83,7 +85,9 @@ public final class EmbeddedPostgres: Sendable {
     /// - Parameter database: the database name. Default `postgres`.
     /// - Returns: the connection string, including the password if one is set.
     public func conninfo(database: String = "postgres") -> String {
-        var parts = ["host=127.0.0.1", "port=\(port)", "user=\(quote(configuration.superuser))", "dbname=\(quote(database))"]
+        var parts = [
+            "host=127.0.0.1", "port=\(port)", "user=\(quote(configuration.superuser))", "dbname=\(quote(database))",
+        ]
         if let password = configuration.password { parts.append("password=\(quote(password))") }
         return parts.joined(separator: " ")
     }
@@ -93,7 +97,8 @@ public final class EmbeddedPostgres: Sendable {
     /// - Returns: the URL.
     public func url(database: String = "postgres") -> String {
         let allowed = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "-._~"))
-        let user = configuration.superuser.addingPercentEncoding(withAllowedCharacters: allowed) ?? configuration.superuser
+        let user =
+            configuration.superuser.addingPercentEncoding(withAllowedCharacters: allowed) ?? configuration.superuser
         let db = database.addingPercentEncoding(withAllowedCharacters: allowed) ?? database
         return "postgresql://\(user)@127.0.0.1:\(port)/\(db)"
     }
@@ -124,7 +129,8 @@ public final class EmbeddedPostgres: Sendable {
         let directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("tongban-pg-\(UUID().uuidString.prefix(8).lowercased())")
         do {
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            try FileManager.default.createDirectory(
+                at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         } catch {
             throw PostgresError(.embeddedServer, "cannot create \(directory.path): \(error.localizedDescription)")
         }
@@ -137,7 +143,11 @@ public final class EmbeddedPostgres: Sendable {
             if !configuration.fsync { initdb.append("--no-sync") }
             if let password = configuration.password {
                 let passwordFile = directory.appendingPathComponent("pwfile")
-                guard FileManager.default.createFile(atPath: passwordFile.path, contents: Data(password.utf8), attributes: [.posixPermissions: 0o600]) else {
+                guard
+                    FileManager.default.createFile(
+                        atPath: passwordFile.path, contents: Data(password.utf8), attributes: [.posixPermissions: 0o600]
+                    )
+                else {
                     throw PostgresError(.embeddedServer, "cannot write \(passwordFile.path)")
                 }
                 try runAs.giveAway(passwordFile.path)
@@ -163,7 +173,9 @@ public final class EmbeddedPostgres: Sendable {
                 )
                 do {
                     try await server.startServer()
-                    logger.info("embedded PostgreSQL started", metadata: ["postgres.port": "\(port)", "postgres.dir": "\(directory.path)"])
+                    logger.info(
+                        "embedded PostgreSQL started",
+                        metadata: ["postgres.port": "\(port)", "postgres.dir": "\(directory.path)"])
                     return server
                 } catch {
                     lastError = error
@@ -181,15 +193,22 @@ public final class EmbeddedPostgres: Sendable {
     private func startServer() async throws(PostgresError) {
         var options = ["-p \(port)", "-k \(directory.path)", "-c listen_addresses=127.0.0.1"]
         if !configuration.fsync { options += ["-c fsync=off", "-c full_page_writes=off", "-c synchronous_commit=off"] }
-        for (key, value) in configuration.settings.sorted(by: { $0.key < $1.key }) { options.append("-c \(key)=\(value)") }
+        for (key, value) in configuration.settings.sorted(by: { $0.key < $1.key }) {
+            options.append("-c \(key)=\(value)")
+        }
         let seconds = max(1, Int(configuration.startTimeout.components.seconds))
         let outcome = try await runAs.run(
             "\(binDirectory)/pg_ctl",
-            ["-D", dataDirectory.path, "-l", logFile.path, "-w", "-t", "\(seconds)", "-o", options.joined(separator: " "), "start"],
+            [
+                "-D", dataDirectory.path, "-l", logFile.path, "-w", "-t", "\(seconds)", "-o",
+                options.joined(separator: " "), "start",
+            ],
             timeout: configuration.startTimeout + .seconds(10)
         )
         guard outcome.status == 0 else {
-            _ = try? await runAs.run("\(binDirectory)/pg_ctl", ["-D", dataDirectory.path, "-m", "immediate", "-w", "stop"], timeout: .seconds(30))
+            _ = try? await runAs.run(
+                "\(binDirectory)/pg_ctl", ["-D", dataDirectory.path, "-m", "immediate", "-w", "stop"],
+                timeout: .seconds(30))
             let log = (try? String(contentsOf: logFile, encoding: .utf8)) ?? ""
             throw PostgresError(
                 .embeddedServer,
@@ -212,9 +231,11 @@ public final class EmbeddedPostgres: Sendable {
     public static func findBinaries(_ configured: String? = nil) async throws(PostgresError) -> String {
         let fileManager = FileManager.default
         func usable(_ directory: String) -> Bool {
-            fileManager.isExecutableFile(atPath: "\(directory)/initdb") && fileManager.isExecutableFile(atPath: "\(directory)/pg_ctl")
+            fileManager.isExecutableFile(atPath: "\(directory)/initdb")
+                && fileManager.isExecutableFile(atPath: "\(directory)/pg_ctl")
         }
-        let missing = "PostgreSQL server binaries not found: install the Debian package `postgresql` "
+        let missing =
+            "PostgreSQL server binaries not found: install the Debian package `postgresql` "
             + "(apt-get install postgresql)"
         if let explicit = configured ?? ProcessInfo.processInfo.environment["TONGBAN_PG_BINDIR"] {
             guard usable(explicit) else {
@@ -227,7 +248,8 @@ public final class EmbeddedPostgres: Sendable {
             .compactMap { name in Int(name).map { ($0, "\(root)/\(name)/bin") } }
             .sorted { $0.0 > $1.0 }
         if let found = versions.first(where: { usable($0.1) }) { return found.1 }
-        for pgConfig in ["/usr/bin/pg_config", "/usr/local/bin/pg_config"] where fileManager.isExecutableFile(atPath: pgConfig) {
+        for pgConfig in ["/usr/bin/pg_config", "/usr/local/bin/pg_config"]
+        where fileManager.isExecutableFile(atPath: pgConfig) {
             let outcome = try? await ChildProcess.run(pgConfig, ["--bindir"], timeout: .seconds(10))
             if let outcome, outcome.status == 0 {
                 let directory = outcome.output.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -240,9 +262,9 @@ public final class EmbeddedPostgres: Sendable {
     /// A TCP port on 127.0.0.1 that nobody listens on right now.
     private static func freePort() throws(PostgresError) -> Int {
         #if canImport(Glibc)
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         #else
-        let fd = socket(AF_INET, SOCK_STREAM, 0)
+            let fd = socket(AF_INET, SOCK_STREAM, 0)
         #endif
         guard fd >= 0 else { throw PostgresError(.embeddedServer, "cannot open a socket to find a free port") }
         defer { close(fd) }
@@ -269,7 +291,8 @@ public final class EmbeddedPostgres: Sendable {
         guard stopped.withLock({ stopped in !stopped ? (stopped = true, true).1 : false }) else { return }
         defer { try? FileManager.default.removeItem(at: directory) }
         let outcome = try await runAs.run(
-            "\(binDirectory)/pg_ctl", ["-D", dataDirectory.path, "-m", "fast", "-w", "-t", "30", "stop"], timeout: .seconds(40)
+            "\(binDirectory)/pg_ctl", ["-D", dataDirectory.path, "-m", "fast", "-w", "-t", "30", "stop"],
+            timeout: .seconds(40)
         )
         guard outcome.status == 0 else {
             throw PostgresError(.embeddedServer, "pg_ctl stop failed: " + Self.tail(outcome.output))
@@ -313,7 +336,9 @@ private struct RunAs: Sendable {
             FileManager.default.isExecutableFile(atPath: $0)
         }
         guard let runuser else {
-            throw PostgresError(.embeddedServer, "running as root needs `runuser` (Debian package util-linux) to start PostgreSQL as `postgres`")
+            throw PostgresError(
+                .embeddedServer,
+                "running as root needs `runuser` (Debian package util-linux) to start PostgreSQL as `postgres`")
         }
         return RunAs(user: ("postgres", entry.pointee.pw_uid, entry.pointee.pw_gid), runuser: runuser)
     }
@@ -325,9 +350,12 @@ private struct RunAs: Sendable {
         }
     }
 
-    func run(_ executable: String, _ arguments: [String], timeout: Duration) async throws(PostgresError) -> ChildProcess.Outcome {
+    func run(_ executable: String, _ arguments: [String], timeout: Duration) async throws(PostgresError)
+        -> ChildProcess.Outcome
+    {
         if let user, let runuser {
-            return try await ChildProcess.run(runuser, ["-u", user.name, "--", executable] + arguments, timeout: timeout)
+            return try await ChildProcess.run(
+                runuser, ["-u", user.name, "--", executable] + arguments, timeout: timeout)
         }
         return try await ChildProcess.run(executable, arguments, timeout: timeout)
     }

@@ -60,7 +60,8 @@ public actor PostgresConnection {
     ) async throws(PostgresError) -> PostgresConnection {
         let executor = BlockingExecutor(label: "tongban.postgres.connection")
         let result = await executor.run { () -> Result<PQConnected, PostgresError> in
-            PQConnectionHandle.connect(conninfo: conninfo, connectTimeout: connectTimeout, logger: logger).map(PQConnected.init)
+            PQConnectionHandle.connect(conninfo: conninfo, connectTimeout: connectTimeout, logger: logger).map(
+                PQConnected.init)
         }
         let connected = try result.get()
         var logger = logger
@@ -214,7 +215,8 @@ public actor PostgresConnection {
                     do {
                         data = try handle.read(upToCount: chunkSize)
                     } catch {
-                        throw PostgresError(.query, "reading \(file.path) for COPY failed: \(error.localizedDescription)")
+                        throw PostgresError(
+                            .query, "reading \(file.path) for COPY failed: \(error.localizedDescription)")
                     }
                     guard let data, !data.isEmpty else { return }
                     try data.withUnsafeBytes { bytes in Result { () throws(PostgresError) in try send(bytes) } }.get()
@@ -248,7 +250,8 @@ public actor PostgresConnection {
         chunkSize: Int = 1 << 20,
         _ body: @escaping @Sendable (inout PostgresCopyWriter) throws -> Void
     ) async throws(PostgresError) -> Int {
-        let sql = "COPY \(table) (\(columns.map(PostgresQuery.quoteIdentifier).joined(separator: ", "))) "
+        let sql =
+            "COPY \(table) (\(columns.map(PostgresQuery.quoteIdentifier).joined(separator: ", "))) "
             + "FROM STDIN (FORMAT binary)"
         return try await cancellable { connection throws(PostgresError) in
             try connection.handle.copyIn(sql) { send throws(PostgresError) in

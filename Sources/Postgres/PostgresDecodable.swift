@@ -171,7 +171,8 @@ extension Array: PostgresDecodable where Element: PostgresArrayElement & Postgre
         result.reserveCapacity(texts.count)
         for text in texts {
             let element = try Element(
-                postgresCell: PostgresCell(bytes: text.map { ArraySlice($0.utf8) }, type: .text, columnName: cell.columnName)
+                postgresCell: PostgresCell(
+                    bytes: text.map { ArraySlice($0.utf8) }, type: .text, columnName: cell.columnName)
             )
             result.append(element)
         }

@@ -51,7 +51,8 @@ public struct PostgresMigration: Sendable, Hashable {
         do {
             names = try FileManager.default.contentsOfDirectory(atPath: directory.path)
         } catch {
-            throw PostgresError(.migration, "cannot read the migrations directory \(directory.path): \(error.localizedDescription)")
+            throw PostgresError(
+                .migration, "cannot read the migrations directory \(directory.path): \(error.localizedDescription)")
         }
         var migrations: [PostgresMigration] = []
         for fileName in names.sorted() where fileName.hasSuffix(".sql") {
@@ -76,7 +77,8 @@ public struct PostgresMigration: Sendable, Hashable {
                     "migrations \(other.fileName) and \(fileName) share version \(version): renumber one"
                 )
             }
-            migrations.append(PostgresMigration(version: version, name: String(stem[stem.index(after: underscore)...]), sql: sql))
+            migrations.append(
+                PostgresMigration(version: version, name: String(stem[stem.index(after: underscore)...]), sql: sql))
         }
         return migrations.sorted { $0.version < $1.version }
     }

@@ -69,7 +69,9 @@ public struct PostgresMigrator: Sendable {
         )
         var recorded: [Int: (name: String, checksum: String)] = [:]
         for row in try await connection.query("SELECT version, name, checksum FROM tongban_migrations") {
-            recorded[try row.decode(Int.self, at: 0)] = (try row.decode(String.self, at: 1), try row.decode(String.self, at: 2))
+            recorded[try row.decode(Int.self, at: 0)] = (
+                try row.decode(String.self, at: 1), try row.decode(String.self, at: 2)
+            )
         }
         for migration in migrations {
             guard let (name, checksum) = recorded[migration.version] else { continue }

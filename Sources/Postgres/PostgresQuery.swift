@@ -136,7 +136,9 @@ public struct PostgresBindings: Sendable, Hashable {
         case .text:
             let length = bytes.count - start
             if invalid == nil, bytes[start...].contains(0) {
-                invalid = (types.count, "text parameter $\(types.count) contains a NUL byte, which PostgreSQL cannot store")
+                invalid = (
+                    types.count, "text parameter $\(types.count) contains a NUL byte, which PostgreSQL cannot store"
+                )
             }
             bytes.append(0)
             formats.append(0)

@@ -10,7 +10,9 @@ public struct PostgresRows: Sendable, RandomAccessCollection {
         let starts: [Int]
         let lengths: [Int32]
 
-        init(columns: [String], types: [PostgresDataType], rowCount: Int, bytes: [UInt8], starts: [Int], lengths: [Int32]) {
+        init(
+            columns: [String], types: [PostgresDataType], rowCount: Int, bytes: [UInt8], starts: [Int], lengths: [Int32]
+        ) {
             self.columns = columns
             self.types = types
             self.rowCount = rowCount

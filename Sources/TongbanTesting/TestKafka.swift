@@ -1,7 +1,7 @@
+import Foundation
 public import Kafka
 public import Logging
 import Synchronization
-import Foundation
 
 /// Unique names, so that tests running in parallel never share a topic, group or database.
 public enum TestNames {
@@ -47,7 +47,8 @@ public func withMockCluster<T>(
 /// - Parameter cluster: the mock cluster.
 /// - Returns: the configuration.
 public func testProducerConfiguration(_ cluster: KafkaMockCluster) -> KafkaProducerConfiguration {
-    var configuration = KafkaProducerConfiguration(kafka: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers))
+    var configuration = KafkaProducerConfiguration(
+        kafka: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers))
     configuration.linger = .milliseconds(1)
     return configuration
 }

@@ -5,7 +5,8 @@ import ArgumentParser
 struct Tongban: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tongban",
-        abstract: "Tongban (通办): departments share facts about people as signed events; certificates are issued from verified views.",
+        abstract:
+            "Tongban (通办): departments share facts about people as signed events; certificates are issued from verified views.",
         version: TongbanVersion.current,
         subcommands: [DevCommand.self, DoctorCommand.self, BenchCommand.self]
     )

@@ -6,7 +6,8 @@ import TongbanSchemas
 /// The worked example of schemas/README.md: RFC 8032 §7.1 TEST 1 key, a name-changed.v2 event.
 enum ReadmeVector {
     static let seedHex = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60"
-    static let canonical = #"{"data":{"effectiveDate":"2026-06-15","newName":"阿依古丽·买买提","personId":"650102199502140485","previousName":"阿依古丽","reasonCode":"correction"},"datacontenttype":"application/json","id":"0193a5c2-7d4e-7c41-9a0e-5b2f6c8d1e3f","source":"/departments/household/650102","specversion":"1.0","subject":"650102199502140485","tbkid":"household/rfc8032-test-1","time":"2026-06-15T00:00:00+08:00","type":"household.name-changed.v2"}"#
+    static let canonical =
+        #"{"data":{"effectiveDate":"2026-06-15","newName":"阿依古丽·买买提","personId":"650102199502140485","previousName":"阿依古丽","reasonCode":"correction"},"datacontenttype":"application/json","id":"0193a5c2-7d4e-7c41-9a0e-5b2f6c8d1e3f","source":"/departments/household/650102","specversion":"1.0","subject":"650102199502140485","tbkid":"household/rfc8032-test-1","time":"2026-06-15T00:00:00+08:00","type":"household.name-changed.v2"}"#
     static let tbsig = "_7T9O-H3U_l2JaFMRIBdvV2lUSig1UlcwOWYEOsfTAZKyJgMxuqoMQoHb3Lf8zafq8-lpCeQer_sEoor_8cLBQ"
 
     static var seed: [UInt8] {
@@ -77,7 +78,8 @@ struct SignatureTests {
     func roundTrip() throws {
         let key = try DepartmentSigningKey.generate(department: "property", name: "2026-test")
         let envelope: JSONValue = [
-            "specversion": "1.0", "type": "property.seizure-lifted.v1", "data": ["b": "2", "a": "1", "c": ["x", "中文\n"]],
+            "specversion": "1.0", "type": "property.seizure-lifted.v1",
+            "data": ["b": "2", "a": "1", "c": ["x", "中文\n"]],
         ]
         let signed = try #require(try key.sign(envelope).objectValue)
         let reparsed = try #require(try JSONParser.parse(JSONValue.object(signed).serialized).objectValue)
@@ -92,7 +94,9 @@ struct SignatureTests {
         let signed = try signedReadmeEvent()
         let registry = try registry([(ReadmeVector.key(), .active)])
         var altered = signed
-        altered["data"] = try JSONParser.parse(#"{"personId":"650102199502140485","previousName":"阿依古丽","newName":"阿依古丽·买买堤","effectiveDate":"2026-06-15","reasonCode":"correction"}"#)
+        altered["data"] = try JSONParser.parse(
+            #"{"personId":"650102199502140485","previousName":"阿依古丽","newName":"阿依古丽·买买堤","effectiveDate":"2026-06-15","reasonCode":"correction"}"#
+        )
         #expect(throws: EventSignatureError.self) { try registry.verify(altered) }
         do { try registry.verify(altered) } catch { #expect(error.code == .badSignature) }
 
@@ -179,10 +183,12 @@ struct JSONTests {
         #expect(text == "{\"A\":{},\"a\":\"x\\\"y\\\\z\\u0001\\n中\u{2028}\",\"b\":[1,true,null]}")
     }
 
-    @Test("ambiguous or malformed input is refused", arguments: [
-        #"{"a":1,"a":2}"#, #"{"a":"\ud800"}"#, #"[1,]"#, #"{"a":1} x"#, "\u{FEFF}{}", #"[01]"#, "{\"a\":\"tab\t\"}",
-        String(repeating: "[", count: 65) + String(repeating: "]", count: 65),
-    ])
+    @Test(
+        "ambiguous or malformed input is refused",
+        arguments: [
+            #"{"a":1,"a":2}"#, #"{"a":"\ud800"}"#, #"[1,]"#, #"{"a":1} x"#, "\u{FEFF}{}", #"[01]"#, "{\"a\":\"tab\t\"}",
+            String(repeating: "[", count: 65) + String(repeating: "]", count: 65),
+        ])
     func refused(_ text: String) {
         #expect(throws: JSONParseError.self) { try JSONParser.parse(text) }
     }

@@ -84,7 +84,10 @@ struct KafkaClientTests {
             try cluster.createTopic(topic, partitions: 6)
             let producer = try KafkaProducer(configuration: testProducerConfiguration(cluster), logger: logger)
             let total = 6_000
-            #expect(try await producer.send(makeMessages(topic: topic, count: total, keys: 500)).allSatisfy { $0.error == nil })
+            #expect(
+                try await producer.send(makeMessages(topic: topic, count: total, keys: 500)).allSatisfy {
+                    $0.error == nil
+                })
             await producer.shutdown()
 
             let store = PositionStore()
@@ -195,19 +198,23 @@ struct KafkaClientTests {
         try await withMockCluster(brokers: 1) { cluster in
             let topic = TestNames.unique("admin")
             try cluster.createTopic(topic, partitions: 2)
-            let admin = try KafkaAdmin(configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers), logger: logger)
+            let admin = try KafkaAdmin(
+                configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers), logger: logger)
             let producer = try KafkaProducer(configuration: testProducerConfiguration(cluster), logger: logger)
             let before = Date()
             let reports = try await producer.send(
-                (0..<10).map { KafkaProducerMessage(topic: topic, key: nil, value: [UInt8($0)], partition: Int32($0 % 2)) })
+                (0..<10).map {
+                    KafkaProducerMessage(topic: topic, key: nil, value: [UInt8($0)], partition: Int32($0 % 2))
+                })
             await producer.shutdown()
             #expect(reports.allSatisfy { $0.error == nil })
 
             let offsets = try await admin.partitionOffsets(topic: topic)
-            #expect(offsets == [
-                KafkaPartitionOffsets(partition: 0, earliest: 0, latest: 5),
-                KafkaPartitionOffsets(partition: 1, earliest: 0, latest: 5),
-            ])
+            #expect(
+                offsets == [
+                    KafkaPartitionOffsets(partition: 0, earliest: 0, latest: 5),
+                    KafkaPartitionOffsets(partition: 1, earliest: 0, latest: 5),
+                ])
             // librdkafka 2.0.2's mock cluster answers every timestamp lookup with the end offset, so only
             // the "after everything" answer can be checked here; a real broker also answers the rest.
             _ = before
@@ -238,14 +245,18 @@ struct KafkaClientTests {
             try await consumer.pause([KafkaTopicPartition(topic, 0)])
             let producer = try KafkaProducer(configuration: testProducerConfiguration(cluster), logger: logger)
             _ = try await producer.send(
-                (0..<20).map { KafkaProducerMessage(topic: topic, key: nil, value: [UInt8($0)], partition: Int32($0 % 2)) })
+                (0..<20).map {
+                    KafkaProducerMessage(topic: topic, key: nil, value: [UInt8($0)], partition: Int32($0 % 2))
+                })
             await producer.shutdown()
             var received: [KafkaMessage] = []
             for _ in 0..<10 { received += try await consumer.nextBatch(maxWait: .milliseconds(100)) }
             #expect(received.count == 10)
             #expect(received.allSatisfy { $0.partition == 1 })
             try await consumer.resume([KafkaTopicPartition(topic, 0)])
-            for _ in 0..<20 where received.count < 20 { received += try await consumer.nextBatch(maxWait: .milliseconds(100)) }
+            for _ in 0..<20 where received.count < 20 {
+                received += try await consumer.nextBatch(maxWait: .milliseconds(100))
+            }
             #expect(received.count == 20)
             await consumer.shutdown()
         }
@@ -288,7 +299,8 @@ struct KafkaErrorTests {
             _ = try KafkaAdmin(configuration: configuration, logger: logger)
         } throws: { error in
             let e = error as! KafkaError
-            return e.code == .configuration && e.detail.contains("sasl.password.nonsense") && !e.detail.contains("hunter2")
+            return e.code == .configuration && e.detail.contains("sasl.password.nonsense")
+                && !e.detail.contains("hunter2")
         }
     }
 }

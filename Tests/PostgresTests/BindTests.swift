@@ -19,7 +19,9 @@ extension PostgresTests {
                 }
                 let rows = try await db.client.query("SELECT i, s FROM t ORDER BY i")
                 #expect(rows.count == strings.count)
-                for row in rows { #expect(try row.decode(String.self, column: "s") == strings[try row.decode(Int.self, at: 0)]) }
+                for row in rows {
+                    #expect(try row.decode(String.self, column: "s") == strings[try row.decode(Int.self, at: 0)])
+                }
                 let big = try await db.client.query("SELECT octet_length(s) FROM t WHERE i = 9")
                 #expect(try big[0].decode(Int.self, at: 0) == 1_050_000)  // 350k × 3-byte UTF-8
             }
@@ -105,14 +107,16 @@ extension PostgresTests {
                 ]
                 try await db.client.execute("SET TIME ZONE 'Asia/Shanghai'")  // a pooled session; decode must not care
                 for date in dates {
-                    let row = try await db.client.query("SELECT \(date), \(date)::text, extract(epoch FROM \(date))::float8")[0]
+                    let row = try await db.client.query(
+                        "SELECT \(date), \(date)::text, extract(epoch FROM \(date))::float8")[0]
                     let back = try row.decode(Date.self, at: 0)
                     #expect(abs(back.timeIntervalSince1970 - date.timeIntervalSince1970) < 0.000_001_5)
                     #expect(abs(try row.decode(Double.self, at: 2) - date.timeIntervalSince1970) < 0.000_001_5)
                 }
                 let shanghai = try await db.client.withConnection { connection in
                     try await connection.execute("SET TIME ZONE 'Asia/Shanghai'")
-                    return try await connection.query("SELECT '2024-05-01 08:00:00+08'::timestamptz")[0].decode(Date.self, at: 0)
+                    return try await connection.query("SELECT '2024-05-01 08:00:00+08'::timestamptz")[0].decode(
+                        Date.self, at: 0)
                 }
                 #expect(shanghai == Date(timeIntervalSince1970: 1_714_521_600))
             }
@@ -137,7 +141,8 @@ extension PostgresTests {
                 let table = "weird \"name\""
                 try await db.client.execute("CREATE TABLE \(identifier: table) (v text)")
                 try await db.client.execute("INSERT INTO \(identifier: table) VALUES (\("x"))")
-                let query: PostgresQuery = "SELECT v FROM \(identifier: table) WHERE v = \("x") \(unescaped: "ORDER BY 1")"
+                let query: PostgresQuery =
+                    "SELECT v FROM \(identifier: table) WHERE v = \("x") \(unescaped: "ORDER BY 1")"
                 #expect(query.binds.count == 1)
                 #expect(try await db.client.query(query).count == 1)
             }
@@ -147,7 +152,9 @@ extension PostgresTests {
             try await withTestDatabase { db in
                 try await db.client.execute("CREATE TABLE u (secret text PRIMARY KEY)")
                 try await db.client.execute("INSERT INTO u VALUES (\("secret-value-42"))")
-                let error = await expectPostgresError { try await db.client.execute("INSERT INTO u VALUES (\("secret-value-42"))") }
+                let error = await expectPostgresError {
+                    try await db.client.execute("INSERT INTO u VALUES (\("secret-value-42"))")
+                }
                 #expect(error?.sqlState == "23505")
                 #expect(error?.code == .query)
                 #expect(error?.isRetriable == false)

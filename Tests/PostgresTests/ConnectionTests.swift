@@ -4,7 +4,6 @@ import Synchronization
 import Testing
 import TongbanTesting
 
-
 extension PostgresTests {
     @Suite struct Connections {
         @Test func cancellationStopsPgSleepWithinOneSecond() async throws {
@@ -67,7 +66,9 @@ extension PostgresTests {
                 }
                 let elapsed = ContinuousClock.now - start
                 #expect(elapsed < .seconds(3), "16 × pg_sleep(0.5) took \(elapsed)")
-                #expect(worstLateness.withLock { $0 } < .milliseconds(100), "a 20 ms tick was late by \(worstLateness.withLock { $0 })")
+                #expect(
+                    worstLateness.withLock { $0 } < .milliseconds(100),
+                    "a 20 ms tick was late by \(worstLateness.withLock { $0 })")
             }
         }
 
@@ -128,7 +129,8 @@ extension PostgresTests {
             let port = closedLoopbackPort()
             let start = ContinuousClock.now
             let error = await expectPostgresError {
-                _ = try await PostgresConnection.connect("host=127.0.0.1 port=\(port) user=x dbname=y", logger: TestPostgres.logger)
+                _ = try await PostgresConnection.connect(
+                    "host=127.0.0.1 port=\(port) user=x dbname=y", logger: TestPostgres.logger)
             }
             #expect(ContinuousClock.now - start < .seconds(5))
             #expect(error?.code == .connect)
@@ -144,24 +146,31 @@ extension PostgresTests {
             #expect(pooled?.code == .connect)
             await client.shutdown()
 
-            let bad = await expectPostgresError { _ = try await PostgresConnection.connect("nonsense_key=1", logger: TestPostgres.logger) }
+            let bad = await expectPostgresError {
+                _ = try await PostgresConnection.connect("nonsense_key=1", logger: TestPostgres.logger)
+            }
             #expect(bad?.code == .connect)
             #expect(bad?.description.contains("invalid connection string") == true)
         }
 
         @Test func wrongPasswordNamesTheFix() async throws {
-            let server = try await EmbeddedPostgres.start(.init(password: "right-password"), logger: TestPostgres.logger)
+            let server = try await EmbeddedPostgres.start(
+                .init(password: "right-password"), logger: TestPostgres.logger)
             do {
                 let good = try await PostgresConnection.connect(server.conninfo(), logger: TestPostgres.logger)
                 #expect(try await good.query("SELECT current_user")[0].decode(String.self, at: 0) == "tongban")
                 await good.close()
                 let wrong = try PostgresConnectionString.setting(["password": "wrong-password"], in: server.conninfo())
-                let error = await expectPostgresError { _ = try await PostgresConnection.connect(wrong, logger: TestPostgres.logger) }
+                let error = await expectPostgresError {
+                    _ = try await PostgresConnection.connect(wrong, logger: TestPostgres.logger)
+                }
                 #expect(error?.code == .authentication)
                 #expect(error?.description.contains("authentication failed for user \"tongban\"") == true)
                 #expect(error?.description.contains("PGPASSWORD") == true)
                 #expect(error?.description.contains("wrong-password") == false)
-                let none = await expectPostgresError { _ = try await PostgresConnection.connect(server.url(), logger: TestPostgres.logger) }
+                let none = await expectPostgresError {
+                    _ = try await PostgresConnection.connect(server.url(), logger: TestPostgres.logger)
+                }
                 #expect(none?.code == .authentication)
             }
             try await server.stop()

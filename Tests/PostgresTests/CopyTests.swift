@@ -103,13 +103,19 @@ extension PostgresTests {
                 var text = ""
                 for i in 0..<20_000 { text += "\(i)\tname \(i) 中\t\(i % 7 == 0 ? "\\N" : "tab\\there \\\\ back")\n" }
                 let bytes = Array(text.utf8)
-                let chunks = stride(from: 0, to: bytes.count, by: 4099).map { Array(bytes[$0..<min($0 + 4099, bytes.count)]) }
-                let copied = try await db.client.withConnection { try await $0.copyIn("COPY t FROM STDIN", chunks: chunks) }
+                let chunks = stride(from: 0, to: bytes.count, by: 4099).map {
+                    Array(bytes[$0..<min($0 + 4099, bytes.count)])
+                }
+                let copied = try await db.client.withConnection {
+                    try await $0.copyIn("COPY t FROM STDIN", chunks: chunks)
+                }
                 #expect(copied == 20_000)
                 let file = FileManager.default.temporaryDirectory.appendingPathComponent("copy-\(UUID()).tsv")
                 try Data(bytes).write(to: file)
                 defer { try? FileManager.default.removeItem(at: file) }
-                let fromFile = try await db.client.withConnection { try await $0.copyIn("COPY t FROM STDIN", file: file, chunkSize: 10_000) }
+                let fromFile = try await db.client.withConnection {
+                    try await $0.copyIn("COPY t FROM STDIN", file: file, chunkSize: 10_000)
+                }
                 #expect(fromFile == 20_000)
                 let row = try await db.client.query(
                     "SELECT count(*), count(note), count(DISTINCT id), min(note) FROM t"

@@ -6,7 +6,8 @@ import TongbanTesting
 extension PostgresTests {
     @Suite struct Migrations {
         static let migrations = [
-            PostgresMigration(version: 1, name: "create_person", sql: "CREATE TABLE person (id int8 PRIMARY KEY, name text);"),
+            PostgresMigration(
+                version: 1, name: "create_person", sql: "CREATE TABLE person (id int8 PRIMARY KEY, name text);"),
             PostgresMigration(
                 version: 2, name: "add_born",
                 sql: "SELECT pg_sleep(0.3); ALTER TABLE person ADD COLUMN born date; CREATE INDEX ON person (born);"
@@ -32,7 +33,8 @@ extension PostgresTests {
                 async let b = migrator.migrate(db.client)
                 let (first, second) = try await (a, b)
                 #expect((first + second).sorted() == [1, 2, 3])
-                let rows = try await db.client.query("SELECT version, count(*) FROM tongban_migrations GROUP BY version ORDER BY 1")
+                let rows = try await db.client.query(
+                    "SELECT version, count(*) FROM tongban_migrations GROUP BY version ORDER BY 1")
                 #expect(try rows.map { try $0.decode(Int.self, at: 0) } == [1, 2, 3])
                 #expect(try rows.allSatisfy { try $0.decode(Int.self, at: 1) == 1 })
                 #expect(try await db.client.query("SELECT count(*) FROM person")[0].decode(Int.self, at: 0) == 1)
@@ -43,7 +45,8 @@ extension PostgresTests {
             try await withTestDatabase { db in
                 try await PostgresMigrator(migrations: Self.migrations, logger: TestPostgres.logger).migrate(db.client)
                 var edited = Self.migrations
-                edited[1] = PostgresMigration(version: 2, name: "add_born", sql: "ALTER TABLE person ADD COLUMN born timestamptz;")
+                edited[1] = PostgresMigration(
+                    version: 2, name: "add_born", sql: "ALTER TABLE person ADD COLUMN born timestamptz;")
                 let error = await expectPostgresError {
                     try await PostgresMigrator(migrations: edited, logger: TestPostgres.logger).migrate(db.client)
                 }
@@ -54,9 +57,11 @@ extension PostgresTests {
 
         @Test func aFailingMigrationLeavesNoTrace() async throws {
             try await withTestDatabase { (db) async throws in
-                let broken = Self.migrations + [
-                    PostgresMigration(version: 4, name: "broken", sql: "CREATE TABLE x (id int); SELECT * FROM nope;")
-                ]
+                let broken =
+                    Self.migrations + [
+                        PostgresMigration(
+                            version: 4, name: "broken", sql: "CREATE TABLE x (id int); SELECT * FROM nope;")
+                    ]
                 let error = await expectPostgresError {
                     try await PostgresMigrator(migrations: broken, logger: TestPostgres.logger).migrate(db.client)
                 }
@@ -64,7 +69,9 @@ extension PostgresTests {
                 #expect(error?.description.contains("0004_broken.sql") == true)
                 #expect(error?.sqlState == "42P01")
                 #expect(try await db.client.query("SELECT to_regclass('x') IS NULL")[0].decode(Bool.self, at: 0))
-                #expect(try await db.client.query("SELECT max(version) FROM tongban_migrations")[0].decode(Int.self, at: 0) == 3)
+                #expect(
+                    try await db.client.query("SELECT max(version) FROM tongban_migrations")[0].decode(Int.self, at: 0)
+                        == 3)
             }
         }
 
@@ -72,8 +79,10 @@ extension PostgresTests {
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("migrations-\(UUID())")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(at: directory) }
-            try "SELECT 2;".write(to: directory.appendingPathComponent("0010_second.sql"), atomically: true, encoding: .utf8)
-            try "SELECT 1;".write(to: directory.appendingPathComponent("0002_first_one.sql"), atomically: true, encoding: .utf8)
+            try "SELECT 2;".write(
+                to: directory.appendingPathComponent("0010_second.sql"), atomically: true, encoding: .utf8)
+            try "SELECT 1;".write(
+                to: directory.appendingPathComponent("0002_first_one.sql"), atomically: true, encoding: .utf8)
             try "notes".write(to: directory.appendingPathComponent("README.md"), atomically: true, encoding: .utf8)
             let loaded = try PostgresMigration.load(from: directory)
             #expect(loaded.map(\.version) == [2, 10])
@@ -93,8 +102,12 @@ extension PostgresTests {
                 """
             )
             let tables = try rows.map { try $0.decode(String.self, at: 0) }
-            let applied = try await client.query("SELECT version, checksum, applied_at FROM tongban_migrations ORDER BY 1")
-            return tables + (try applied.map { "\(try $0.decode(Int.self, at: 0)) \(try $0.decode(String.self, at: 1)) \(try $0.decode(String.self, at: 2))" })
+            let applied = try await client.query(
+                "SELECT version, checksum, applied_at FROM tongban_migrations ORDER BY 1")
+            return tables
+                + (try applied.map {
+                    "\(try $0.decode(Int.self, at: 0)) \(try $0.decode(String.self, at: 1)) \(try $0.decode(String.self, at: 2))"
+                })
         }
     }
 }

@@ -17,7 +17,8 @@ extension PostgresTests {
                 let rows = try await db.client.withConnection { try await $0.pipeline(selects) }
                 #expect(try rows.enumerated().allSatisfy { i, r in try r[0].decode(String.self, at: 0) == "name \(i)" })
                 // Large results both ways must not deadlock.
-                let big: [PostgresQuery] = (0..<50).map { _ in "SELECT repeat('x', 100000) FROM generate_series(1, 20)" }
+                let big: [PostgresQuery] = (0..<50).map { _ in "SELECT repeat('x', 100000) FROM generate_series(1, 20)"
+                }
                 let bigRows = try await db.client.withConnection { try await $0.pipeline(big) }
                 #expect(bigRows.map(\.count) == Array(repeating: 20, count: 50))
             }
@@ -71,7 +72,9 @@ extension PostgresTests {
                 try await db.client.execute("INSERT INTO counter VALUES (1, 0)")
                 let attempts = Mutex(0)
                 try await db.client.withTransaction(isolation: .repeatableRead) { connection in
-                    let attempt = attempts.withLock { $0 += 1; return $0 }
+                    let attempt = attempts.withLock {
+                        $0 += 1; return $0
+                    }
                     _ = try await connection.query("SELECT n FROM counter WHERE id = 1")  // takes the snapshot
                     if attempt == 1 {
                         // Another session commits a change to the row after our snapshot …

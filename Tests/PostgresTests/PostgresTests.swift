@@ -1,7 +1,7 @@
 import Foundation
 import Logging
-import Synchronization
 import Postgres
+import Synchronization
 import Testing
 import TongbanTesting
 

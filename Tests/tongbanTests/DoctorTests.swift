@@ -1,3 +1,4 @@
+import Foundation
 import Kafka
 import Logging
 import Testing
@@ -11,7 +12,8 @@ struct DoctorTests {
 
     @Test("reports libraries and binaries; unconfigured services are said to be unconfigured, not failed")
     func unconfigured() async {
-        let checks = await Doctor(kafkaBootstrapServers: nil, databaseURL: "", databaseConfigured: false).run(logger: logger)
+        let checks = await Doctor(kafkaBootstrapServers: nil, databaseURL: "", databaseConfigured: false).run(
+            logger: logger)
         #expect(checks.first { $0.name == "librdkafka" }?.status == .ok)
         #expect(checks.first { $0.name == "libpq" }?.status == .ok)
         #expect(checks.first { $0.name == "PostgreSQL server binaries" }?.status == .ok)
@@ -45,7 +47,8 @@ struct DoctorTests {
     @Test("a reachable mock cluster is reported with its brokers")
     func reachableKafka() async throws {
         try await withMockCluster(brokers: 2) { cluster in
-            let doctor = Doctor(kafkaBootstrapServers: cluster.bootstrapServers, databaseURL: "", databaseConfigured: false)
+            let doctor = Doctor(
+                kafkaBootstrapServers: cluster.bootstrapServers, databaseURL: "", databaseConfigured: false)
             let kafka = await doctor.kafkaCheck(logger: logger)
             #expect(kafka.status == .ok)
             #expect(kafka.detail.contains("2 brokers"))
@@ -75,5 +78,3 @@ struct TestFailure: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
 }
-
-import Foundation

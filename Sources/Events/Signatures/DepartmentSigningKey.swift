@@ -97,7 +97,8 @@ public struct DepartmentSigningKey: Sendable {
     static func checkKeyID(_ keyID: String) throws(EventSignatureError) {
         let parts = keyID.split(separator: "/", omittingEmptySubsequences: false)
         let allowed: (Character) -> Bool = { $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }
-        guard parts.count == 2, EventSignatures.departments.contains(String(parts[0])), (1...64).contains(parts[1].count),
+        guard parts.count == 2, EventSignatures.departments.contains(String(parts[0])),
+            (1...64).contains(parts[1].count),
             parts[1].allSatisfy(allowed)
         else {
             throw EventSignatureError(

@@ -54,7 +54,9 @@ public struct EventKeyRegistry: Sendable {
     ///   - status: the key's status.
     /// - Throws: ``EventSignatureError`` `.invalidKey` for a malformed id or key, or an id already
     ///   registered for another key (ids are never reused).
-    public mutating func register(keyID: String, publicKey: [UInt8], status: Status = .active) throws(EventSignatureError) {
+    public mutating func register(keyID: String, publicKey: [UInt8], status: Status = .active)
+        throws(EventSignatureError)
+    {
         try DepartmentSigningKey.checkKeyID(keyID)
         guard publicKey.count == 32, let key = try? Curve25519.Signing.PublicKey(rawRepresentation: publicKey) else {
             throw EventSignatureError(.invalidKey, "the public key of \(keyID) is not 32 bytes of Ed25519")
@@ -79,7 +81,9 @@ public struct EventKeyRegistry: Sendable {
     /// - Returns: the registry.
     /// - Throws: ``EventSignatureError`` `.invalidKey` naming the entry that is wrong.
     public static func load(jwks: [UInt8]) throws(EventSignatureError) -> EventKeyRegistry {
-        guard let json = try? JSONParser.parse(jwks) else { throw EventSignatureError(.invalidKey, "the key set is not JSON") }
+        guard let json = try? JSONParser.parse(jwks) else {
+            throw EventSignatureError(.invalidKey, "the key set is not JSON")
+        }
         let keys = json["keys"]?.arrayValue ?? [json]
         var registry = EventKeyRegistry()
         for (index, jwk) in keys.enumerated() {
@@ -124,13 +128,15 @@ public struct EventKeyRegistry: Sendable {
             throw EventSignatureError(.malformedSignature, "tbsig is not 64 bytes of base64url without padding")
         }
         guard let entry = entries[kid] else {
-            throw EventSignatureError(.unknownKey, "unknown key id \(kid): its public key is not registered with the hub")
+            throw EventSignatureError(
+                .unknownKey, "unknown key id \(kid): its public key is not registered with the hub")
         }
         let keyDepartment = kid.prefix { $0 != "/" }
         let eventDepartment = envelope["type"]?.stringValue?.prefix { $0 != "." } ?? ""
         guard keyDepartment == eventDepartment else {
             throw EventSignatureError(
-                .departmentMismatch, "key \(kid) belongs to \(keyDepartment) but the event is a \(eventDepartment) event")
+                .departmentMismatch,
+                "key \(kid) belongs to \(keyDepartment) but the event is a \(eventDepartment) event")
         }
         if entry.status == .revoked {
             throw EventSignatureError(.keyRevoked, "key \(kid) was revoked")
@@ -138,7 +144,8 @@ public struct EventKeyRegistry: Sendable {
         let bytes = try EventSignatures.signingBytes(of: envelope)
         guard entry.publicKey.isValidSignature(signature, for: bytes) else {
             throw EventSignatureError(
-                .badSignature, "the signature does not match the event: it was altered after signing, or not signed by \(kid)")
+                .badSignature,
+                "the signature does not match the event: it was altered after signing, or not signed by \(kid)")
         }
         if entry.status == .retired && purpose == .ingest {
             throw EventSignatureError(.keyRetired, "key \(kid) is retired: sign new events with an active key")

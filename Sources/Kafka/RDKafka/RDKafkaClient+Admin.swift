@@ -110,7 +110,9 @@ extension RDKafkaClient {
             let name = String(cString: rd_kafka_topic_result_name(t))
             guard code != RD_KAFKA_RESP_ERR_NO_ERROR else { return (name, nil) }
             let message = rd_kafka_topic_result_error_string(t).map { String(cString: $0) }
-            return (name, KafkaError.fromRDKafka(code.rawValue, detail: "topic \(name)\(message.map { ": \($0)" } ?? "")"))
+            return (
+                name, KafkaError.fromRDKafka(code.rawValue, detail: "topic \(name)\(message.map { ": \($0)" } ?? "")")
+            )
         }
     }
 }

@@ -1,5 +1,6 @@
 internal import CRdKafka
 import Synchronization
+
 import struct Foundation.Date
 
 extension RDKafkaClient {
@@ -16,7 +17,9 @@ extension RDKafkaClient {
 
     /// Blocks up to `timeoutMilliseconds` for up to `maximum` messages (serving rebalance callbacks
     /// meanwhile). Call only from the consumer's own executor.
-    func consumeBatchBlocking(maximum: Int, timeoutMilliseconds: Int) -> (messages: [KafkaMessage], errors: [KafkaError]) {
+    func consumeBatchBlocking(maximum: Int, timeoutMilliseconds: Int) -> (
+        messages: [KafkaMessage], errors: [KafkaError]
+    ) {
         guard let queue = consumerQueue?.pointer, maximum > 0 else { return ([], []) }
         let buffer = UnsafeMutablePointer<UnsafeMutablePointer<rd_kafka_message_t>?>.allocate(capacity: maximum)
         defer { buffer.deallocate() }
@@ -97,7 +100,8 @@ extension RDKafkaClient {
         if isCooperative {
             if let error = rd_kafka_incremental_assign(handle.pointer, list.pointer) {
                 defer { rd_kafka_error_destroy(error) }
-                throw KafkaError.fromRDKafka(rd_kafka_error_code(error).rawValue, detail: "assign \(positions.map(\.0))")
+                throw KafkaError.fromRDKafka(
+                    rd_kafka_error_code(error).rawValue, detail: "assign \(positions.map(\.0))")
             }
         } else {
             let result = rd_kafka_assign(handle.pointer, list.pointer)

@@ -40,7 +40,8 @@ final class RDKafkaClient: Sendable {
         for (key, value) in properties.sorted(by: { $0.key < $1.key }) {
             if rd_kafka_conf_set(conf, key, value, &errorText, errorText.count) != RD_KAFKA_CONF_OK {
                 rd_kafka_conf_destroy(conf)
-                throw KafkaError(.configuration, "librdkafka rejected property \(key): \(errorText.nulTerminatedString)")
+                throw KafkaError(
+                    .configuration, "librdkafka rejected property \(key): \(errorText.nulTerminatedString)")
             }
         }
         rd_kafka_conf_set_opaque(conf, Unmanaged.passUnretained(context).toOpaque())

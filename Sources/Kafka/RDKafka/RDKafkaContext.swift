@@ -36,45 +36,45 @@ final class RDKafkaContext: Sendable {
 }
 
 /// librdkafka's log callback: forwards to swift-log (thread-safe), nothing else.
-let rdKafkaLogCallback:
-    @convention(c) (OpaquePointer?, Int32, UnsafePointer<CChar>?, UnsafePointer<CChar>?) -> Void = {
-        rk, level, facility, message in
-        guard let context = RDKafkaContext.from(rk), let message else { return }
-        let swiftLevel: Logger.Level =
-            switch level {
-            case ...4: .warning
-            case 5...6: .info
-            default: .debug
-            }
-        context.logger.log(
-            level: swiftLevel,
-            "\(String(cString: message))",
-            metadata: [
-                KafkaLoggingKeys.facility: .string(facility.map { String(cString: $0) } ?? "-"),
-                KafkaLoggingKeys.client: .string(rk.map { String(cString: rd_kafka_name($0)) } ?? "-"),
-            ]
-        )
-    }
+let rdKafkaLogCallback: @convention(c) (OpaquePointer?, Int32, UnsafePointer<CChar>?, UnsafePointer<CChar>?) -> Void = {
+    rk, level, facility, message in
+    guard let context = RDKafkaContext.from(rk), let message else { return }
+    let swiftLevel: Logger.Level =
+        switch level {
+        case ...4: .warning
+        case 5...6: .info
+        default: .debug
+        }
+    context.logger.log(
+        level: swiftLevel,
+        "\(String(cString: message))",
+        metadata: [
+            KafkaLoggingKeys.facility: .string(facility.map { String(cString: $0) } ?? "-"),
+            KafkaLoggingKeys.client: .string(rk.map { String(cString: rd_kafka_name($0)) } ?? "-"),
+        ]
+    )
+}
 
 /// librdkafka's error callback (served by poll): records the error; fatal ones stop the client.
-let rdKafkaErrorCallback: @convention(c) (OpaquePointer?, Int32, UnsafePointer<CChar>?, UnsafeMutableRawPointer?) -> Void = {
-    rk, code, reason, _ in
-    guard let context = RDKafkaContext.from(rk) else { return }
-    let text = reason.map { String(cString: $0) } ?? "unknown"
-    if code == RD_KAFKA_RESP_ERR__FATAL.rawValue, let rk {
-        var buffer = [CChar](repeating: 0, count: 512)
-        let fatalCode = rd_kafka_fatal_error(rk, &buffer, buffer.count)
-        let error = KafkaError(
-            .fatal, "fatal client error: \(buffer.nulTerminatedString); the client must be recreated",
-            rdKafkaCode: fatalCode.rawValue)
-        context.fatalError.withLock { $0 = error }
-        context.logger.error("\(error.detail)")
-        return
+let rdKafkaErrorCallback:
+    @convention(c) (OpaquePointer?, Int32, UnsafePointer<CChar>?, UnsafeMutableRawPointer?) -> Void = {
+        rk, code, reason, _ in
+        guard let context = RDKafkaContext.from(rk) else { return }
+        let text = reason.map { String(cString: $0) } ?? "unknown"
+        if code == RD_KAFKA_RESP_ERR__FATAL.rawValue, let rk {
+            var buffer = [CChar](repeating: 0, count: 512)
+            let fatalCode = rd_kafka_fatal_error(rk, &buffer, buffer.count)
+            let error = KafkaError(
+                .fatal, "fatal client error: \(buffer.nulTerminatedString); the client must be recreated",
+                rdKafkaCode: fatalCode.rawValue)
+            context.fatalError.withLock { $0 = error }
+            context.logger.error("\(error.detail)")
+            return
+        }
+        let error = KafkaError.fromRDKafka(code, detail: text)
+        context.lastError.withLock { $0 = error }
+        context.logger.notice("kafka client error: \(text)", metadata: [KafkaLoggingKeys.error: "\(code)"])
     }
-    let error = KafkaError.fromRDKafka(code, detail: text)
-    context.lastError.withLock { $0 = error }
-    context.logger.notice("kafka client error: \(text)", metadata: [KafkaLoggingKeys.error: "\(code)"])
-}
 
 /// librdkafka's delivery report callback (served by the producer's poll thread).
 let rdKafkaDeliveryCallback:
@@ -93,7 +93,10 @@ let rdKafkaDeliveryCallback:
 /// It records the event; the consumer assigns once the application has supplied positions. While
 /// the consumer closes it unassigns at once, as `rd_kafka_consumer_close` waits for that.
 let rdKafkaRebalanceCallback:
-    @convention(c) (OpaquePointer?, rd_kafka_resp_err_t, UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?, UnsafeMutableRawPointer?) -> Void = {
+    @convention(c) (
+        OpaquePointer?, rd_kafka_resp_err_t, UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?,
+        UnsafeMutableRawPointer?
+    ) -> Void = {
         rk, code, list, _ in
         guard let rk, let context = RDKafkaContext.from(rk) else { return }
         let partitions = RDKafkaTopicPartitionList.partitions(of: list)

@@ -19,20 +19,24 @@ extension KafkaError {
         let text = String(cString: rd_kafka_err2str(code))
         let detail = extra.map { "\($0) (\(text))" } ?? text
         func make(_ c: Code, _ hint: String? = nil, retriable: Bool = false) -> KafkaError {
-            KafkaError(c, hint.map { "\(detail): \($0)" } ?? detail, rdKafkaCode: raw, isRetriable: retriable,
-                       file: file, line: line)
+            KafkaError(
+                c, hint.map { "\(detail): \($0)" } ?? detail, rdKafkaCode: raw, isRetriable: retriable,
+                file: file, line: line)
         }
         switch code {
         case RD_KAFKA_RESP_ERR__MSG_TIMED_OUT:
-            return make(.messageTimedOut, "no broker acknowledged the message in time; check that the "
-                + "bootstrap servers are reachable (tongban doctor) or raise message.timeout.ms", retriable: true)
+            return make(
+                .messageTimedOut,
+                "no broker acknowledged the message in time; check that the "
+                    + "bootstrap servers are reachable (tongban doctor) or raise message.timeout.ms", retriable: true)
         case RD_KAFKA_RESP_ERR__INTR:
             return make(.cancelled, "the task was cancelled before the message was enqueued")
         case RD_KAFKA_RESP_ERR__QUEUE_FULL:
             return make(.queueFull, retriable: true)
         case RD_KAFKA_RESP_ERR__TRANSPORT, RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN, RD_KAFKA_RESP_ERR__RESOLVE:
-            return make(.connection, "check the bootstrap servers (KAFKA_BROKERS) and that the brokers are up",
-                        retriable: true)
+            return make(
+                .connection, "check the bootstrap servers (KAFKA_BROKERS) and that the brokers are up",
+                retriable: true)
         case RD_KAFKA_RESP_ERR__AUTHENTICATION, RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED:
             return make(.connection, "authentication failed: check sasl.username / sasl.password")
         case RD_KAFKA_RESP_ERR__SSL:

@@ -1,6 +1,6 @@
 internal import CRdKafka
-import TongbanConcurrency
 import Logging
+import TongbanConcurrency
 
 /// Owns a librdkafka mock cluster and the client handle that hosts it.
 final class RDKafkaMock: Sendable {

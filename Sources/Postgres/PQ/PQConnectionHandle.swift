@@ -3,9 +3,9 @@ import Foundation
 import Logging
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Owns one `PGconn*`. Used only on its `PostgresConnection`'s executor (one thread), except `deinit`.
@@ -56,8 +56,11 @@ final class PQConnectionHandle: @unchecked Sendable {
         if !isSet("options") { pairs.append(("options", "-c DateStyle=ISO")) }
         pairs.append(("dbname", conninfo))  // expanded; its keys override the defaults above
         if let connectTimeout {
-            let seconds = max(1, Int((Double(connectTimeout.components.seconds)
-                + Double(connectTimeout.components.attoseconds) / 1e18).rounded(.up)))
+            let seconds = max(
+                1,
+                Int(
+                    (Double(connectTimeout.components.seconds)
+                        + Double(connectTimeout.components.attoseconds) / 1e18).rounded(.up)))
             pairs.append(("connect_timeout", String(seconds)))
         }
 
@@ -76,7 +79,8 @@ final class PQConnectionHandle: @unchecked Sendable {
             PQfinish(conn)
             return .failure(PostgresError(.protocolViolation, "libpq returned no cancel handle"))
         }
-        return .success((PQConnectionHandle(conn: conn, logger: logger), PQCancelHandle(pointer: cancel), PQbackendPID(conn)))
+        return .success(
+            (PQConnectionHandle(conn: conn, logger: logger), PQCancelHandle(pointer: cancel), PQbackendPID(conn)))
     }
 
     /// Turns libpq's connection failure into an error that says what to fix.
@@ -305,7 +309,8 @@ final class PQConnectionHandle: @unchecked Sendable {
         let conn = try connection()
         for query in queries { try Self.check(query.binds) }
         guard PQenterPipelineMode(conn) == 1 else {
-            throw PostgresError(.protocolViolation, "could not enter pipeline mode", serverMessage: Self.string(PQerrorMessage(conn)))
+            throw PostgresError(
+                .protocolViolation, "could not enter pipeline mode", serverMessage: Self.string(PQerrorMessage(conn)))
         }
         _ = PQsetnonblocking(conn, 1)
         var results: [PostgresRows] = []
@@ -446,5 +451,6 @@ private func pqNoticeReceiver(_ arg: UnsafeMutableRawPointer?, _ result: OpaqueP
     guard let arg, let result else { return }
     let context = Unmanaged<PQNoticeContext>.fromOpaque(arg).takeUnretainedValue()
     let message = PQresultErrorMessage(result).map { String(cString: $0) } ?? ""
-    context.logger.debug("server notice", metadata: ["postgres.notice": "\(message.trimmingCharacters(in: .whitespacesAndNewlines))"])
+    context.logger.debug(
+        "server notice", metadata: ["postgres.notice": "\(message.trimmingCharacters(in: .whitespacesAndNewlines))"])
 }

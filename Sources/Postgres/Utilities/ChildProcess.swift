@@ -1,9 +1,9 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Runs a program and waits for it without blocking a thread: `posix_spawn`, then `waitpid(WNOHANG)` polls with
@@ -23,21 +23,27 @@ enum ChildProcess {
 
     /// glibc's `posix_spawn_file_actions_addclosefrom_np` (2.34+), which Swift's Glibc module does not export
     /// (it needs `_GNU_SOURCE`). Without it, children inherit only descriptors lacking `FD_CLOEXEC`.
-    private static let addCloseFrom: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32)? = {
-        #if canImport(Glibc)
-        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np") else {
-            return nil
-        }
-        return unsafeBitCast(
-            symbol,
-            to: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32).self
-        )
-        #else
-        return nil
-        #endif
-    }()
+    private static let addCloseFrom:
+        (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32)? = {
+            #if canImport(Glibc)
+                guard
+                    let symbol = dlsym(
+                        UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np")
+                else {
+                    return nil
+                }
+                return unsafeBitCast(
+                    symbol,
+                    to: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32).self
+                )
+            #else
+                return nil
+            #endif
+        }()
 
-    static func run(_ executable: String, _ arguments: [String], timeout: Duration) async throws(PostgresError) -> Outcome {
+    static func run(_ executable: String, _ arguments: [String], timeout: Duration) async throws(PostgresError)
+        -> Outcome
+    {
         let outputPath = FileManager.default.temporaryDirectory
             .appendingPathComponent("tongban-process-\(UUID().uuidString).log").path
         let outputFD = open(outputPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)

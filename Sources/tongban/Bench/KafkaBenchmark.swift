@@ -46,9 +46,12 @@ struct KafkaBenchmark {
         figures.append(
             BenchmarkFigure(
                 name: "kafka produce (acknowledged)", value: Double(messages) / produceSeconds, unit: "msgs/s",
-                note: "\(messages) msgs of ~\(payloads[0].count) B, lz4, idempotent, \(partitions) partitions; \(failures) failed"))
+                note:
+                    "\(messages) msgs of ~\(payloads[0].count) B, lz4, idempotent, \(partitions) partitions; \(failures) failed"
+            ))
 
-        let admin = try KafkaAdmin(configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers), logger: logger)
+        let admin = try KafkaAdmin(
+            configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers), logger: logger)
         let offsets = try await admin.partitionOffsets(topic: topic)
         await admin.shutdown()
         let stored = offsets.reduce(0) { $0 + Int($1.latest - $1.earliest) }

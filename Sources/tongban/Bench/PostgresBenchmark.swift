@@ -55,11 +55,14 @@ struct PostgresBenchmark {
         let note = "SELECT 1 round trip through the connection actor, 5,000 iterations"
         return [
             BenchmarkFigure(name: "postgres.select1.p50", value: samples[samples.count / 2], unit: "µs", note: note),
-            BenchmarkFigure(name: "postgres.select1.p99", value: samples[samples.count * 99 / 100], unit: "µs", note: note),
+            BenchmarkFigure(
+                name: "postgres.select1.p99", value: samples[samples.count * 99 / 100], unit: "µs", note: note),
         ]
     }
 
-    private static func binaryCopy(_ connection: PostgresConnection, table: String, rows: Int) async throws -> BenchmarkFigure {
+    private static func binaryCopy(_ connection: PostgresConnection, table: String, rows: Int) async throws
+        -> BenchmarkFigure
+    {
         let start = ContinuousClock.now
         let copied = try await connection.copyInBinary(table: table, columns: ["id", "n", "name", "score"]) { writer in
             for i in 0..<rows {
@@ -82,7 +85,8 @@ struct PostgresBenchmark {
         psql: String,
         rows: Int
     ) async throws -> [BenchmarkFigure] {
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("tongban-bench-\(UUID().uuidString).tsv")
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "tongban-bench-\(UUID().uuidString).tsv")
         defer { try? FileManager.default.removeItem(at: file) }
         var text = ""
         text.reserveCapacity(rows * 32)
@@ -98,12 +102,17 @@ struct PostgresBenchmark {
         let psqlSeconds = seconds(ContinuousClock.now - psqlStart)
         let psqlRows = try await connection.query("SELECT count(*) FROM \(identifier: psql)")[0].decode(Int.self, at: 0)
         guard psqlRows == rows, copied == rows else {
-            throw PostgresError(.query, "text COPY loaded \(copied) rows (ours) and \(psqlRows) (psql), expected \(rows)")
+            throw PostgresError(
+                .query, "text COPY loaded \(copied) rows (ours) and \(psqlRows) (psql), expected \(rows)")
         }
         let size = "\(rows) rows, \(text.utf8.count / 1024) KiB text file"
         return [
-            BenchmarkFigure(name: "postgres.copy.text.ours", value: Double(rows) / oursSeconds, unit: "rows/s", note: "\(size), copyIn(_:file:)"),
-            BenchmarkFigure(name: "postgres.copy.text.psql", value: Double(rows) / psqlSeconds, unit: "rows/s", note: "\(size), psql \\copy end to end (process start included)"),
+            BenchmarkFigure(
+                name: "postgres.copy.text.ours", value: Double(rows) / oursSeconds, unit: "rows/s",
+                note: "\(size), copyIn(_:file:)"),
+            BenchmarkFigure(
+                name: "postgres.copy.text.psql", value: Double(rows) / psqlSeconds, unit: "rows/s",
+                note: "\(size), psql \\copy end to end (process start included)"),
             BenchmarkFigure(
                 name: "postgres.copy.text.ratio",
                 value: psqlSeconds / oursSeconds,
@@ -113,7 +122,9 @@ struct PostgresBenchmark {
         ]
     }
 
-    private static func pipeline(_ connection: PostgresConnection, table: String, rows: Int) async throws -> BenchmarkFigure {
+    private static func pipeline(_ connection: PostgresConnection, table: String, rows: Int) async throws
+        -> BenchmarkFigure
+    {
         let batch = 1000
         let start = ContinuousClock.now
         try await connection.execute("BEGIN")
@@ -138,14 +149,16 @@ struct PostgresBenchmark {
 
     /// Runs `psql -X -q -v ON_ERROR_STOP=1 [-d conninfo] -c command` and waits for it without blocking a thread.
     private static func runPsql(conninfo: String, command: String) async throws {
-        let candidates = ["/usr/bin/psql", "/usr/local/bin/psql"]
+        let candidates =
+            ["/usr/bin/psql", "/usr/local/bin/psql"]
             + ((try? await EmbeddedPostgres.findBinaries()).map { ["\($0)/psql"] } ?? [])
         guard let psql = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
             throw PostgresError(.embeddedServer, "psql not found: install the Debian package `postgresql-client`")
         }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: psql)
-        process.arguments = ["-X", "-q", "-v", "ON_ERROR_STOP=1"] + (conninfo.isEmpty ? [] : ["-d", conninfo]) + ["-c", command]
+        process.arguments =
+            ["-X", "-q", "-v", "ON_ERROR_STOP=1"] + (conninfo.isEmpty ? [] : ["-d", conninfo]) + ["-c", command]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         let status: Int32 = try await withCheckedThrowingContinuation { continuation in

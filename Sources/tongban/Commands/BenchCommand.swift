@@ -47,7 +47,8 @@ enum BenchmarkTable {
         return figures.map { f in
             let value = f.value >= 100 ? String(format: "%.0f", f.value) : String(format: "%.3f", f.value)
             return f.name.padding(toLength: width, withPad: " ", startingAt: 0) + "  "
-                + value.leftPadded(to: 12) + " " + f.unit.padding(toLength: 8, withPad: " ", startingAt: 0) + "  " + f.note
+                + value.leftPadded(to: 12) + " " + f.unit.padding(toLength: 8, withPad: " ", startingAt: 0) + "  "
+                + f.note
         }.joined(separator: "\n")
     }
 }

@@ -4,8 +4,8 @@ import Kafka
 import Logging
 import Postgres
 import ServiceLifecycle
-import UnixSignals
 import TongbanSchemas
+import UnixSignals
 
 /// `tongban dev`: the whole stack on this machine with nothing to configure.
 ///
@@ -108,10 +108,12 @@ struct DevStack: Sendable {
         var producerConfiguration = KafkaProducerConfiguration(kafka: .init(bootstrapServers: kafka.bootstrapServers))
         producerConfiguration.messageTimeout = .seconds(10)
         let producer = try KafkaProducer(configuration: producerConfiguration, logger: logger)
-        let report = try await producer.send(KafkaProducerMessage(topic: topic, key: "self-check", value: Array("通办".utf8)))
+        let report = try await producer.send(
+            KafkaProducerMessage(topic: topic, key: "self-check", value: Array("通办".utf8)))
         await producer.shutdown()
         let consumer = try KafkaConsumer(
-            configuration: .init(kafka: .init(bootstrapServers: kafka.bootstrapServers), groupID: "tongban-dev-self-check"),
+            configuration: .init(
+                kafka: .init(bootstrapServers: kafka.bootstrapServers), groupID: "tongban-dev-self-check"),
             topics: [topic], handler: .always(.beginning), logger: logger)
         var received: [KafkaMessage] = []
         let deadline = ContinuousClock.now + .seconds(30)

@@ -26,8 +26,10 @@ struct Doctor: Sendable {
 
     func run(logger: Logger) async -> [DoctorCheck] {
         var checks: [DoctorCheck] = []
-        checks.append(libraryCheck(name: "librdkafka", version: KafkaLibrary.version, minimumMajor: 2, package: "librdkafka-dev"))
-        checks.append(libraryCheck(name: "libpq", version: PostgresLibrary.version, minimumMajor: 12, package: "libpq-dev"))
+        checks.append(
+            libraryCheck(name: "librdkafka", version: KafkaLibrary.version, minimumMajor: 2, package: "librdkafka-dev"))
+        checks.append(
+            libraryCheck(name: "libpq", version: PostgresLibrary.version, minimumMajor: 12, package: "libpq-dev"))
         do {
             let directory = try await EmbeddedPostgres.findBinaries(postgresBinDirectory)
             checks.append(DoctorCheck(name: "PostgreSQL server binaries", status: .ok, detail: directory, fix: nil))
@@ -35,13 +37,15 @@ struct Doctor: Sendable {
             checks.append(
                 DoctorCheck(
                     name: "PostgreSQL server binaries", status: .failed, detail: error.message,
-                    fix: "apt-get install postgresql (needed by `tongban dev` and the tests), or set TONGBAN_PG_BINDIR"))
+                    fix: "apt-get install postgresql (needed by `tongban dev` and the tests), or set TONGBAN_PG_BINDIR")
+            )
         }
         let schemaCount = TongbanSchemaFiles.paths.filter { $0.hasPrefix("events/") }.count
         checks.append(
             DoctorCheck(
                 name: "embedded contracts", status: schemaCount > 0 ? .ok : .failed,
-                detail: "\(schemaCount) event schema files from schemas/", fix: schemaCount > 0 ? nil : "rebuild tongban"))
+                detail: "\(schemaCount) event schema files from schemas/",
+                fix: schemaCount > 0 ? nil : "rebuild tongban"))
         checks.append(await kafkaCheck(logger: logger))
         checks.append(await postgresCheck(logger: logger))
         return checks
@@ -60,7 +64,8 @@ struct Doctor: Sendable {
         guard let servers = kafkaBootstrapServers else {
             return DoctorCheck(
                 name: "Kafka", status: .notConfigured,
-                detail: "not configured: set KAFKA_BOOTSTRAP_SERVERS or --kafka-bootstrap-servers (`tongban dev` needs none)",
+                detail:
+                    "not configured: set KAFKA_BOOTSTRAP_SERVERS or --kafka-bootstrap-servers (`tongban dev` needs none)",
                 fix: nil)
         }
         var configuration = KafkaConfiguration(bootstrapServers: servers)
@@ -96,18 +101,21 @@ struct Doctor: Sendable {
         guard databaseConfigured else {
             return DoctorCheck(
                 name: "PostgreSQL", status: .notConfigured,
-                detail: "not configured: set DATABASE_URL, --database-url or PGHOST/PGPORT/… (`tongban dev` needs none)",
+                detail:
+                    "not configured: set DATABASE_URL, --database-url or PGHOST/PGPORT/… (`tongban dev` needs none)",
                 fix: nil)
         }
         do {
             let connection = try await PostgresConnection.connect(
-                try PostgresConnectionString.setting(["connect_timeout": String(timeout.components.seconds)], in: databaseURL),
+                try PostgresConnectionString.setting(
+                    ["connect_timeout": String(timeout.components.seconds)], in: databaseURL),
                 logger: logger)
             let rows = try await connection.query("SELECT current_setting('server_version'), current_database()")
             let version = try rows[0].decode(String.self, at: 0)
             let database = try rows[0].decode(String.self, at: 1)
             await connection.close()
-            return DoctorCheck(name: "PostgreSQL", status: .ok, detail: "server \(version), database \(database)", fix: nil)
+            return DoctorCheck(
+                name: "PostgreSQL", status: .ok, detail: "server \(version), database \(database)", fix: nil)
         } catch let error as PostgresError {
             return DoctorCheck(
                 name: "PostgreSQL", status: .failed, detail: error.message,
@@ -119,7 +127,8 @@ struct Doctor: Sendable {
 
     static func render(_ checks: [DoctorCheck]) -> String {
         checks.map { check in
-            var line = "  " + check.status.rawValue.padding(toLength: 5, withPad: " ", startingAt: 0) + " "
+            var line =
+                "  " + check.status.rawValue.padding(toLength: 5, withPad: " ", startingAt: 0) + " "
                 + check.name + ": " + check.detail
             if let fix = check.fix { line += "\n        fix: " + fix }
             return line

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Logging
 
 /// Options every subcommand takes: where Kafka and PostgreSQL are, and how much to log.
@@ -14,7 +15,9 @@ struct GlobalOptions: ParsableArguments {
     @Option(help: "Kafka bootstrap servers, host:port,… (env KAFKA_BOOTSTRAP_SERVERS).")
     var kafkaBootstrapServers: String?
 
-    @Option(name: .customLong("kafka-property"), help: "A librdkafka property KEY=VALUE; repeatable (env KAFKA_PROPERTIES, ';'-separated).")
+    @Option(
+        name: .customLong("kafka-property"),
+        help: "A librdkafka property KEY=VALUE; repeatable (env KAFKA_PROPERTIES, ';'-separated).")
     var kafkaProperties: [String] = []
 
     @Option(help: "libpq connection URL or key=value string; empty means libpq's PG* variables (env DATABASE_URL).")
@@ -50,9 +53,10 @@ struct GlobalOptions: ParsableArguments {
 
     /// Whether a PostgreSQL server was configured at all (a URL or any `PG*` connection variable).
     var isDatabaseConfigured: Bool {
-        !resolvedDatabaseURL.isEmpty || ["PGHOST", "PGHOSTADDR", "PGPORT", "PGDATABASE", "PGSERVICE"].contains {
-            environment[$0] != nil
-        }
+        !resolvedDatabaseURL.isEmpty
+            || ["PGHOST", "PGHOSTADDR", "PGPORT", "PGDATABASE", "PGSERVICE"].contains {
+                environment[$0] != nil
+            }
     }
 
     /// Sets up logging for the process (only the executable does this) and returns its logger.
@@ -66,5 +70,3 @@ struct GlobalOptions: ParsableArguments {
         return Logger(label: label)
     }
 }
-
-import Foundation
