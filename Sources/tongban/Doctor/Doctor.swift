@@ -116,12 +116,10 @@ struct Doctor: Sendable {
             await connection.close()
             return DoctorCheck(
                 name: "PostgreSQL", status: .ok, detail: "server \(version), database \(database)", fix: nil)
-        } catch let error as PostgresError {
+        } catch {
             return DoctorCheck(
                 name: "PostgreSQL", status: .failed, detail: error.message,
                 fix: "check DATABASE_URL / PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE and that the server is up")
-        } catch {
-            return DoctorCheck(name: "PostgreSQL", status: .failed, detail: "\(error)", fix: nil)
         }
     }
 
