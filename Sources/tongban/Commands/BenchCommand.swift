@@ -44,10 +44,12 @@ struct ClientsBench: AsyncParsableCommand {
 enum BenchmarkTable {
     static func render(_ figures: [BenchmarkFigure]) -> String {
         let width = figures.map(\.name.count).max() ?? 10
+        let unitWidth = figures.map(\.unit.count).max() ?? 8
         return figures.map { f in
             let value = f.value >= 100 ? String(format: "%.0f", f.value) : String(format: "%.3f", f.value)
             return f.name.padding(toLength: width, withPad: " ", startingAt: 0) + "  "
-                + value.leftPadded(to: 12) + " " + f.unit.padding(toLength: 8, withPad: " ", startingAt: 0) + "  "
+                + value.leftPadded(to: 12) + " " + f.unit.padding(toLength: unitWidth, withPad: " ", startingAt: 0)
+                + "  "
                 + f.note
         }.joined(separator: "\n")
     }
