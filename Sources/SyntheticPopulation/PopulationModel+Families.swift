@@ -140,7 +140,7 @@ extension PopulationModel {
         let region = membership(of: man, at: day).map { households[$0.household].region } ?? people[man].region
         let year = day.components.year
         let code = Region.all[region].code
-        let number = "J\(code)-\(year)-" + String(100_000 + nextSerial("J\(code)\(year)")).dropFirst()
+        let number = "J\(code)-\(year)-" + String(1_000_000 + nextSerial("J\(code)\(year)")).dropFirst()
         let (a, b) = rng.chance(0.7) ? (man, woman) : (woman, man)
         marriages.append(Marriage(number: number, a: a, b: b, day: day, region: region))
         let marriage = marriages.count - 1
@@ -280,14 +280,14 @@ extension PopulationModel {
         }
         let code = Region.all[region].code
         let year = day.components.year
-        let number = "S\(code)-\(year)-" + String(100_000 + nextSerial("S\(code)\(year)")).dropFirst()
+        let number = "S\(code)-\(year)-" + String(1_000_000 + nextSerial("S\(code)\(year)")).dropFirst()
         adoptions.append(Adoption(number: number, child: child, parents: parents, birthParents: birthParents, day: day, region: region))
         let adoption = adoptions.count - 1
         people[child].adoptions.append(adoption)
         plan(.adoptionRegistered(adoption), on: day)
         move(child, to: home, as: .child, on: day)
         let childEnd = min(people[child].end(asOf: asOf), asOf + 1)
-        if rng.chance(0.12) {
+        if rng.chance(0.3) {
             let dissolved = day + rng.int(365...(15 * 365))
             if dissolved < childEnd {
                 adoptions[adoption].dissolved = dissolved

@@ -102,3 +102,70 @@ enum PopulationFixtures {
         pathlib.Path(sys.argv[3]).write_text("\n".join(verdicts) + "\n", encoding="utf-8")
         """#
 }
+
+/// Independent checks of the rules in schemas/README.md, written from the README (not from the generator).
+enum ContractRules {
+    /// GB 11643 check character (ISO 7064 MOD 11-2) and a real birth date.
+    static func isValidCitizenID(_ id: String) -> Bool {
+        let chars = Array(id.utf8)
+        guard chars.count == 18, chars[..<17].allSatisfy({ (48...57).contains($0) }) else { return false }
+        let weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+        let sum = zip(chars[..<17], weights).reduce(0) { $0 + Int($1.0 - 48) * $1.1 }
+        guard Array("10X98765432".utf8)[sum % 11] == chars[17] else { return false }
+        return date(birthDate(of: id)) != nil
+    }
+
+    /// `YYYY-MM-DD` of the ID's birth-date digits.
+    static func birthDate(of id: String) -> String {
+        let digits = Array(id)
+        guard digits.count == 18 else { return "" }
+        return String(digits[6..<10]) + "-" + String(digits[10..<12]) + "-" + String(digits[12..<14])
+    }
+
+    static func isMale(_ id: String) -> Bool { (Int(String(Array(id)[16])) ?? 0) % 2 == 1 }
+
+    /// A real calendar date as a comparable number, or `nil`.
+    static func date(_ text: String) -> Int? {
+        let parts = text.prefix(10).split(separator: "-").compactMap { Int($0) }
+        guard parts.count == 3, (1...12).contains(parts[1]) else { return nil }
+        let leap = (parts[0] % 4 == 0 && parts[0] % 100 != 0) || parts[0] % 400 == 0
+        let days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][parts[1] - 1]
+        guard (1...days).contains(parts[2]) else { return nil }
+        return parts[0] * 10_000 + parts[1] * 100 + parts[2]
+    }
+
+    /// Sum of fractions "n/d" compared with 1, exactly.
+    static func sharesSumToOne(_ shares: [String]) -> Bool {
+        var numerator = 0
+        var denominator = 1
+        for share in shares {
+            let parts = share.split(separator: "/").compactMap { Int($0) }
+            guard parts.count == 2, parts[1] > 0 else { return false }
+            numerator = numerator * parts[1] + parts[0] * denominator
+            denominator *= parts[1]
+        }
+        return numerator == denominator
+    }
+
+    /// Every value is a string, object or array.
+    static func hasOnlyStringsObjectsArrays(_ value: JSONValue) -> Bool {
+        switch value {
+        case .string: true
+        case .array(let elements): elements.allSatisfy(hasOnlyStringsObjectsArrays)
+        case .object(let object): object.members.allSatisfy { hasOnlyStringsObjectsArrays($0.value) }
+        default: false
+        }
+    }
+
+    /// Every citizen ID in a value, found by the key names the schemas use.
+    static func citizenIDs(in value: JSONValue, key: String = "") -> [String] {
+        switch value {
+        case .string(let s):
+            let idKeys: Set<String> = ["personId", "childId", "motherId", "fatherId", "headId", "id", "ownerIds", "adoptiveParentIds", "birthParentIds"]
+            return idKeys.contains(key) ? [s] : []
+        case .array(let elements): return elements.flatMap { citizenIDs(in: $0, key: key) }
+        case .object(let object): return object.members.flatMap { citizenIDs(in: $0.value, key: $0.key) }
+        default: return []
+        }
+    }
+}
