@@ -75,7 +75,8 @@ public struct PopulationGenerator: Sendable {
         model.planInsurance(months: configuration.contributionMonths, rng: &insurance)
         var property = Xoshiro256StarStar(seed: configuration.seed, stream: 3)
         model.planProperty(rng: &property)
-        return (model, planAnomalies(&model))
+        let anomalies = planAnomalies(&model)
+        return (model, anomalies)
     }
 
     /// Picks events for anomalies at the configured rate, cycling through the kinds; a kind that
