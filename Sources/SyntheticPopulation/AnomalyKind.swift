@@ -59,7 +59,8 @@ public struct AnomalyKind: Hashable, Sendable, CustomStringConvertible, Codable 
 
     /// Every kind, in the order the generator cycles through them.
     public static let all: [AnomalyKind] = [
-        .duplicate, .lateArrival, .nameConflict, .unparsableJSON, .unknownType, .missingRequiredField, .patternViolation,
+        .duplicate, .lateArrival, .nameConflict, .unparsableJSON, .unknownType, .missingRequiredField,
+        .patternViolation,
         .extraProperty, .badCheckCharacter, .birthDateMismatch, .sexMismatch, .futureDate, .sharesNotSummingToOne,
         .kafkaKeyMismatch, .subjectMismatch, .unsigned, .badSignature, .unknownKeyID, .wrongDepartmentKey,
     ]

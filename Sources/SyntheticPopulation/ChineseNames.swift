@@ -1,9 +1,10 @@
 /// Plausible Chinese names: a surname and one or two given-name characters, and a few Uyghur names
 /// written with the middle dot (·, U+00B7) as the household register prints them.
 enum ChineseNames {
-    static let surnames: [String] = Array(
-        "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
-    ).map(String.init) + ["欧阳", "司马", "诸葛", "上官"]
+    static let surnames: [String] =
+        Array(
+            "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
+        ).map(String.init) + ["欧阳", "司马", "诸葛", "上官"]
     static let surnameWeights: [Int] = surnames.indices.map { $0 < 10 ? 60 - $0 * 3 : $0 < 40 ? 12 : 4 }
 
     static let maleCharacters = Array("伟强磊军洋勇杰涛明超刚平辉鹏华飞鑫波斌宇浩凯健俊帆帅旭宁龙林欣建国志文博晨阳毅峰海东宏").map(String.init)

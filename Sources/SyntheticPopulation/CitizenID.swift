@@ -35,7 +35,9 @@ enum CitizenID {
     static func withBadCheckCharacter(_ id: String) -> String {
         var bytes = Array(id.utf8)
         guard bytes.count == 18 else { return id }
-        bytes[17] = bytes[17] == UInt8(ascii: "0") ? UInt8(ascii: "1") : bytes[17] == UInt8(ascii: "X") ? UInt8(ascii: "3") : UInt8(ascii: "0")
+        bytes[17] =
+            bytes[17] == UInt8(ascii: "0")
+            ? UInt8(ascii: "1") : bytes[17] == UInt8(ascii: "X") ? UInt8(ascii: "3") : UInt8(ascii: "0")
         return String(decoding: bytes, as: UTF8.self)
     }
 }

@@ -48,7 +48,8 @@ struct CivilDay: Hashable, Comparable, Sendable {
     /// The same day of the month `years` later (29 February becomes 28 February).
     func adding(years: Int) -> CivilDay {
         let c = components
-        return CivilDay(year: c.year + years, month: c.month, day: min(c.day, Self.daysIn(year: c.year + years, month: c.month)))
+        return CivilDay(
+            year: c.year + years, month: c.month, day: min(c.day, Self.daysIn(year: c.year + years, month: c.month)))
     }
 
     static func daysIn(year: Int, month: Int) -> Int {

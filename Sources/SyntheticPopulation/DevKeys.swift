@@ -14,7 +14,9 @@ public enum DevKeys {
     public static func key(for department: GeneratedEvent.Department) -> DepartmentSigningKey {
         var state: UInt64 = 0x746F_6E67_6261_6E00  // "tongban"
         for byte in department.name.utf8 { state = Xoshiro256StarStar.mix(state ^ UInt64(byte)) }
-        let seed = (0..<4).flatMap { _ in withUnsafeBytes(of: Xoshiro256StarStar.splitMix(&state).littleEndian, Array.init) }
+        let seed = (0..<4).flatMap { _ in
+            withUnsafeBytes(of: Xoshiro256StarStar.splitMix(&state).littleEndian, Array.init)
+        }
         do {
             return try DepartmentSigningKey(keyID: "\(department.name)/\(keyName)", seed: seed)
         } catch {

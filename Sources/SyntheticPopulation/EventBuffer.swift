@@ -132,12 +132,10 @@ struct EventBuffer {
         let l = (low & 0x3FFF_FFFF_FFFF_FFFF) | 0x8000_0000_0000_0000
         bytes.append(UInt8(ascii: "\""))
         hex.withUTF8Buffer { hex in
-            for (word, range) in [(h, 0..<16), (l, 16..<32)] {
-                for nibble in range {
-                    if nibble == 8 || nibble == 12 || nibble == 16 || nibble == 20 { bytes.append(UInt8(ascii: "-")) }
-                    let shift = UInt64(60 - (nibble % 16) * 4)
-                    bytes.append(hex[Int((word >> shift) & 0xF)])
-                }
+            for nibble in 0..<32 {
+                if nibble == 8 || nibble == 12 || nibble == 16 || nibble == 20 { bytes.append(UInt8(ascii: "-")) }
+                let word = nibble < 16 ? h : l
+                bytes.append(hex[Int((word >> UInt64(60 - (nibble % 16) * 4)) & 0xF)])
             }
         }
         bytes.append(UInt8(ascii: "\""))

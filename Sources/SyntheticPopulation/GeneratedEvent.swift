@@ -18,7 +18,9 @@ public struct GeneratedEvent: Sendable {
         /// 不动产登记 property registry.
         public static let property = Department("property")
         /// The five departments, in catalog order.
-        public static let all: [Department] = [.household, .civilAffairs, .socialInsurance, .medicalInsurance, .property]
+        public static let all: [Department] = [
+            .household, .civilAffairs, .socialInsurance, .medicalInsurance, .property,
+        ]
 
         /// The department's Kafka topic, `tongban.<name>`.
         public var topic: String { "tongban." + name }

@@ -8,7 +8,9 @@ extension PopulationGenerator {
         return (high, Xoshiro256StarStar.mix(high ^ 0x5DEE_CE66_D1CE_4E5B))
     }
 
-    func emit(_ model: inout PopulationModel, _ anomalies: AnomalyPlan, into sink: (GeneratedEvent) throws -> Void) throws {
+    func emit(_ model: inout PopulationModel, _ anomalies: AnomalyPlan, into sink: (GeneratedEvent) throws -> Void)
+        throws
+    {
         let count = model.events.count
         let indexBits: UInt64 = (1 << 40) - 1
         var order: [UInt64] = []
@@ -39,7 +41,8 @@ extension PopulationGenerator {
                 continue
             }
             let extra = anomalies.extras[index - count]
-            let written = model.write(model.events[extra.source], id: idBits(extra.kind == .duplicate ? extra.source : index), into: &buffer)
+            let written = model.write(
+                model.events[extra.source], id: idBits(extra.kind == .duplicate ? extra.source : index), into: &buffer)
             if extra.kind == .duplicate {
                 try sink(
                     GeneratedEvent(
@@ -67,7 +70,9 @@ extension PopulationGenerator {
     /// A key no hub knows, for the `unknown-key-id` anomaly.
     func unknownKey(for department: GeneratedEvent.Department) throws(PopulationError) -> DepartmentSigningKey {
         var state = configuration.seed ^ 0x756E_6B6E_6F77_6E00
-        let seed = (0..<4).flatMap { _ in withUnsafeBytes(of: Xoshiro256StarStar.splitMix(&state).littleEndian, Array.init) }
+        let seed = (0..<4).flatMap { _ in
+            withUnsafeBytes(of: Xoshiro256StarStar.splitMix(&state).littleEndian, Array.init)
+        }
         do {
             return try DepartmentSigningKey(keyID: "\(department.name)/not-registered", seed: seed)
         } catch {
@@ -81,7 +86,8 @@ extension PopulationGenerator {
     ) throws -> GeneratedEvent {
         let department = written.kind.department
         var event = GeneratedEvent(
-            department: department, type: written.kind.type, key: written.key, id: Self.id(of: line), line: line, anomaly: kind)
+            department: department, type: written.kind.type, key: written.key, id: Self.id(of: line), line: line,
+            anomaly: kind)
         guard case .object(var envelope) = try JSONParser.parse(line), var data = envelope["data"]?.objectValue else {
             return event
         }
@@ -102,7 +108,9 @@ extension PopulationGenerator {
             data = Self.replacing(written.subject, with: bad, in: .object(data)).objectValue ?? data
             if event.key == written.subject { event.key = bad }
         case .birthDateMismatch:
-            if let text = data["birthDate"]?.stringValue, let day = CivilDay(parsing: text) { data["birthDate"] = .string((day + 1).text) }
+            if let text = data["birthDate"]?.stringValue, let day = CivilDay(parsing: text) {
+                data["birthDate"] = .string((day + 1).text)
+            }
         case .sexMismatch:
             data["sex"] = data["sex"]?.stringValue == "male" ? "female" : "male"
         case .futureDate:
@@ -157,7 +165,8 @@ extension PopulationGenerator {
         switch value {
         case .string(let s) where s == old: .string(new)
         case .array(let elements): .array(elements.map { replacing(old, with: new, in: $0) })
-        case .object(let object): .object(JSONObject(object.members.map { ($0.key, replacing(old, with: new, in: $0.value)) }))
+        case .object(let object):
+            .object(JSONObject(object.members.map { ($0.key, replacing(old, with: new, in: $0.value)) }))
         default: value
         }
     }

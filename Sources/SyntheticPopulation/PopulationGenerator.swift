@@ -23,7 +23,9 @@ public struct PopulationGenerator: Sendable {
         guard let asOf = CivilDay(parsing: configuration.asOf), asOf.components.year >= 1990,
             asOf.components.year <= 2099
         else {
-            throw PopulationError(code: .invalidConfiguration, reason: "asOf \"\(configuration.asOf)\" is not a date YYYY-MM-DD in 1990…2099")
+            throw PopulationError(
+                code: .invalidConfiguration,
+                reason: "asOf \"\(configuration.asOf)\" is not a date YYYY-MM-DD in 1990…2099")
         }
         guard configuration.people >= 0 else {
             throw PopulationError(code: .invalidConfiguration, reason: "people must not be negative")

@@ -1,6 +1,8 @@
 /// The expected answers, computed from the model.
 extension PopulationModel {
-    func expectedAnswers(seed: UInt64, sampleSize: Int, conflicts: [Int: [ExpectedAnswers.NameConflict]]) -> ExpectedAnswers {
+    func expectedAnswers(seed: UInt64, sampleSize: Int, conflicts: [Int: [ExpectedAnswers.NameConflict]])
+        -> ExpectedAnswers
+    {
         let checkDays = [asOf, asOf.adding(years: -1), asOf.adding(years: -5), asOf.adding(years: -20)]
         var children = [[Int]](repeating: [], count: people.count)
         for (index, person) in people.enumerated() {
@@ -61,7 +63,8 @@ extension PopulationModel {
                 let death = [people[marriage.a].death, people[marriage.b].death].compactMap { $0 }.min()
                 let until = [marriage.divorce, death].compactMap { $0 }.min()
                 return ExpectedAnswers.Marriage(
-                    marriageRecordNumber: marriage.number, spouseId: people[marriage.a == index ? marriage.b : marriage.a].id,
+                    marriageRecordNumber: marriage.number,
+                    spouseId: people[marriage.a == index ? marriage.b : marriage.a].id,
                     from: marriage.day.text, until: until?.text,
                     endedBy: until == nil ? nil : until == marriage.divorce ? "divorce" : "death")
             }
@@ -74,11 +77,13 @@ extension PopulationModel {
                     let a = adoptions[$0]
                     return ExpectedAnswers.Adoption(
                         adoptionRecordNumber: a.number, parentIds: a.parents.map { people[$0].id },
-                        birthParentIds: a.birthParents.map { people[$0].id }, from: a.day.text, until: a.dissolved?.text)
+                        birthParentIds: a.birthParents.map { people[$0].id }, from: a.day.text, until: a.dissolved?.text
+                    )
                 },
                 marriages: marriageList,
                 spouseOnCheckDates: checkDays.map { day in spouse(of: index, at: day).map { people[$0].id } },
-                siblingIds: siblings.map { people[$0].id }.sorted(), grandparentIds: grandparents.map { people[$0].id }.sorted())
+                siblingIds: siblings.map { people[$0].id }.sorted(),
+                grandparentIds: grandparents.map { people[$0].id }.sorted())
 
             var contributions: [ExpectedAnswers.Contributions] = []
             for line in InsuranceRecords.Line.allCases {
@@ -92,7 +97,8 @@ extension PopulationModel {
                 contributions.append(
                     ExpectedAnswers.Contributions(
                         insuranceType: "\(line.text)", monthsPaid: paid.count, firstMonth: CivilDay.monthText(first),
-                        lastMonth: CivilDay.monthText(last), unpaidMonths: unpaid.map(CivilDay.monthText), continuous: unpaid.isEmpty))
+                        lastMonth: CivilDay.monthText(last), unpaidMonths: unpaid.map(CivilDay.monthText),
+                        continuous: unpaid.isEmpty))
             }
 
             let asOfAnswers = checkDays.map { day -> ExpectedAnswers.AsOf in
@@ -107,11 +113,13 @@ extension PopulationModel {
                 let encumbrances = holdings[index].filter { titleAt($0, day) }.flatMap { o in
                     encumbrancesOf[property.ownerships[o].title].compactMap { e -> ExpectedAnswers.Encumbrance? in
                         let enc = property.encumbrances[e]
-                        guard enc.day <= day, enc.end.map({ day < $0 }) ?? true, enc.validTo.map({ day <= $0 }) ?? true else {
+                        guard enc.day <= day, enc.end.map({ day < $0 }) ?? true, enc.validTo.map({ day <= $0 }) ?? true
+                        else {
                             return nil
                         }
                         return ExpectedAnswers.Encumbrance(
-                            titleNumber: property.titles[enc.title].number, kind: enc.isMortgage ? "mortgage" : "seizure",
+                            titleNumber: property.titles[enc.title].number,
+                            kind: enc.isMortgage ? "mortgage" : "seizure",
                             recordNumber: enc.number)
                     }
                 }.sorted { ($0.titleNumber, $0.recordNumber) < ($1.titleNumber, $1.recordNumber) }
@@ -136,7 +144,8 @@ extension PopulationModel {
         sample.sort { $0.id < $1.id }
         return ExpectedAnswers(
             seed: seed, people: people.count, asOf: asOf.text, checkDates: checkDays.map(\.text),
-            contributionsFrom: CivilDay.monthText(insurance.windowStart), contributionsTo: CivilDay.monthText(insurance.windowEnd),
+            contributionsFrom: CivilDay.monthText(insurance.windowStart),
+            contributionsTo: CivilDay.monthText(insurance.windowEnd),
             sample: sample)
     }
 }

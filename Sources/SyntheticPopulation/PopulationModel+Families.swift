@@ -10,7 +10,8 @@ extension PopulationModel {
             let region = rng.chance(0.1) ? Region.minorityRegion : rng.int(0...Region.all.count - 2)
             let birth = CivilDay(year: 1935, month: 1, day: 1) + rng.int(0...(27 * 365))
             let registered = birth.adding(years: 18) + rng.int(0...(7 * 365))
-            let founder = registerNewcomer(male: rng.chance(0.5), birth: birth, day: registered, region: region, rng: &rng)
+            let founder = registerNewcomer(
+                male: rng.chance(0.5), birth: birth, day: registered, region: region, rng: &rng)
             planAdulthood(founder, generation: 0, rng: &rng)
         }
     }
@@ -25,11 +26,13 @@ extension PopulationModel {
     ) -> Int {
         var id = ""
         repeat {
-            id = CitizenID.make(region: Region.all[region].code, birth: birth, sequence: rng.int(0...499) * 2 + (male ? 1 : 0))
+            id = CitizenID.make(
+                region: Region.all[region].code, birth: birth, sequence: rng.int(0...499) * 2 + (male ? 1 : 0))
         } while !usedIDs.insert(id).inserted
         let minority = region == Region.minorityRegion && rng.chance(0.6)
         let name =
-            minority ? ChineseNames.uyghur(&rng, male: male)
+            minority
+            ? ChineseNames.uyghur(&rng, male: male)
             : (surname ?? ChineseNames.surname(&rng)) + ChineseNames.given(&rng, male: male)
         let lifespan =
             rng.chance(0.015)
@@ -82,7 +85,8 @@ extension PopulationModel {
         var previous = rng.int(0...Region.all.count - 2)
         if previous >= region { previous += 1 }
         people[person].memberships.append(Membership(household: household, from: day, relation: .head))
-        plan(.personRegistered(person: person, household: household, relation: .head, previousRegion: previous), on: day)
+        plan(
+            .personRegistered(person: person, household: household, relation: .head, previousRegion: previous), on: day)
         return person
     }
 
@@ -92,9 +96,12 @@ extension PopulationModel {
         var id: [UInt8] = Array(r.code.utf8)
         EventBuffer.appendDigits(100_000 + serial, count: 9, to: &id)
         let street = rng.pick(r.streets) ?? "中山路"
-        let address = "\(r.name)\(street)\(rng.int(1...300))号院\(rng.int(1...20))号楼\(rng.int(1...6))单元\(rng.int(1...30))0\(rng.int(1...4))室"
+        let address =
+            "\(r.name)\(street)\(rng.int(1...300))号院\(rng.int(1...20))号楼\(rng.int(1...6))单元\(rng.int(1...30))0\(rng.int(1...4))室"
         households.append(
-            Household(id: String(decoding: id, as: UTF8.self), region: region, head: head, established: day, address: address))
+            Household(
+                id: String(decoding: id, as: UTF8.self), region: region, head: head, established: day, address: address)
+        )
         plan(.householdEstablished(households.count - 1), on: day)
         return households.count - 1
     }
@@ -113,7 +120,9 @@ extension PopulationModel {
     func relationOfChild(mother: Int, father: Int?, to household: Int) -> Relation {
         let head = households[household].head
         if head == mother || head == father { return .child }
-        let grandparents = [people[mother].mother, people[mother].father] + (father.map { [people[$0].mother, people[$0].father] } ?? [])
+        let grandparents =
+            [people[mother].mother, people[mother].father]
+            + (father.map { [people[$0].mother, people[$0].father] } ?? [])
         return grandparents.contains(head) ? .grandchild : .other
     }
 
@@ -125,7 +134,8 @@ extension PopulationModel {
         let parent = people[father ?? mother]
         let surname = parent.minority ? nil : ChineseNames.surname(of: parent.birthName)
         let child = makePerson(
-            male: male ?? rng.chance(0.51), birth: day, region: region, registered: day, surname: surname, mother: mother,
+            male: male ?? rng.chance(0.51), birth: day, region: region, registered: day, surname: surname,
+            mother: mother,
             father: father, rng: &rng)
         let relation = relationOfChild(mother: mother, father: father, to: home.household)
         people[child].memberships.append(Membership(household: home.household, from: day, relation: relation))
@@ -220,7 +230,8 @@ extension PopulationModel {
             let husband = p.male ? person : spouse
             let fertileUntil = min(unionEnd, people[woman].birth.adding(years: 42))
             let cohort = people[woman].birth.components.year
-            let weights = cohort < 1955 ? [5, 15, 35, 30, 15] : cohort < 1976 ? [10, 50, 35, 5, 0] : [20, 45, 30, 5, 0]
+            let weights =
+                cohort < 1955 ? [5, 15, 35, 30, 15] : cohort < 1976 ? [10, 50, 35, 5, 0] : [20, 45, 30, 5, 0]
             let wanted = union == 0 ? rng.weighted(weights) : rng.weighted([50, 40, 10, 0, 0])
             var birthDay = day + rng.int(280...1000)
             var born = 0
@@ -253,7 +264,9 @@ extension PopulationModel {
 
     /// An adoption by a married couple: a child born to a single mother, or a foundling registered
     /// straight into the adoptive household; sometimes dissolved later.
-    mutating func adopt(by marriage: Int, from day: CivilDay, until end: CivilDay, generation: Int, rng: inout Xoshiro256StarStar) {
+    mutating func adopt(
+        by marriage: Int, from day: CivilDay, until end: CivilDay, generation: Int, rng: inout Xoshiro256StarStar
+    ) {
         guard day < end, day <= asOf else { return }
         let m = marriages[marriage]
         let parents = [m.a, m.b]
@@ -264,9 +277,11 @@ extension PopulationModel {
         let child: Int
         if rng.chance(0.6) {
             let mother = registerNewcomer(
-                male: false, birth: birth.adding(years: -rng.int(20...30)), day: birth - rng.int(30...600), region: region,
+                male: false, birth: birth.adding(years: -rng.int(20...30)), day: birth - rng.int(30...600),
+                region: region,
                 mustLiveUntil: birth, rng: &rng)
-            guard let born = registerBirth(mother: mother, father: nil, day: birth, rng: &rng), people[born].isAlive(at: day)
+            guard let born = registerBirth(mother: mother, father: nil, day: birth, rng: &rng),
+                people[born].isAlive(at: day)
             else { return }
             child = born
             birthParents = [mother]
@@ -281,7 +296,9 @@ extension PopulationModel {
         let code = Region.all[region].code
         let year = day.components.year
         let number = "S\(code)-\(year)-" + String(1_000_000 + nextSerial("S\(code)\(year)")).dropFirst()
-        adoptions.append(Adoption(number: number, child: child, parents: parents, birthParents: birthParents, day: day, region: region))
+        adoptions.append(
+            Adoption(
+                number: number, child: child, parents: parents, birthParents: birthParents, day: day, region: region))
         let adoption = adoptions.count - 1
         people[child].adoptions.append(adoption)
         plan(.adoptionRegistered(adoption), on: day)

@@ -29,20 +29,31 @@ extension PopulationModel {
         while month < workEnd {
             let spellEnd = min(month + rng.int(6...72), workEnd)
             let flexible = rng.chance(0.15)
-            let region = membership(of: person, at: .firstDay(ofMonth: month)).map { households[$0.household].region } ?? p.region
-            let employer = flexible ? nil : region * InsuranceRecords.employersPerRegion + rng.int(0...InsuranceRecords.employersPerRegion - 1)
+            let region =
+                membership(of: person, at: .firstDay(ofMonth: month)).map { households[$0.household].region }
+                ?? p.region
+            let employer =
+                flexible
+                ? nil
+                : region * InsuranceRecords.employersPerRegion + rng.int(0...InsuranceRecords.employersPerRegion - 1)
             spells.append((month, spellEnd, employer))
             let base = rng.int(35...320) * 10_000
             let lines: [InsuranceRecords.Line] =
-                flexible ? [.pension, .medical] : [.pension, .medical, .unemployment] + (rng.chance(0.6) ? [.workInjury] : [])
+                flexible
+                ? [.pension, .medical] : [.pension, .medical, .unemployment] + (rng.chance(0.6) ? [.workInjury] : [])
             // Someone already working when the window opens was enrolled earlier.
             let startMonth =
-                month == insurance.windowStart ? max(adult, p.registered.monthIndex + 1, month - rng.int(0...48)) : month
+                month == insurance.windowStart
+                ? max(adult, p.registered.monthIndex + 1, month - rng.int(0...48)) : month
             let registered = max(CivilDay.firstDay(ofMonth: startMonth) - rng.int(0...20), p.registered + 1)
             let endReason: StaticString? =
-                spellEnd == deathMonth ? "deceased" : spellEnd == retirement ? "retired"
-                : spellEnd < workEnd ? (rng.chance(0.8) ? "left-employment" : "transferred-out") : nil
-            let endDay = spellEnd == deathMonth ? p.death ?? asOf : CivilDay.firstDay(ofMonth: spellEnd) + rng.int(0...10)
+                spellEnd == deathMonth
+                ? "deceased"
+                : spellEnd == retirement
+                    ? "retired"
+                    : spellEnd < workEnd ? (rng.chance(0.8) ? "left-employment" : "transferred-out") : nil
+            let endDay =
+                spellEnd == deathMonth ? p.death ?? asOf : CivilDay.firstDay(ofMonth: spellEnd) + rng.int(0...10)
             for line in lines {
                 var enrollment = InsuranceRecords.Enrollment(
                     person: person, line: line, region: region, employer: employer, startMonth: startMonth,
@@ -63,7 +74,8 @@ extension PopulationModel {
                     let (employerRate, employeeRate) = line.rates(flexible: flexible)
                     var posting = InsuranceRecords.Posting(
                         serial: insurance.postings.count + 1, person: person, month: m, line: line, region: region,
-                        base: base, employerAmount: base * employerRate / 10_000, employeeAmount: base * employeeRate / 10_000,
+                        base: base, employerAmount: base * employerRate / 10_000,
+                        employeeAmount: base * employeeRate / 10_000,
                         employer: employer, day: day)
                     post(posting)
                     guard rng.chance(0.012) else { continue }

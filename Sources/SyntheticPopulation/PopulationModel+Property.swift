@@ -63,10 +63,12 @@ extension PopulationModel {
         let parking = rng.chance(0.05)
         let use: StaticString = parking ? "parking" : rng.chance(0.95) ? "residential" : "commercial"
         let area = parking ? rng.int(1200...2500) : rng.int(4500...18_000)
-        let address = "\(r.name)\(rng.pick(r.streets) ?? "中山路")\(rng.int(1...300))号院\(rng.int(1...30))号楼\(rng.int(1...6))单元\(rng.int(1...33))0\(rng.int(1...4))室"
+        let address =
+            "\(r.name)\(rng.pick(r.streets) ?? "中山路")\(rng.int(1...300))号院\(rng.int(1...30))号楼\(rng.int(1...6))单元\(rng.int(1...33))0\(rng.int(1...4))室"
         property.titles.append(
             PropertyRecords.Title(
-                number: String(decoding: number, as: UTF8.self), region: region, address: address, area: area * 100 + rng.int(0...99),
+                number: String(decoding: number, as: UTF8.self), region: region, address: address,
+                area: area * 100 + rng.int(0...99),
                 use: use))
         let title = property.titles.count - 1
         var owners: [(person: Int, share: Fraction)] = initial.map { (person: $0.0, share: $0.1) }
@@ -79,25 +81,33 @@ extension PopulationModel {
                 PropertyRecords.Ownership(
                     title: title, day: day, owners: owners, coOwnership: coOwnership,
                     certificate: certificateNumber(region: region, day: day, kind: "不动产权"), transferKind: kind))
-            plan(kind == nil ? .titleRegistered(property.ownerships.count - 1) : .titleTransferred(property.ownerships.count - 1), on: day)
+            plan(
+                kind == nil
+                    ? .titleRegistered(property.ownerships.count - 1)
+                    : .titleTransferred(property.ownerships.count - 1), on: day)
             if openMortgage == nil, rng.chance(kind == nil ? 0.65 : kind == .sale ? 0.5 : 0) {
                 let bank = Region.banks[rng.int(0...Region.banks.count - 1)]
                 property.encumbrances.append(
                     PropertyRecords.Encumbrance(
-                        title: title, isMortgage: true, number: certificateNumber(region: region, day: day, kind: "不动产证明"),
+                        title: title, isMortgage: true,
+                        number: certificateNumber(region: region, day: day, kind: "不动产证明"),
                         owners: owners.map(\.person), day: day,
                         creditor: bank + String(r.district.dropLast()) + "支行",
-                        creditCode: SocialCreditCode.make(region: r.code, &rng), amount: area * rng.int(8_000...40_000)))
+                        creditCode: SocialCreditCode.make(region: r.code, &rng), amount: area * rng.int(8_000...40_000))
+                )
                 openMortgage = (property.encumbrances.count - 1, day + rng.int(3 * 365...20 * 365))
                 plan(.mortgageRegistered(property.encumbrances.count - 1), on: day)
             }
             // The next change of owners, whichever comes first.
             var candidates: [(CivilDay, PropertyRecords.TransferKind)] = []
             if let death = earliestDeath(owners) { candidates.append((death + rng.int(60...500), .inheritance)) }
-            if owners.count == 2, let marriage = people[owners[0].person].marriages.first(where: {
-                let m = marriages[$0]
-                return (m.a == owners[1].person || m.b == owners[1].person) && (m.divorce.map { $0 >= day } ?? false)
-            }), let divorce = marriages[marriage].divorce {
+            if owners.count == 2,
+                let marriage = people[owners[0].person].marriages.first(where: {
+                    let m = marriages[$0]
+                    return (m.a == owners[1].person || m.b == owners[1].person)
+                        && (m.divorce.map { $0 >= day } ?? false)
+                }), let divorce = marriages[marriage].divorce
+            {
                 candidates.append((divorce + rng.int(10...120), .divorceDivision))
             }
             if rng.chance(0.12) { candidates.append((day + rng.int(365...(15 * 365)), .sale)) }
@@ -106,7 +116,8 @@ extension PopulationModel {
             let deathLimit = earliestDeath(owners)
             if let mortgage = openMortgage {
                 let limit = [next.map { $0.0 - 1 }, deathLimit.map { $0 - 1 }].compactMap { $0 }.min()
-                let release = max(min(mortgage.release, limit ?? mortgage.release), property.encumbrances[mortgage.index].day)
+                let release = max(
+                    min(mortgage.release, limit ?? mortgage.release), property.encumbrances[mortgage.index].day)
                 if release <= asOf {
                     property.encumbrances[mortgage.index].end = release
                     property.encumbrances[mortgage.index].endOwners = owners.map(\.person)
@@ -129,7 +140,8 @@ extension PopulationModel {
 
     /// The owners after a transfer, or `nil` when no transfer can be registered.
     private func newOwners(
-        after kind: PropertyRecords.TransferKind, on day: CivilDay, from owners: [(person: Int, share: Fraction)], children: [[Int]],
+        after kind: PropertyRecords.TransferKind, on day: CivilDay, from owners: [(person: Int, share: Fraction)],
+        children: [[Int]],
         rng: inout Xoshiro256StarStar
     ) -> [(person: Int, share: Fraction)]? {
         let alive = { (person: Int) in self.people[person].isAlive(at: day) && self.people[person].registered < day }
@@ -157,7 +169,9 @@ extension PopulationModel {
                 let death = people[dead.person].death ?? day
                 var heirs = children[dead.person].filter(alive)
                 if let spouse = spouse(of: dead.person, at: death - 1), alive(spouse) { heirs.append(spouse) }
-                if heirs.isEmpty { heirs = [people[dead.person].mother, people[dead.person].father].compactMap { $0 }.filter(alive) }
+                if heirs.isEmpty {
+                    heirs = [people[dead.person].mother, people[dead.person].father].compactMap { $0 }.filter(alive)
+                }
                 if heirs.isEmpty { heirs = result.map(\.person) }
                 guard !heirs.isEmpty else { return nil }
                 for heir in heirs {
@@ -174,7 +188,8 @@ extension PopulationModel {
 
     /// Sometimes a court seizes the title after its last change, while its owners live.
     private mutating func planSeizure(
-        title: Int, after day: CivilDay, owners: [(person: Int, share: Fraction)], region: Int, rng: inout Xoshiro256StarStar
+        title: Int, after day: CivilDay, owners: [(person: Int, share: Fraction)], region: Int,
+        rng: inout Xoshiro256StarStar
     ) {
         guard rng.chance(0.04) else { return }
         let limit = min(earliestDeath(owners) ?? asOf + 1, asOf + 1)

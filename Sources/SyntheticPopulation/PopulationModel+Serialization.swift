@@ -85,7 +85,8 @@ extension PopulationModel {
         switch event.fact {
         case .personRegistered(let p, let household, let relation, let previous):
             let person = people[p]
-            begin(.personRegistered, region: households[household].region, subject: person.id, day: day, id: id, into: &b)
+            begin(
+                .personRegistered, region: households[household].region, subject: person.id, day: day, id: id, into: &b)
             b.field("personId", person.id, first: true)
             b.field("name", person.name(at: day))
             b.field("sex", person.male ? "male" : "female")
@@ -169,7 +170,9 @@ extension PopulationModel {
                 if marriage.divorceByCourt {
                     b.field("kind", "court")
                     let r = Region.all[marriage.region]
-                    b.field("courtCaseNumber", "(\(day.components.year))\(r.abbreviation)\(r.code.dropFirst(2))民初\(m % 9000 + 1000)号")
+                    b.field(
+                        "courtCaseNumber",
+                        "(\(day.components.year))\(r.abbreviation)\(r.code.dropFirst(2))民初\(m % 9000 + 1000)号")
                 } else {
                     b.field("kind", "registry")
                     b.field("registryRegion", regionCode(marriage.region))
@@ -269,7 +272,9 @@ extension PopulationModel {
         case .voucherActivated(let v):
             let voucher = medical.vouchers[v]
             let id0 = people[voucher.person].id
-            begin(.voucherActivated, region: voucher.region, subject: id0, day: day, second: voucher.second, id: id, into: &b)
+            begin(
+                .voucherActivated, region: voucher.region, subject: id0, day: day, second: voucher.second, id: id,
+                into: &b)
             b.field("personId", id0, first: true)
             b.key("voucherId")
             b.raw(#""EV"#)
@@ -339,7 +344,9 @@ extension PopulationModel {
             let ownerList = ending ? encumbrance.endOwners : encumbrance.owners
             let subject = people[ownerList[0]].id
             begin(kind, region: title.region, subject: subject, day: day, id: id, into: &b)
-            b.field(encumbrance.isMortgage ? "mortgageRecordNumber" : "seizureRecordNumber", encumbrance.number, first: true)
+            b.field(
+                encumbrance.isMortgage ? "mortgageRecordNumber" : "seizureRecordNumber", encumbrance.number, first: true
+            )
             b.field("titleNumber", title.number)
             ids("ownerIds", ownerList, into: &b)
             switch kind {

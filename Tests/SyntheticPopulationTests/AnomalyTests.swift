@@ -7,7 +7,8 @@ import Testing
 struct AnomalyTests {
     @Test("a rate gives labelled anomalies of every kind; exactly the rejected ones fail the checks")
     func everyKindLabelledAndDetectable() throws {
-        let output = try PopulationFixtures.generate(people: 600, seed: 21, anomalyRate: 0.02, signed: true, contributionMonths: 6)
+        let output = try PopulationFixtures.generate(
+            people: 600, seed: 21, anomalyRate: 0.02, signed: true, contributionMonths: 6)
         let kinds = Set(output.events.compactMap(\.anomaly))
         #expect(kinds == Set(AnomalyKind.all), "missing: \(Set(AnomalyKind.all).subtracting(kinds).map(\.name))")
         let verdicts = try PopulationFixtures.pythonVerdicts(for: output.events.map(\.line))

@@ -32,7 +32,8 @@ struct ExpectedAnswersTests {
                 deaths[data["personId"]?.stringValue ?? ""] = data["dateOfDeath"]?.stringValue
             case "civil-affairs.marriage-registered.v1":
                 for spouse in ["spouseA", "spouseB"] {
-                    marriages[data[spouse]?["id"]?.stringValue ?? "", default: []].append(data["marriageRecordNumber"]?.stringValue ?? "")
+                    marriages[data[spouse]?["id"]?.stringValue ?? "", default: []].append(
+                        data["marriageRecordNumber"]?.stringValue ?? "")
                 }
             case "social-insurance.contribution-posted.v1":
                 let person = data["personId"]?.stringValue ?? ""
@@ -40,7 +41,9 @@ struct ExpectedAnswersTests {
                 postings[data["postingId"]?.stringValue ?? ""] = (person, key)
                 net[person, default: [:]][key, default: 0] += 1
             case "social-insurance.contribution-reversed.v1":
-                if let posting = postings[data["postingId"]?.stringValue ?? ""] { net[posting.person, default: [:]][posting.key, default: 0] -= 1 }
+                if let posting = postings[data["postingId"]?.stringValue ?? ""] {
+                    net[posting.person, default: [:]][posting.key, default: 0] -= 1
+                }
             case "property.title-registered.v1", "property.title-transferred.v1":
                 let list = (data["owners"] ?? data["newOwners"])?.arrayValue ?? []
                 owners[data["titleNumber"]?.stringValue ?? ""] = list.map {
@@ -68,7 +71,8 @@ struct ExpectedAnswersTests {
             for contributions in person.contributions {
                 let paid = (net[person.id] ?? [:]).filter { entry in
                     let parts = entry.key.split(separator: " ")
-                    return parts[0] == contributions.insuranceType && String(parts[1]) >= from && String(parts[1]) <= to && entry.value > 0
+                    return parts[0] == contributions.insuranceType && String(parts[1]) >= from && String(parts[1]) <= to
+                        && entry.value > 0
                 }
                 #expect(paid.count == contributions.monthsPaid, "\(person.id) \(contributions.insuranceType)")
             }
@@ -112,7 +116,9 @@ struct ExpectedAnswersTests {
     @Test("benchmark: events per second and counts by type (prints figures, no timing assertion)")
     func benchmark() throws {
         let result = try PopulationBenchmark.run(people: 5000, seed: 1)
-        print("generated \(result.events) events, \(result.bytes) bytes in \(result.seconds) s: \(Int(Double(result.events) / result.seconds)) events/s")
+        print(
+            "generated \(result.events) events, \(result.bytes) bytes in \(result.seconds) s: \(Int(Double(result.events) / result.seconds)) events/s"
+        )
         #expect(result.events > 50_000)
     }
 }

@@ -47,7 +47,8 @@ enum PopulationFixtures {
     /// Validates NDJSON lines with Python `jsonschema` against the repository's schemas; one verdict
     /// per line, `ok` or `error: …`.
     static func pythonVerdicts(for lines: [[UInt8]]) throws -> [String] {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tongban-gen-\(UUID().uuidString)")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "tongban-gen-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let events = directory.appendingPathComponent("events.ndjson")
@@ -161,7 +162,10 @@ enum ContractRules {
     static func citizenIDs(in value: JSONValue, key: String = "") -> [String] {
         switch value {
         case .string(let s):
-            let idKeys: Set<String> = ["personId", "childId", "motherId", "fatherId", "headId", "id", "ownerIds", "adoptiveParentIds", "birthParentIds"]
+            let idKeys: Set<String> = [
+                "personId", "childId", "motherId", "fatherId", "headId", "id", "ownerIds", "adoptiveParentIds",
+                "birthParentIds",
+            ]
             return idKeys.contains(key) ? [s] : []
         case .array(let elements): return elements.flatMap { citizenIDs(in: $0, key: key) }
         case .object(let object): return object.members.flatMap { citizenIDs(in: $0.value, key: $0.key) }

@@ -63,11 +63,14 @@ struct PopulationGeneratorTests {
             for id in ContractRules.citizenIDs(in: data) + [envelope["subject"]?.stringValue ?? ""] {
                 #expect(ContractRules.isValidCitizenID(id), "\(event.type): \(id)")
             }
-            if let birthDate = data["birthDate"]?.stringValue, let id = (data["childId"] ?? data["personId"])?.stringValue {
+            if let birthDate = data["birthDate"]?.stringValue,
+                let id = (data["childId"] ?? data["personId"])?.stringValue
+            {
                 #expect(ContractRules.birthDate(of: id) == birthDate)
                 #expect(ContractRules.isMale(id) == (data["sex"]?.stringValue == "male"))
             }
-            for case .string(let text) in data.objectValue?.members.map(\.value) ?? [] where text.count == 10 && text.dropFirst(4).first == "-" {
+            for case .string(let text) in data.objectValue?.members.map(\.value) ?? []
+            where text.count == 10 && text.dropFirst(4).first == "-" {
                 #expect(ContractRules.date(text) != nil, "\(event.type): \(text) is not a real date")
             }
             if let owners = (data["owners"] ?? data["newOwners"])?.arrayValue {
@@ -103,7 +106,9 @@ struct PopulationGeneratorTests {
             let date = ContractRules.date(envelope["time"]?.stringValue ?? "") ?? 0
             for id in ContractRules.citizenIDs(in: envelope["data"] ?? .null) {
                 #expect(registered[id] != nil, "\(event.type) names \(id), never registered")
-                #expect((ContractRules.date(ContractRules.birthDate(of: id)) ?? 0) <= date, "\(event.type) before \(id) was born")
+                #expect(
+                    (ContractRules.date(ContractRules.birthDate(of: id)) ?? 0) <= date,
+                    "\(event.type) before \(id) was born")
                 if event.type != "household.household-established.v1" && !event.type.contains("person-registered") {
                     #expect((registered[id] ?? .max) <= date, "\(event.type) on \(date) before \(id) was registered")
                 }
