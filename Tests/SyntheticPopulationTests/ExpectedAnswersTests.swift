@@ -86,6 +86,10 @@ struct ExpectedAnswersTests {
         }
         #expect(checkedMothers > 20)
         #expect(expected.sample.contains { !$0.kinship.adoptions.isEmpty })
+        #expect(expected.sample.contains { $0.kinship.motherId != nil && $0.kinship.fatherId == nil }, "unknown fathers")
+        #expect(expected.sample.contains { !$0.identity.formerNames.isEmpty })
+        #expect(expected.sample.contains { $0.kinship.marriages.count > 1 }, "remarriages")
+        #expect(expected.sample.contains { !$0.kinship.grandparentIds.isEmpty })
         #expect(expected.sample.contains { $0.kinship.marriages.contains { $0.endedBy == "divorce" } })
         #expect(expected.sample.contains { $0.contributions.contains { !$0.continuous } })
         #expect(expected.sample.contains { $0.asOf.contains { !$0.encumbrances.isEmpty } })
