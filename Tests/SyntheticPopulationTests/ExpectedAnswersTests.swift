@@ -86,7 +86,8 @@ struct ExpectedAnswersTests {
         }
         #expect(checkedMothers > 20)
         #expect(expected.sample.contains { !$0.kinship.adoptions.isEmpty })
-        #expect(expected.sample.contains { $0.kinship.motherId != nil && $0.kinship.fatherId == nil }, "unknown fathers")
+        #expect(
+            expected.sample.contains { $0.kinship.motherId != nil && $0.kinship.fatherId == nil }, "unknown fathers")
         #expect(expected.sample.contains { !$0.identity.formerNames.isEmpty })
         #expect(expected.sample.contains { $0.kinship.marriages.count > 1 }, "remarriages")
         #expect(expected.sample.contains { !$0.kinship.grandparentIds.isEmpty })
