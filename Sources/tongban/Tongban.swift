@@ -8,7 +8,9 @@ struct Tongban: AsyncParsableCommand {
         abstract:
             "Tongban (通办): departments share facts about people as signed events; certificates are issued from verified views.",
         version: TongbanVersion.current,
-        subcommands: [DevCommand.self, DoctorCommand.self, KeysCommand.self, BenchCommand.self]
+        subcommands: [
+            DevCommand.self, DoctorCommand.self, KeysCommand.self, GenerateCommand.self, BenchCommand.self,
+        ]
     )
 }
 
