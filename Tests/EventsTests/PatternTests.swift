@@ -56,6 +56,14 @@ struct PatternTests {
         #expect(icu.matches(text) == expected, "ICU: \(pattern) on \(text.unicodeScalars.map { $0.value })")
     }
 
+    @Test("the DFA and the direct NFA simulation agree", arguments: cases.indices)
+    func automataAgree(_ index: Int) throws {
+        let (pattern, text, expected) = Self.cases[index]
+        guard let nfa = ScalarNFA(try ECMARegex(pattern)) else { return }  // ICU-only pattern
+        #expect(nfa.simulate(text) == expected)
+        #expect(nfa.matches(text) == expected)
+    }
+
     @Test("every pattern of the Tongban schemas runs natively")
     func schemaPatternsAreNative() throws {
         for node in EventFixtures.validator.schemas.nodes {

@@ -49,8 +49,11 @@ public struct EventEnvelope: Sendable, Hashable {
 
     /// The department in `source` (`household` in `/departments/household/110105`).
     public var sourceDepartment: String? {
-        let parts = source.split(separator: "/")
-        return parts.count == 3 && parts[0] == "departments" ? String(parts[1]) : nil
+        let prefix = "/departments/"
+        guard source.hasPrefix(prefix) else { return nil }
+        let rest = source.utf8.dropFirst(prefix.utf8.count)
+        guard let slash = rest.firstIndex(of: UInt8(ascii: "/")) else { return nil }
+        return String(Substring(rest[..<slash]))
     }
 
     /// The department in `type` (before the first `.`).

@@ -3,6 +3,8 @@ internal import Foundation
 /// Decodes `Decodable` types straight from a ``JSONValue`` (no bytes in between).
 ///
 /// `Date` is read from an RFC 3339 string; everything else as the standard containers describe.
+/// Coding paths are not tracked (the values were validated before decoding, so errors are not
+/// expected, and building paths would cost an allocation per field).
 struct JSONValueDecoder: Decoder {
     let value: JSONValue
     let codingPath: [any CodingKey]
@@ -54,7 +56,7 @@ struct JSONValueDecoder: Decoder {
             guard let value = object[key.stringValue] else {
                 throw DecodingError.keyNotFound(key, .init(codingPath: codingPath, debugDescription: "missing"))
             }
-            return JSONValueDecoder(value, codingPath: codingPath + [key])
+            return JSONValueDecoder(value, codingPath: codingPath)
         }
 
         func decodeNil(forKey key: Key) throws -> Bool {
@@ -66,7 +68,7 @@ struct JSONValueDecoder: Decoder {
 
         func decodeIfPresent<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T? {
             guard let value = object[key.stringValue], value != .null else { return nil }
-            return try JSONValueDecoder(value, codingPath: codingPath + [key]).decodeValue(type)
+            return try JSONValueDecoder(value, codingPath: codingPath).decodeValue(type)
         }
 
         func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws
@@ -103,7 +105,7 @@ struct JSONValueDecoder: Decoder {
                     JSONValue.self, .init(codingPath: codingPath, debugDescription: "no more elements"))
             }
             defer { currentIndex += 1 }
-            return JSONValueDecoder(array[currentIndex], codingPath: codingPath + [Index(intValue: currentIndex)])
+            return JSONValueDecoder(array[currentIndex], codingPath: codingPath)
         }
 
         mutating func decodeNil() throws -> Bool {

@@ -1,9 +1,10 @@
 internal import Foundation
 
 /// A compiled JSON Schema `pattern`, matched over Unicode code points without implicit anchors.
-struct SchemaPattern: @unchecked Sendable {
+final class SchemaPattern: @unchecked Sendable {
     // @unchecked: NSRegularExpression is immutable after creation and documented as safe to use from
-    // several threads at once; ScalarNFA is a plain value.
+    // several threads at once; ScalarNFA is a plain value; every stored property is a `let`.
+    // A class, so that copying an operation that holds a pattern is one retain.
     private let nfa: ScalarNFA?
     private let icu: NSRegularExpression?
     /// The pattern as written in the schema.

@@ -52,8 +52,10 @@ struct SchemaCompiler {
         }
     }
 
+    /// A member name as a JSON pointer token (`~` → `~0`, `/` → `~1`).
     static func escape(_ token: String) -> String {
-        token.replacing("~", with: "~0").replacing("/", with: "~1")
+        guard token.utf8.contains(where: { $0 == UInt8(ascii: "~") || $0 == UInt8(ascii: "/") }) else { return token }
+        return token.replacing("~", with: "~0").replacing("/", with: "~1")
     }
 
     static func absolute(_ reference: String, base: String?) -> String? {
@@ -269,7 +271,7 @@ struct SchemaCompiler {
             object.dependentRequired = dependent.members.map { ($0.key, $0.value.arrayValue?.compactMap(\.stringValue) ?? []) }
             hasObjectRules = true
         }
-        if hasObjectRules { operations.append(.object(object)) }
+        if hasObjectRules { operations.append(.object(SchemaNode.Shared(object))) }
 
         // Arrays.
         var array = SchemaNode.ArrayRules()
@@ -300,7 +302,7 @@ struct SchemaCompiler {
             array.maxContains = try integer(schema["maxContains"], location, "maxContains")
             hasArrayRules = true
         }
-        if hasArrayRules { operations.append(.array(array)) }
+        if hasArrayRules { operations.append(.array(SchemaNode.Shared(array))) }
 
         // References and combinations.
         if let reference = schema["$ref"] {

@@ -106,8 +106,7 @@ struct SchemaEvaluation {
             guard case .string(let text) = instance else { return true }
             let bytes = text.utf8.count
             if bytes / 4 >= minimum { return true }
-            let length = bytes < minimum ? -1 : text.unicodeScalars.count
-            if length >= minimum { return true }
+            if bytes >= minimum, Self.scalarCount(text) >= minimum { return true }
             Self.fail(
                 &sink, path.pointer, "minLength", instance,
                 "is \(text.unicodeScalars.count) characters long, at least \(minimum) required\(Self.of(node))")
@@ -115,7 +114,7 @@ struct SchemaEvaluation {
 
         case .maxLength(let maximum):
             guard case .string(let text) = instance else { return true }
-            if text.utf8.count <= maximum || text.unicodeScalars.count <= maximum { return true }
+            if text.utf8.count <= maximum || Self.scalarCount(text) <= maximum { return true }
             Self.fail(
                 &sink, path.pointer, "maxLength", instance,
                 "is \(text.unicodeScalars.count) characters long, at most \(maximum) allowed\(Self.of(node))")
@@ -157,11 +156,11 @@ struct SchemaEvaluation {
 
         case .object(let rules):
             guard case .object(let object) = instance else { return true }
-            return applyObject(rules, object, path: &path, sink: &sink)
+            return applyObject(rules.value, object, path: &path, sink: &sink)
 
         case .array(let rules):
             guard case .array(let array) = instance else { return true }
-            return applyArray(rules, array, path: &path, sink: &sink)
+            return applyArray(rules.value, array, path: &path, sink: &sink)
 
         case .reference(let target):
             return evaluate(instance, node: target, path: &path, sink: &sink)
@@ -205,13 +204,27 @@ struct SchemaEvaluation {
     }
 
     private func applyObject(
-        _ rules: SchemaNode.ObjectRules, _ object: JSONObject, path: inout Path, sink: inout Sink
+        _ rules: borrowing SchemaNode.ObjectRules, _ object: JSONObject, path: inout Path, sink: inout Sink
     ) -> Bool {
         var valid = true
-        for name in rules.required where object[name] == nil {
-            valid = false
-            guard sink.collect else { return false }
-            Self.fail(&sink, path.appending(name), "required", nil, "is required but missing")
+        if rules.required.count > 64 || rules.requiredBits.count != rules.required.count {
+            for name in rules.required where object[name] == nil {
+                valid = false
+                guard sink.collect else { return false }
+                Self.fail(&sink, path.appending(name), "required", nil, "is required but missing")
+            }
+        } else if !rules.required.isEmpty {
+            var present: UInt64 = 0
+            for member in object.members {
+                if let bit = rules.requiredBits[member.key] { present |= 1 << UInt64(bit) }
+            }
+            if present.nonzeroBitCount != rules.required.count {
+                for (bit, name) in rules.required.enumerated() where present & (1 << UInt64(bit)) == 0 {
+                    valid = false
+                    guard sink.collect else { return false }
+                    Self.fail(&sink, path.appending(name), "required", nil, "is required but missing")
+                }
+            }
         }
         if let minimum = rules.minProperties, object.count < minimum {
             valid = false
@@ -268,7 +281,7 @@ struct SchemaEvaluation {
         return valid
     }
 
-    private func applyArray(_ rules: SchemaNode.ArrayRules, _ array: [JSONValue], path: inout Path, sink: inout Sink)
+    private func applyArray(_ rules: borrowing SchemaNode.ArrayRules, _ array: [JSONValue], path: inout Path, sink: inout Sink)
         -> Bool
     {
         var valid = true
@@ -324,6 +337,15 @@ struct SchemaEvaluation {
 }
 
 extension SchemaEvaluation {
+    /// The number of Unicode scalars, counted on the UTF-8 bytes (every byte that is not a continuation byte).
+    static func scalarCount(_ text: String) -> Int {
+        text.utf8.withContiguousStorageIfAvailable { bytes in
+            var count = 0
+            for byte in bytes where byte & 0xC0 != 0x80 { count += 1 }
+            return count
+        } ?? text.unicodeScalars.count
+    }
+
     static func typeName(_ value: JSONValue) -> String {
         if case .number(let text) = value, let number = Double(text), number == number.rounded() { return "integer" }
         return value.typeName

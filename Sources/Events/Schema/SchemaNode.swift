@@ -21,7 +21,11 @@ final class SchemaNode: Sendable {
         var properties: [String: Int] = [:]
         var patternProperties: [(SchemaPattern, Int)] = []
         var additionalProperties: Int?
-        var required: [String] = []
+        var required: [String] = [] {
+            didSet { requiredBits = Dictionary(required.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a }) }
+        }
+        /// Bit index of each required name (when there are at most 64), to check presence in one pass.
+        var requiredBits: [String: Int] = [:]
         var minProperties: Int?
         var maxProperties: Int?
         var propertyNames: Int?
@@ -50,14 +54,20 @@ final class SchemaNode: Sendable {
         case minimum(Double, exclusive: Bool)
         case maximum(Double, exclusive: Bool)
         case multipleOf(Double)
-        case object(ObjectRules)
-        case array(ArrayRules)
+        case object(Shared<ObjectRules>)
+        case array(Shared<ArrayRules>)
         case reference(Int)
         case allOf([Int])
         case anyOf([Int])
         case oneOf([Int])
         case not(Int)
         case conditional(if: Int, then: Int?, else: Int?)
+    }
+
+    /// An immutable value kept once on the heap, so that copying an `Operation` is one retain.
+    final class Shared<Value: Sendable>: Sendable {
+        let value: Value
+        init(_ value: Value) { self.value = value }
     }
 
     let operations: [Operation]
