@@ -89,13 +89,20 @@ private struct Parser {
             index += 1
             return .object(JSONObject())
         }
-        var seen = Set<String>()
+        var seen = Set<String>()  // used only for objects with many members
         while true {
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw error("expected a member name") }
             let keyOffset = index
             let key = try parseString()
-            guard seen.insert(key).inserted else {
+            let duplicate: Bool
+            if members.count < 16 {
+                duplicate = members.contains { $0.key == key }
+            } else {
+                if seen.isEmpty { seen = Set(members.map(\.key)) }
+                duplicate = !seen.insert(key).inserted
+            }
+            guard !duplicate else {
                 throw JSONParseError(offset: keyOffset, reason: "duplicate member name \"\(key)\"")
             }
             skipWhitespace()
@@ -111,7 +118,7 @@ private struct Parser {
             }
             guard bytes[index] == UInt8(ascii: "}") else { throw error("expected ',' or '}'") }
             index += 1
-            return .object(JSONObject(members))
+            return .object(JSONObject(uniqueMembers: members))
         }
     }
 

@@ -55,7 +55,10 @@ public enum JSONValue: Sendable, Hashable {
         guard pointer.hasPrefix("/") else { return nil }
         var current = self
         for rawToken in pointer.dropFirst().split(separator: "/", omittingEmptySubsequences: false) {
-            let token = String(rawToken).replacing("~1", with: "/").replacing("~0", with: "~")
+            var token = String(rawToken)
+            if token.utf8.contains(UInt8(ascii: "~")) {
+                token = token.replacing("~1", with: "/").replacing("~0", with: "~")
+            }
             switch current {
             case .object(let object):
                 guard let next = object[token] else { return nil }
@@ -81,6 +84,11 @@ public struct JSONObject: Sendable, Hashable {
     public init(_ members: [(key: String, value: JSONValue)] = []) {
         self.members = []
         for (key, value) in members { self[key] = value }
+    }
+
+    /// Creates an object from members whose names are known to be unique (the parser checked).
+    init(uniqueMembers: [(key: String, value: JSONValue)]) {
+        self.members = uniqueMembers
     }
 
     /// The value of a member, or `nil`. Setting `nil` removes the member.

@@ -1,0 +1,237 @@
+public import Foundation
+
+/// Checks one Kafka message exactly as the hub does: JSON, envelope schema, the type's `data` schema
+/// from the catalog, and every rule of `schemas/README.md` ("Rules the hub checks beyond the schemas")
+/// except the signature (checked by the signature verifier) and idempotency (checked by projectors).
+///
+/// Create one validator and share it: it is immutable and `Sendable`, and creating it compiles every
+/// embedded schema.
+public struct EventValidator: Sendable {
+    /// Options of one check.
+    public struct Options: Sendable {
+        /// Whether `tbsig` and `tbkid` must be present; `false` checks an event before signing.
+        public var requireSignature: Bool
+        /// How far `time` (and other instants) may lie ahead of `now`; default 5 minutes.
+        public var maximumClockSkew: Duration
+
+        /// Creates options.
+        /// - Parameters:
+        ///   - requireSignature: whether `tbsig` and `tbkid` must be present (default `true`).
+        ///   - maximumClockSkew: how far instants may lie ahead of `now` (default 5 minutes).
+        public init(requireSignature: Bool = true, maximumClockSkew: Duration = .seconds(300)) {
+            self.requireSignature = requireSignature
+            self.maximumClockSkew = maximumClockSkew
+        }
+    }
+
+    /// The catalog used to look up types.
+    public let catalog: EventCatalog
+    /// The compiled schemas (envelope, common definitions, every event type).
+    public let schemas: JSONSchemaValidator
+    let envelopeRoot: Int
+    let dataRoots: [String: Int]
+
+    /// The named definitions of `common.json` whose values get checks beyond their pattern.
+    static let checkedDefinitions: Set<String> = [
+        "citizenId", "date", "month", "dateTime", "personName", "socialCreditCode", "squareMeters", "money",
+    ]
+
+    /// Creates a validator from a catalog and compiled schemas.
+    /// - Parameters:
+    ///   - catalog: the event catalog.
+    ///   - schemas: compiled schemas holding the envelope and every type the catalog lists.
+    /// - Throws: ``JSONSchemaError`` (`unresolvableReference`) when a schema the catalog names is missing.
+    public init(catalog: EventCatalog, schemas: JSONSchemaValidator) throws(JSONSchemaError) {
+        let envelopeID = "https://tongban.example/schemas/" + catalog.envelopeSchemaPath
+        guard let envelopeRoot = schemas.roots[envelopeID] else {
+            throw JSONSchemaError(code: .unresolvableReference, location: envelopeID, detail: "envelope schema missing")
+        }
+        var dataRoots: [String: Int] = [:]
+        for entry in catalog.entries {
+            guard let root = schemas.roots[entry.schemaID] else {
+                throw JSONSchemaError(code: .unresolvableReference, location: entry.schemaID, detail: "schema of \(entry.type) missing")
+            }
+            dataRoots[entry.type] = root
+        }
+        self.catalog = catalog
+        self.schemas = schemas
+        self.envelopeRoot = envelopeRoot
+        self.dataRoots = dataRoots
+    }
+
+    /// Creates a validator from the embedded `schemas/events/` files.
+    /// - Throws: ``EventCatalogError`` or ``JSONSchemaError`` if the embedded files are broken.
+    public init() throws {
+        try self.init(catalog: try EventCatalog.embedded(), schemas: try JSONSchemaValidator.embeddedEventSchemas())
+    }
+
+    /// Validates one message.
+    /// - Parameters:
+    ///   - message: the Kafka message value (one JSON envelope).
+    ///   - key: the Kafka message key, if any; it must equal `data` at the type's key pointer.
+    ///   - options: whether a signature is required, and the clock skew allowed.
+    ///   - now: the hub's clock, for "not in the future" rules.
+    /// - Returns: the validated event.
+    /// - Throws: ``EventValidationError`` with every violation found.
+    public func validate(
+        _ message: [UInt8], key: [UInt8]? = nil, options: Options = Options(), now: Date = Date()
+    ) throws(EventValidationError) -> ValidatedEvent {
+        let json: JSONValue
+        do {
+            json = try JSONParser.parse(message)
+        } catch {
+            throw EventValidationError(
+                code: .unparsable,
+                violations: [EventViolation(pointer: "", rule: "json", value: nil, message: error.description)])
+        }
+        return try validate(envelope: json, key: key, options: options, now: now)
+    }
+
+    /// Validates a parsed envelope.
+    /// - Parameters:
+    ///   - json: the parsed envelope.
+    ///   - key: the Kafka message key, if any.
+    ///   - options: whether a signature is required, and the clock skew allowed.
+    ///   - now: the hub's clock.
+    /// - Returns: the validated event.
+    /// - Throws: ``EventValidationError`` with every violation found.
+    public func validate(
+        envelope json: JSONValue, key: [UInt8]? = nil, options: Options = Options(), now: Date = Date()
+    ) throws(EventValidationError) -> ValidatedEvent {
+        let eventID = json["id"]?.stringValue
+        let eventType = json["type"]?.stringValue
+        func reject(_ code: EventValidationError.Code, _ violations: [EventViolation]) -> EventValidationError {
+            EventValidationError(code: code, violations: violations, eventID: eventID, eventType: eventType)
+        }
+
+        // 1. The envelope schema.
+        var (violations, annotations) = schemas.validate(
+            json, root: envelopeRoot, at: "", annotate: Self.checkedDefinitions)
+        if !options.requireSignature {
+            violations.removeAll { $0.rule == "required" && ($0.pointer == "/tbsig" || $0.pointer == "/tbkid") }
+        }
+        if !violations.isEmpty { throw reject(.schemaViolation, violations) }
+
+        // 2. The type.
+        guard let eventType, let entry = catalog.entry(for: eventType), let dataRoot = dataRoots[eventType],
+            let data = json["data"]
+        else {
+            throw reject(
+                .unknownType,
+                [EventViolation(
+                    pointer: "/type", rule: "catalog", value: eventType.map(EventViolation.masked),
+                    message: "is not an event type in the catalog")])
+        }
+
+        // 3. The data schema.
+        let dataResult = schemas.validate(data, root: dataRoot, at: "/data", annotate: Self.checkedDefinitions)
+        if !dataResult.violations.isEmpty { throw reject(.schemaViolation, dataResult.violations) }
+        annotations += dataResult.annotations
+
+        // 4. Rules on single values, and envelope consistency.
+        var rules = RuleViolations()
+        checkValues(annotations, now: now, skew: options.maximumClockSkew, into: &rules)
+        guard let envelope = EventEnvelope(json: json) else {
+            throw reject(
+                .schemaViolation, [EventViolation(pointer: "", rule: "envelope", value: nil, message: "cannot be read")])
+        }
+        let recordKey = checkEnvelope(envelope, entry: entry, data: data, key: key, into: &rules)
+        if let first = rules.first { throw reject(first, rules.violations) }
+
+        // 5. Upcast, decode, and rules across fields.
+        let payload: EventPayload
+        do {
+            payload = try decodePayload(type: entry.type, data: data)
+        } catch {
+            throw reject(.schemaViolation, [error.violation])
+        }
+        checkFacts(payload, original: data, into: &rules)
+        if let first = rules.first { throw reject(first, rules.violations) }
+
+        return ValidatedEvent(json: json, envelope: envelope, entry: entry, payload: payload, key: recordKey ?? "")
+    }
+
+    /// Validates a `data` object alone (no envelope), as `tongban validate --data` does.
+    /// - Parameters:
+    ///   - data: the `data` object.
+    ///   - type: the catalog type it claims to be.
+    ///   - now: the hub's clock.
+    /// - Returns: the typed payload (upcast to the current version).
+    /// - Throws: ``EventValidationError``; locations are reported under `/data`.
+    public func validate(data: JSONValue, type: String, now: Date = Date()) throws(EventValidationError) -> EventPayload {
+        guard let entry = catalog.entry(for: type), let root = dataRoots[type] else {
+            throw EventValidationError(
+                code: .unknownType,
+                violations: [EventViolation(pointer: "/type", rule: "catalog", value: EventViolation.masked(type), message: "is not an event type in the catalog")],
+                eventType: type)
+        }
+        let result = schemas.validate(data, root: root, at: "/data", annotate: Self.checkedDefinitions)
+        if !result.violations.isEmpty {
+            throw EventValidationError(code: .schemaViolation, violations: result.violations, eventType: type)
+        }
+        var rules = RuleViolations()
+        checkValues(result.annotations, now: now, skew: .seconds(300), into: &rules)
+        if let first = rules.first { throw EventValidationError(code: first, violations: rules.violations, eventType: type) }
+        let payload: EventPayload
+        do {
+            payload = try decodePayload(type: entry.type, data: data)
+        } catch {
+            throw EventValidationError(code: .schemaViolation, violations: [error.violation], eventType: type)
+        }
+        checkFacts(payload, original: data, into: &rules)
+        if let first = rules.first { throw EventValidationError(code: first, violations: rules.violations, eventType: type) }
+        return payload
+    }
+
+    /// Reads `data` as the current version of its type, applying the catalog's upcast rules.
+    func decodePayload(type: String, data: JSONValue) throws(PayloadDecodingFailure) -> EventPayload {
+        var type = type
+        var data = data
+        var steps = 0
+        while let (target, rule) = catalog.upcast(from: type), steps < 16 {
+            for (pointer, value) in rule.set { data = Self.setting(value, at: pointer, in: data) }
+            type = target.type
+            steps += 1
+        }
+        do {
+            if let payload = try EventPayload.decode(type: type, data: data) { return payload }
+        } catch {
+            throw PayloadDecodingFailure(
+                violation: EventViolation(
+                    pointer: "/data", rule: "model", value: nil, message: "cannot be read as \(type): \(error)"))
+        }
+        throw PayloadDecodingFailure(
+            violation: EventViolation(pointer: "/type", rule: "model", value: nil, message: "has no typed model (\(type))"))
+    }
+
+    /// Sets a value at a one-level or deeper pointer of objects, creating nothing but the last member.
+    static func setting(_ value: JSONValue, at pointer: String, in document: JSONValue) -> JSONValue {
+        let tokens = pointer.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
+            .map { String($0).replacing("~1", with: "/").replacing("~0", with: "~") }
+        func set(_ tokens: ArraySlice<String>, in node: JSONValue) -> JSONValue {
+            guard let first = tokens.first, case .object(var object) = node else { return tokens.isEmpty ? value : node }
+            object[first] = tokens.count == 1 ? value : set(tokens.dropFirst(), in: object[first] ?? .object(JSONObject()))
+            return .object(object)
+        }
+        return set(ArraySlice(tokens), in: document)
+    }
+}
+
+/// A payload that could not be decoded (wraps the violation to report).
+struct PayloadDecodingFailure: Error {
+    let violation: EventViolation
+}
+
+/// Violations of the hub's rules, each with its category.
+struct RuleViolations {
+    private(set) var violations: [EventViolation] = []
+    private(set) var first: EventValidationError.Code?
+
+    mutating func add(
+        _ code: EventValidationError.Code, _ pointer: String, _ rule: String, _ value: String?, _ message: String
+    ) {
+        if first == nil { first = code }
+        violations.append(
+            EventViolation(pointer: pointer, rule: rule, value: value.map(EventViolation.masked), message: message))
+    }
+}

@@ -1,0 +1,53 @@
+/// The checks of GB 11643 citizen ID numbers (居民身份证号码) that a pattern cannot express.
+public enum CitizenID {
+    /// Weights of ISO 7064 MOD 11-2 over the first 17 digits.
+    static let weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+    /// Check character by the remainder of the weighted sum modulo 11.
+    static let checkCharacters: [Character] = Array("10X98765432")
+
+    /// The check character for the first 17 digits of an ID.
+    /// - Parameter id: an ID (at least its first 17 characters, which must be digits).
+    /// - Returns: `0`–`9` or `X`, or `nil` when the first 17 characters are not digits.
+    public static func checkCharacter(for id: String) -> Character? {
+        var sum = 0
+        var count = 0
+        for byte in id.utf8.prefix(17) {
+            guard byte >= 0x30, byte <= 0x39 else { return nil }
+            sum += Int(byte - 0x30) * weights[count]
+            count += 1
+        }
+        guard count == 17 else { return nil }
+        return checkCharacters[sum % 11]
+    }
+
+    /// The birth date embedded in digits 7–14, if it is a real date.
+    /// - Parameter id: an 18-character ID.
+    public static func birthDate(of id: String) -> CivilDate? {
+        let bytes = Array(id.utf8)
+        guard bytes.count == 18 else { return nil }
+        return CivilDate.compact(bytes[6..<14])
+    }
+
+    /// Whether the 17th digit is odd (male).
+    /// - Parameter id: an 18-character ID.
+    /// - Returns: `true` for male, `false` for female, `nil` if the 17th character is not a digit.
+    public static func isMale(_ id: String) -> Bool? {
+        let bytes = Array(id.utf8)
+        guard bytes.count == 18, bytes[16] >= 0x30, bytes[16] <= 0x39 else { return nil }
+        return (bytes[16] - 0x30) % 2 == 1
+    }
+
+    /// What is wrong with an ID, in plain words; `nil` when the check character and birth date are valid.
+    /// - Parameter id: an ID that already matches the schema pattern.
+    public static func problem(with id: String) -> String? {
+        guard id.utf8.count == 18, let expected = checkCharacter(for: id), let actual = id.last else {
+            return "is not an 18-character citizen ID"
+        }
+        guard birthDate(of: id) != nil else {
+            let digits = Array(id.utf8)[6..<14]
+            return "embedded birth date \(String(decoding: digits, as: UTF8.self)) is not a real date"
+        }
+        if actual != expected { return "check character is \(actual), expected \(expected)" }
+        return nil
+    }
+}
