@@ -3,10 +3,12 @@ import Testing
 
 @Suite("Citizen IDs (GB 11643)")
 struct CitizenIDTests {
-    @Test("check characters of known IDs", arguments: [
-        ("11010519900512013", "7"), ("11010519920823024", "8"), ("65010219950214048", "5"),
-        ("11010520260308002", "9"), ("11010519491231002", "X"),
-    ])
+    @Test(
+        "check characters of known IDs",
+        arguments: [
+            ("11010519900512013", "7"), ("11010519920823024", "8"), ("65010219950214048", "5"),
+            ("11010520260308002", "9"), ("11010519491231002", "X"),
+        ])
     func checkCharacter(first17: String, expected: Character) {
         #expect(CitizenID.checkCharacter(for: first17) == expected)
     }

@@ -74,7 +74,8 @@ enum EventFixtures {
     }
 
     /// The error of validating `data` of `type`, or `nil` if it passed.
-    static func failure(_ type: String, _ data: JSONValue, key: String? = nil, now: Date = now) -> EventValidationError? {
+    static func failure(_ type: String, _ data: JSONValue, key: String? = nil, now: Date = now) -> EventValidationError?
+    {
         do {
             try validate(type, data, key: key, now: now)
             return nil

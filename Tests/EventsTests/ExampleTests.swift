@@ -30,7 +30,8 @@ struct ExampleTests {
 
     @Test("every example decodes into its typed model", arguments: EventFixtures.examples)
     func exampleDecodes(_ example: EventFixtures.Example) throws {
-        let payload = try EventFixtures.validator.validate(data: example.data, type: example.type, now: EventFixtures.now)
+        let payload = try EventFixtures.validator.validate(
+            data: example.data, type: example.type, now: EventFixtures.now)
         let entry = try #require(EventFixtures.validator.catalog.entry(for: example.type))
         #expect(payload.eventType == (entry.supersededBy ?? example.type))
     }
@@ -42,8 +43,11 @@ struct ExampleTests {
         for example in schema["examples"]?.arrayValue ?? [] {
             let event = try EventFixtures.validator.validate(example.serialized, now: EventFixtures.now)
             #expect(event.envelope.tbsig != nil)
-            let unsigned = EventFixtures.setting(nil, at: "/tbsig", in: EventFixtures.setting(nil, at: "/tbkid", in: example))
-            #expect(throws: EventValidationError.self) { try EventFixtures.validator.validate(envelope: unsigned, now: EventFixtures.now) }
+            let unsigned = EventFixtures.setting(
+                nil, at: "/tbsig", in: EventFixtures.setting(nil, at: "/tbkid", in: example))
+            #expect(throws: EventValidationError.self) {
+                try EventFixtures.validator.validate(envelope: unsigned, now: EventFixtures.now)
+            }
             _ = try EventFixtures.validator.validate(
                 envelope: unsigned, options: .init(requireSignature: false), now: EventFixtures.now)
         }

@@ -1,5 +1,6 @@
-@testable import Events
 import Testing
+
+@testable import Events
 
 @Suite("Patterns (ECMA-262 over code points)")
 struct PatternTests {

@@ -40,7 +40,8 @@ struct PythonCrossCheckTests {
         """#
 
     static var repositoryRoot: URL {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
     }
 
     /// The examples, and mutations of them that break every keyword the schemas use.
@@ -54,7 +55,9 @@ struct PythonCrossCheckTests {
             guard case .object(let object) = value else { return }
             for (key, member) in object.members {
                 let path = pointer + "/" + key
-                func replaced(_ replacement: JSONValue?) -> JSONValue { EventFixtures.setting(replacement, at: path, in: root) }
+                func replaced(_ replacement: JSONValue?) -> JSONValue {
+                    EventFixtures.setting(replacement, at: path, in: root)
+                }
                 add(schemaID, replaced(nil), "\(label) without \(path)")
                 switch member {
                 case .string(let text):
@@ -77,7 +80,9 @@ struct PythonCrossCheckTests {
                     }
                 case .object:
                     add(schemaID, replaced(.array([])), "\(label) \(path) as array")
-                    add(schemaID, EventFixtures.setting("x", at: path + "/unexpected", in: root), "\(label) \(path) extra")
+                    add(
+                        schemaID, EventFixtures.setting("x", at: path + "/unexpected", in: root),
+                        "\(label) \(path) extra")
                     mutateMembers(of: member, at: path, schemaID: schemaID, label: label)
                 default:
                     break
@@ -98,19 +103,30 @@ struct PythonCrossCheckTests {
         let birth = "household.birth-registered.v1"
         if let entry = catalog.entry(for: birth) {
             for name in ["王\u{20000}", "王😀", "Anna-Maria O", "阿依古丽·买买提", "a·", "·a", "a  b", "〇", "王•明"] {
-                add(entry.schemaID, EventFixtures.setting(.string(name), at: "/childName", in: EventFixtures.example(birth)), "name \(name)")
+                add(
+                    entry.schemaID,
+                    EventFixtures.setting(.string(name), at: "/childName", in: EventFixtures.example(birth)),
+                    "name \(name)")
             }
         }
         // The envelope.
         let envelopeID = "https://tongban.example/schemas/events/envelope.v1.json"
         root = EventFixtures.envelope(type: birth, data: EventFixtures.example(birth))
         add(envelopeID, root, "envelope")
-        mutateMembers(of: .object(JSONObject(root.objectValue?.members.filter { $0.key != "data" } ?? [])), at: "", schemaID: envelopeID, label: "envelope")
+        mutateMembers(
+            of: .object(JSONObject(root.objectValue?.members.filter { $0.key != "data" } ?? [])), at: "",
+            schemaID: envelopeID, label: "envelope")
         add(envelopeID, EventFixtures.setting("x", at: "/data", in: root), "envelope data as string")
         add(envelopeID, EventFixtures.setting("1.1", at: "/specversion", in: root), "envelope specversion 1.1")
-        add(envelopeID, EventFixtures.setting("2026-03-08T00:00:00", at: "/time", in: root), "envelope time without offset")
-        add(envelopeID, EventFixtures.setting("2026-03-08t00:00:00Z", at: "/time", in: root), "envelope time lower-case t")
-        add(envelopeID, EventFixtures.setting(.string(String(repeating: "A", count: 85) + "B"), at: "/tbsig", in: root), "tbsig last B")
+        add(
+            envelopeID, EventFixtures.setting("2026-03-08T00:00:00", at: "/time", in: root),
+            "envelope time without offset")
+        add(
+            envelopeID, EventFixtures.setting("2026-03-08t00:00:00Z", at: "/time", in: root),
+            "envelope time lower-case t")
+        add(
+            envelopeID, EventFixtures.setting(.string(String(repeating: "A", count: 85) + "B"), at: "/tbsig", in: root),
+            "tbsig last B")
         return items
     }
 
@@ -124,8 +140,10 @@ struct PythonCrossCheckTests {
 
         // Every keyword the schemas use is broken somewhere in the corpus.
         let rules = Set(items.flatMap { schemas.validate($0.instance, schemaID: $0.schemaID).map(\.rule) })
-        for keyword in ["type", "required", "additionalProperties", "enum", "const", "pattern", "minLength", "maxLength",
-                        "minItems", "maxItems", "uniqueItems"] {
+        for keyword in [
+            "type", "required", "additionalProperties", "enum", "const", "pattern", "minLength", "maxLength",
+            "minItems", "maxItems", "uniqueItems",
+        ] {
             #expect(rules.contains(keyword), "no case breaks \(keyword)")
         }
 
@@ -139,7 +157,10 @@ struct PythonCrossCheckTests {
         var corpus: [UInt8] = Array("[".utf8)
         for (index, item) in items.enumerated() {
             if index > 0 { corpus.append(UInt8(ascii: ",")) }
-            corpus += Array(#"{"schema":"\#(item.schemaID)","instance":"#.utf8) + item.instance.serialized + [UInt8(ascii: "}")]
+            corpus +=
+                Array(#"{"schema":"\#(item.schemaID)","instance":"#.utf8) + item.instance.serialized + [
+                    UInt8(ascii: "}")
+                ]
         }
         corpus.append(UInt8(ascii: "]"))
         try Data(corpus).write(to: corpusURL)
@@ -161,7 +182,8 @@ struct PythonCrossCheckTests {
         let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
-            let message = "python3 jsonschema cross-check failed (status \(process.terminationStatus)): \(stderr) "
+            let message =
+                "python3 jsonschema cross-check failed (status \(process.terminationStatus)): \(stderr) "
                 + "Run scripts/bootstrap to install Python's jsonschema."
             Issue.record(Comment(rawValue: message))
             return
@@ -173,7 +195,8 @@ struct PythonCrossCheckTests {
         for (index, item) in items.enumerated() where verdicts[index] != ours[index] {
             disagreements += 1
             Issue.record(
-                "\(item.label): Python says \(verdicts[index] ? "valid" : "invalid"), we say \(ours[index] ? "valid" : "invalid")")
+                "\(item.label): Python says \(verdicts[index] ? "valid" : "invalid"), we say \(ours[index] ? "valid" : "invalid")"
+            )
         }
         #expect(disagreements == 0, "checked \(items.count) events, \(invalid) invalid")
     }

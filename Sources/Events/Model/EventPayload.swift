@@ -105,14 +105,17 @@ public enum EventPayload: Sendable, Hashable {
         case DivorceRegistered.eventType: return .divorceRegistered(try decode(DivorceRegistered.self))
         case AdoptionRegistered.eventType: return .adoptionRegistered(try decode(AdoptionRegistered.self))
         case AdoptionDissolved.eventType: return .adoptionDissolved(try decode(AdoptionDissolved.self))
-        case SocialInsuranceEnrolled.eventType: return .socialInsuranceEnrolled(try decode(SocialInsuranceEnrolled.self))
+        case SocialInsuranceEnrolled.eventType:
+            return .socialInsuranceEnrolled(try decode(SocialInsuranceEnrolled.self))
         case ContributionPosted.eventType: return .contributionPosted(try decode(ContributionPosted.self))
         case ContributionReversed.eventType: return .contributionReversed(try decode(ContributionReversed.self))
         case EnrollmentEnded.eventType: return .enrollmentEnded(try decode(EnrollmentEnded.self))
-        case MedicalInsuranceEnrolled.eventType: return .medicalInsuranceEnrolled(try decode(MedicalInsuranceEnrolled.self))
+        case MedicalInsuranceEnrolled.eventType:
+            return .medicalInsuranceEnrolled(try decode(MedicalInsuranceEnrolled.self))
         case EVoucherActivated.eventType: return .eVoucherActivated(try decode(EVoucherActivated.self))
         case CrossRegionCareFiled.eventType: return .crossRegionCareFiled(try decode(CrossRegionCareFiled.self))
-        case CrossRegionCareCancelled.eventType: return .crossRegionCareCancelled(try decode(CrossRegionCareCancelled.self))
+        case CrossRegionCareCancelled.eventType:
+            return .crossRegionCareCancelled(try decode(CrossRegionCareCancelled.self))
         case TitleRegistered.eventType: return .titleRegistered(try decode(TitleRegistered.self))
         case TitleTransferred.eventType: return .titleTransferred(try decode(TitleTransferred.self))
         case MortgageRegistered.eventType: return .mortgageRegistered(try decode(MortgageRegistered.self))

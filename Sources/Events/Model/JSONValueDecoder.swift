@@ -22,7 +22,8 @@ struct JSONValueDecoder: Decoder {
     func decodeValue<T: Decodable>(_ type: T.Type) throws -> T {
         if type == Date.self {
             guard case .string(let text) = value, let parsed = RFC3339.parse(text), let date = parsed.date as? T else {
-                throw DecodingError.dataCorrupted(.init(codingPath: codingPath, debugDescription: "not an RFC 3339 date-time"))
+                throw DecodingError.dataCorrupted(
+                    .init(codingPath: codingPath, debugDescription: "not an RFC 3339 date-time"))
             }
             return date
         }

@@ -305,81 +305,81 @@ struct ScalarNFA: Sendable {
 
             return program.withUnsafeBufferPointer { program in
                 asciiBitmaps.withUnsafeBufferPointer { bitmaps in
-                // Adds the closure of `start` to `list`; returns true when it reaches `match`.
-                func addThread(
-                    _ start: Int32, to list: UnsafeMutablePointer<Int32>, count: inout Int,
-                    atStart: Bool, atEnd: Bool
-                ) -> Bool {
-                    var top = 0
-                    stack[top] = start
-                    top += 1
-                    while top > 0 {
-                        top -= 1
-                        let pc = Int(stack[top])
-                        if marks[pc] == generation { continue }
-                        marks[pc] = generation
-                        let instruction = program[pc]
-                        switch instruction.operation {
-                        case .set:
-                            list[count] = Int32(pc)
-                            count += 1
-                        case .split:
-                            stack[top] = instruction.b
-                            stack[top + 1] = instruction.a
-                            top += 2
-                        case .jump:
-                            stack[top] = instruction.a
-                            top += 1
-                        case .assertStart:
-                            if atStart {
-                                stack[top] = Int32(pc + 1)
+                    // Adds the closure of `start` to `list`; returns true when it reaches `match`.
+                    func addThread(
+                        _ start: Int32, to list: UnsafeMutablePointer<Int32>, count: inout Int,
+                        atStart: Bool, atEnd: Bool
+                    ) -> Bool {
+                        var top = 0
+                        stack[top] = start
+                        top += 1
+                        while top > 0 {
+                            top -= 1
+                            let pc = Int(stack[top])
+                            if marks[pc] == generation { continue }
+                            marks[pc] = generation
+                            let instruction = program[pc]
+                            switch instruction.operation {
+                            case .set:
+                                list[count] = Int32(pc)
+                                count += 1
+                            case .split:
+                                stack[top] = instruction.b
+                                stack[top + 1] = instruction.a
+                                top += 2
+                            case .jump:
+                                stack[top] = instruction.a
                                 top += 1
+                            case .assertStart:
+                                if atStart {
+                                    stack[top] = Int32(pc + 1)
+                                    top += 1
+                                }
+                            case .assertEnd:
+                                if atEnd {
+                                    stack[top] = Int32(pc + 1)
+                                    top += 1
+                                }
+                            case .match:
+                                return true
                             }
-                        case .assertEnd:
-                            if atEnd {
-                                stack[top] = Int32(pc + 1)
-                                top += 1
-                            }
-                        case .match:
-                            return true
                         }
+                        return false
                     }
-                    return false
-                }
 
-                var iterator = string.unicodeScalars.makeIterator()
-                var scalar = iterator.next()
-                if addThread(0, to: current, count: &currentCount, atStart: true, atEnd: scalar == nil) {
-                    return true
-                }
-                while let value = scalar?.value {
-                    scalar = iterator.next()
-                    let atEnd = scalar == nil
-                    generation += 1
-                    var nextCount = 0
-                    for index in 0..<currentCount {
-                        let pc = Int(current[index])
-                        let set = Int(program[pc].a)
-                        let member =
-                            value < 128
-                            ? bitmaps[2 &* set &+ Int(value >> 6)] & (1 &<< UInt64(value & 63)) != 0
-                            : sets[set].contains(value)
-                        if member,
-                            addThread(Int32(pc + 1), to: next, count: &nextCount, atStart: false, atEnd: atEnd)
+                    var iterator = string.unicodeScalars.makeIterator()
+                    var scalar = iterator.next()
+                    if addThread(0, to: current, count: &currentCount, atStart: true, atEnd: scalar == nil) {
+                        return true
+                    }
+                    while let value = scalar?.value {
+                        scalar = iterator.next()
+                        let atEnd = scalar == nil
+                        generation += 1
+                        var nextCount = 0
+                        for index in 0..<currentCount {
+                            let pc = Int(current[index])
+                            let set = Int(program[pc].a)
+                            let member =
+                                value < 128
+                                ? bitmaps[2 &* set &+ Int(value >> 6)] & (1 &<< UInt64(value & 63)) != 0
+                                : sets[set].contains(value)
+                            if member,
+                                addThread(Int32(pc + 1), to: next, count: &nextCount, atStart: false, atEnd: atEnd)
+                            {
+                                return true
+                            }
+                        }
+                        if !anchoredAtStart,
+                            addThread(0, to: next, count: &nextCount, atStart: false, atEnd: atEnd)
                         {
                             return true
                         }
+                        if nextCount == 0, anchoredAtStart { return false }
+                        swap(&current, &next)
+                        currentCount = nextCount
                     }
-                    if !anchoredAtStart,
-                        addThread(0, to: next, count: &nextCount, atStart: false, atEnd: atEnd)
-                    {
-                        return true
-                    }
-                    if nextCount == 0, anchoredAtStart { return false }
-                    swap(&current, &next)
-                    currentCount = nextCount
-                }
-                return false
+                    return false
                 }
             }
         }

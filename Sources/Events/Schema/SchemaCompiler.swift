@@ -59,7 +59,9 @@ struct SchemaCompiler {
     }
 
     static func absolute(_ reference: String, base: String?) -> String? {
-        let url = base.flatMap { URL(string: $0) }.flatMap { URL(string: reference, relativeTo: $0) } ?? URL(string: reference)
+        let url =
+            base.flatMap { URL(string: $0) }.flatMap { URL(string: reference, relativeTo: $0) }
+            ?? URL(string: reference)
         guard let url, url.scheme != nil else { return nil }
         return url.absoluteString
     }
@@ -124,7 +126,8 @@ struct SchemaCompiler {
         nodes.append(nil)
         memo[location.key] = index
         let name: String? =
-            location.pointer.count >= 2 && ["$defs", "definitions"].contains(location.pointer[location.pointer.count - 2])
+            location.pointer.count >= 2
+                && ["$defs", "definitions"].contains(location.pointer[location.pointer.count - 2])
             ? location.pointer.last : nil
 
         switch schema {
@@ -155,7 +158,8 @@ struct SchemaCompiler {
         return Int(number)
     }
 
-    private func number(_ value: JSONValue?, _ location: Location, _ keyword: String) throws(JSONSchemaError) -> Double? {
+    private func number(_ value: JSONValue?, _ location: Location, _ keyword: String) throws(JSONSchemaError) -> Double?
+    {
         guard let value else { return nil }
         guard case .number(let text) = value, let number = Double(text) else {
             throw fail(.invalidSchema, location, "\(keyword) must be a number")
@@ -171,7 +175,9 @@ struct SchemaCompiler {
         }
     }
 
-    private mutating func list(_ value: JSONValue?, _ location: Location, _ keyword: String) throws(JSONSchemaError) -> [Int]? {
+    private mutating func list(_ value: JSONValue?, _ location: Location, _ keyword: String) throws(JSONSchemaError)
+        -> [Int]?
+    {
         guard let value else { return nil }
         guard let array = value.arrayValue, !array.isEmpty else {
             throw fail(.invalidSchema, location, "\(keyword) must be a non-empty array of schemas")
@@ -205,7 +211,9 @@ struct SchemaCompiler {
         if let value = try integer(schema["minLength"], location, "minLength") { operations.append(.minLength(value)) }
         if let value = try integer(schema["maxLength"], location, "maxLength") { operations.append(.maxLength(value)) }
         if let source = schema["pattern"] {
-            guard let text = source.stringValue else { throw fail(.invalidSchema, location, "pattern must be a string") }
+            guard let text = source.stringValue else {
+                throw fail(.invalidSchema, location, "pattern must be a string")
+            }
             operations.append(.pattern(try pattern(text, location)))
         }
         if let value = try number(schema["minimum"], location, "minimum") {
@@ -240,7 +248,8 @@ struct SchemaCompiler {
                 throw fail(.invalidSchema, location, "patternProperties must be an object")
             }
             for (key, _) in members {
-                object.patternProperties.append((try pattern(key, location), try child(location, "patternProperties", key)))
+                object.patternProperties.append(
+                    (try pattern(key, location), try child(location, "patternProperties", key)))
             }
             hasObjectRules = true
         }
@@ -268,7 +277,9 @@ struct SchemaCompiler {
             hasObjectRules = true
         }
         if let dependent = schema["dependentRequired"]?.objectValue {
-            object.dependentRequired = dependent.members.map { ($0.key, $0.value.arrayValue?.compactMap(\.stringValue) ?? []) }
+            object.dependentRequired = dependent.members.map {
+                ($0.key, $0.value.arrayValue?.compactMap(\.stringValue) ?? [])
+            }
             hasObjectRules = true
         }
         if hasObjectRules { operations.append(.object(SchemaNode.Shared(object))) }
@@ -337,7 +348,10 @@ struct SchemaCompiler {
         guard var target = resources[resource] else {
             throw fail(.unresolvableReference, location, "no schema with $id \(resource)")
         }
-        if !fragmentText.isEmpty { target.pointer += fragmentText.dropFirst().split(separator: "/", omittingEmptySubsequences: false).map(String.init) }
+        if !fragmentText.isEmpty {
+            target.pointer += fragmentText.dropFirst().split(separator: "/", omittingEmptySubsequences: false).map(
+                String.init)
+        }
         return try compile(target)
     }
 }

@@ -87,7 +87,8 @@ struct SchemaEvaluation {
             if Self.types(of: instance).isDisjoint(with: types) == false, Self.matches(instance, types) { return true }
             Self.fail(
                 &sink, path.pointer, "type", instance,
-                "must be \(names.map(Self.article).joined(separator: " or ")), not \(Self.article(Self.typeName(instance)))")
+                "must be \(names.map(Self.article).joined(separator: " or ")), not \(Self.article(Self.typeName(instance)))"
+            )
             return false
 
         case .constant(let expected):
@@ -124,10 +125,12 @@ struct SchemaEvaluation {
             guard case .string(let text) = instance else { return true }
             if pattern.matches(text) { return true }
             if let name = node.name {
-                Self.fail(&sink, path.pointer, "pattern", instance, "is not a valid \(name) (does not match its pattern)")
+                Self.fail(
+                    &sink, path.pointer, "pattern", instance, "is not a valid \(name) (does not match its pattern)")
             } else {
                 Self.fail(
-                    &sink, path.pointer, "pattern", instance, "does not match the pattern \(Self.printable(pattern.source))")
+                    &sink, path.pointer, "pattern", instance,
+                    "does not match the pattern \(Self.printable(pattern.source))")
             }
             return false
 
@@ -187,7 +190,8 @@ struct SchemaEvaluation {
                 &sink, path.pointer, "oneOf", instance,
                 matching.isEmpty
                     ? "matches none of the allowed forms"
-                    : "matches more than one of the allowed forms (\(matching.map(String.init).joined(separator: ", ")))")
+                    : "matches more than one of the allowed forms (\(matching.map(String.init).joined(separator: ", ")))"
+            )
             return false
 
         case .not(let schema):
@@ -229,12 +233,14 @@ struct SchemaEvaluation {
         if let minimum = rules.minProperties, object.count < minimum {
             valid = false
             guard sink.collect else { return false }
-            Self.fail(&sink, path.pointer, "minProperties", nil, "has \(object.count) fields, at least \(minimum) required")
+            Self.fail(
+                &sink, path.pointer, "minProperties", nil, "has \(object.count) fields, at least \(minimum) required")
         }
         if let maximum = rules.maxProperties, object.count > maximum {
             valid = false
             guard sink.collect else { return false }
-            Self.fail(&sink, path.pointer, "maxProperties", nil, "has \(object.count) fields, at most \(maximum) allowed")
+            Self.fail(
+                &sink, path.pointer, "maxProperties", nil, "has \(object.count) fields, at most \(maximum) allowed")
         }
         for (name, needed) in rules.dependentRequired where object[name] != nil {
             for other in needed where object[other] == nil {
@@ -281,7 +287,9 @@ struct SchemaEvaluation {
         return valid
     }
 
-    private func applyArray(_ rules: borrowing SchemaNode.ArrayRules, _ array: [JSONValue], path: inout Path, sink: inout Sink)
+    private func applyArray(
+        _ rules: borrowing SchemaNode.ArrayRules, _ array: [JSONValue], path: inout Path, sink: inout Sink
+    )
         -> Bool
     {
         var valid = true
@@ -329,7 +337,8 @@ struct SchemaEvaluation {
                 guard sink.collect else { return false }
                 Self.fail(
                     &sink, path.pointer, "contains", nil,
-                    "has \(count) matching items, expected \(rules.minContains)…\(rules.maxContains.map(String.init) ?? "")")
+                    "has \(count) matching items, expected \(rules.minContains)…\(rules.maxContains.map(String.init) ?? "")"
+                )
             }
         }
         return valid
@@ -405,7 +414,8 @@ extension SchemaEvaluation {
         case (.number(let x), .number(let y)): return x == y || (Double(x).map { $0 == Double(y) } ?? false)
         case (.array(let x), .array(let y)): return x.count == y.count && zip(x, y).allSatisfy { equal($0, $1) }
         case (.object(let x), .object(let y)):
-            return x.count == y.count && x.members.allSatisfy { member in y[member.key].map { equal(member.value, $0) } ?? false }
+            return x.count == y.count
+                && x.members.allSatisfy { member in y[member.key].map { equal(member.value, $0) } ?? false }
         case (.null, .null): return true
         case (.bool(let x), .bool(let y)): return x == y
         default: return false

@@ -22,7 +22,9 @@ final class SchemaNode: Sendable {
         var patternProperties: [(SchemaPattern, Int)] = []
         var additionalProperties: Int?
         var required: [String] = [] {
-            didSet { requiredBits = Dictionary(required.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a }) }
+            didSet {
+                requiredBits = Dictionary(required.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
+            }
         }
         /// Bit index of each required name (when there are at most 64), to check presence in one pass.
         var requiredBits: [String: Int] = [:]

@@ -4,7 +4,9 @@ internal import Foundation
 extension EventValidator {
     /// Fields whose description allows a future date or month (README rule 3): the periods set by
     /// enrollments and filings, and a seizure's `validTo`.
-    static let mayLieInFuture: Set<String> = ["startMonth", "endMonth", "startDate", "validFrom", "validTo", "cancelledDate"]
+    static let mayLieInFuture: Set<String> = [
+        "startMonth", "endMonth", "startDate", "validFrom", "validTo", "cancelledDate",
+    ]
 
     /// Rules on single values, found through the named definitions the schemas applied to them
     /// (README rules 1, 3, 6, 8 and the restriction of supplementary-plane name characters to Han).
@@ -47,7 +49,8 @@ extension EventValidator {
                         "is more than \(skew.components.seconds) seconds ahead of the hub's clock")
                 }
             case "personName":
-                if let scalar = value.unicodeScalars.first(where: { $0.value > 0xFFFF && !Self.isHanSupplementary($0) }) {
+                if let scalar = value.unicodeScalars.first(where: { $0.value > 0xFFFF && !Self.isHanSupplementary($0) })
+                {
                     rules.add(
                         .invalidName, pointer, "hanOnly", value,
                         "contains U+\(String(scalar.value, radix: 16, uppercase: true)), which is not a Han character")
@@ -91,7 +94,9 @@ extension EventValidator {
                 "is a key of department \(keyDepartment), but type \(entry.type) is of \(entry.department)")
         }
         if let schema = envelope.dataSchema, schema != entry.schemaID {
-            rules.add(.schemaMismatch, "/dataschema", "dataschema", schema, "is not the schema of \(entry.type) (\(entry.schemaID))")
+            rules.add(
+                .schemaMismatch, "/dataschema", "dataschema", schema,
+                "is not the schema of \(entry.type) (\(entry.schemaID))")
         }
         let subject = data.value(at: entry.subjectPointer)?.stringValue
         if subject != envelope.subject {
@@ -114,7 +119,10 @@ extension EventValidator {
         case .birthRegistered(let fact):
             checkIdentity(fact.childId, "childId", birthDate: fact.birthDate, sex: fact.sex, into: &rules)
             checkDistinct(
-                [("/data/childId", fact.childId), ("/data/motherId", fact.motherId), ("/data/fatherId", fact.fatherId)],
+                [
+                    ("/data/childId", fact.childId), ("/data/motherId", fact.motherId),
+                    ("/data/fatherId", fact.fatherId),
+                ],
                 into: &rules)
         case .personRegistered(let fact):
             checkIdentity(fact.personId, "personId", birthDate: fact.birthDate, sex: fact.sex, into: &rules)
@@ -126,7 +134,8 @@ extension EventValidator {
             }
         case .nameChanged(let fact):
             if fact.newName == fact.previousName {
-                rules.add(.inconsistentFields, "/data/newName", "nameChanged", fact.newName, "is the same as previousName")
+                rules.add(
+                    .inconsistentFields, "/data/newName", "nameChanged", fact.newName, "is the same as previousName")
             }
         case .marriageRegistered(let fact):
             checkDistinct([("/data/spouseA/id", fact.spouseA.id), ("/data/spouseB/id", fact.spouseB.id)], into: &rules)
@@ -181,7 +190,8 @@ extension EventValidator {
     }
 
     /// README rules 5 and 7: owners listed once; shares exact, in lowest terms, summing to 1, fitting the form.
-    private func checkOwners(_ owners: [Owner], at pointer: String, form: CoOwnership, into rules: inout RuleViolations) {
+    private func checkOwners(_ owners: [Owner], at pointer: String, form: CoOwnership, into rules: inout RuleViolations)
+    {
         var seen: Set<String> = []
         for (index, owner) in owners.enumerated() {
             if !seen.insert(owner.personId).inserted {
@@ -197,7 +207,8 @@ extension EventValidator {
                     "is not in lowest terms (write \(share.numerator / divisor)/\(share.denominator / divisor))")
             }
             if share.numerator > share.denominator {
-                rules.add(.invalidShares, "\(pointer)/\(index)/share", "shareAtMostOne", share.description, "is more than 1")
+                rules.add(
+                    .invalidShares, "\(pointer)/\(index)/share", "shareAtMostOne", share.description, "is more than 1")
             }
             if form == .joint, share.numerator * owners.count != share.denominator {
                 rules.add(
@@ -207,7 +218,8 @@ extension EventValidator {
         }
         if let total = Share.sum(owners.map(\.share)), total != (1, 1) {
             rules.add(
-                .invalidShares, pointer, "sharesSumToOne", nil, "shares sum to \(total.numerator)/\(total.denominator), not 1")
+                .invalidShares, pointer, "sharesSumToOne", nil,
+                "shares sum to \(total.numerator)/\(total.denominator), not 1")
         }
         if form == .sole, owners.count != 1 || owners.first?.share != Share(numerator: 1, denominator: 1) {
             rules.add(

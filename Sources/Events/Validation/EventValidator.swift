@@ -49,7 +49,8 @@ public struct EventValidator: Sendable {
         var dataRoots: [String: Int] = [:]
         for entry in catalog.entries {
             guard let root = schemas.roots[entry.schemaID] else {
-                throw JSONSchemaError(code: .unresolvableReference, location: entry.schemaID, detail: "schema of \(entry.type) missing")
+                throw JSONSchemaError(
+                    code: .unresolvableReference, location: entry.schemaID, detail: "schema of \(entry.type) missing")
             }
             dataRoots[entry.type] = root
         }
@@ -118,9 +119,11 @@ public struct EventValidator: Sendable {
         else {
             throw reject(
                 .unknownType,
-                [EventViolation(
-                    pointer: "/type", rule: "catalog", value: eventType.map(EventViolation.masked),
-                    message: "is not an event type in the catalog")])
+                [
+                    EventViolation(
+                        pointer: "/type", rule: "catalog", value: eventType.map(EventViolation.masked),
+                        message: "is not an event type in the catalog")
+                ])
         }
 
         // 3. The data schema.
@@ -133,7 +136,8 @@ public struct EventValidator: Sendable {
         checkValues(annotations, now: now, skew: options.maximumClockSkew, into: &rules)
         guard let envelope = EventEnvelope(json: json) else {
             throw reject(
-                .schemaViolation, [EventViolation(pointer: "", rule: "envelope", value: nil, message: "cannot be read")])
+                .schemaViolation, [EventViolation(pointer: "", rule: "envelope", value: nil, message: "cannot be read")]
+            )
         }
         let recordKey = checkEnvelope(envelope, entry: entry, data: data, key: key, into: &rules)
         if let first = rules.first { throw reject(first, rules.violations) }
@@ -158,11 +162,16 @@ public struct EventValidator: Sendable {
     ///   - now: the hub's clock.
     /// - Returns: the typed payload (upcast to the current version).
     /// - Throws: ``EventValidationError``; locations are reported under `/data`.
-    public func validate(data: JSONValue, type: String, now: Date = Date()) throws(EventValidationError) -> EventPayload {
+    public func validate(data: JSONValue, type: String, now: Date = Date()) throws(EventValidationError) -> EventPayload
+    {
         guard let entry = catalog.entry(for: type), let root = dataRoots[type] else {
             throw EventValidationError(
                 code: .unknownType,
-                violations: [EventViolation(pointer: "/type", rule: "catalog", value: EventViolation.masked(type), message: "is not an event type in the catalog")],
+                violations: [
+                    EventViolation(
+                        pointer: "/type", rule: "catalog", value: EventViolation.masked(type),
+                        message: "is not an event type in the catalog")
+                ],
                 eventType: type)
         }
         let result = schemas.validate(data, root: root, at: "/data", annotate: Self.checkedDefinitions)
@@ -171,7 +180,9 @@ public struct EventValidator: Sendable {
         }
         var rules = RuleViolations()
         checkValues(result.annotations, now: now, skew: .seconds(300), into: &rules)
-        if let first = rules.first { throw EventValidationError(code: first, violations: rules.violations, eventType: type) }
+        if let first = rules.first {
+            throw EventValidationError(code: first, violations: rules.violations, eventType: type)
+        }
         let payload: EventPayload
         do {
             payload = try decodePayload(type: entry.type, data: data)
@@ -179,7 +190,9 @@ public struct EventValidator: Sendable {
             throw EventValidationError(code: .schemaViolation, violations: [error.violation], eventType: type)
         }
         checkFacts(payload, original: data, into: &rules)
-        if let first = rules.first { throw EventValidationError(code: first, violations: rules.violations, eventType: type) }
+        if let first = rules.first {
+            throw EventValidationError(code: first, violations: rules.violations, eventType: type)
+        }
         return payload
     }
 
@@ -201,7 +214,8 @@ public struct EventValidator: Sendable {
                     pointer: "/data", rule: "model", value: nil, message: "cannot be read as \(type): \(error)"))
         }
         throw PayloadDecodingFailure(
-            violation: EventViolation(pointer: "/type", rule: "model", value: nil, message: "has no typed model (\(type))"))
+            violation: EventViolation(
+                pointer: "/type", rule: "model", value: nil, message: "has no typed model (\(type))"))
     }
 
     /// Sets a value at a one-level or deeper pointer of objects, creating nothing but the last member.
@@ -209,8 +223,11 @@ public struct EventValidator: Sendable {
         let tokens = pointer.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
             .map { String($0).replacing("~1", with: "/").replacing("~0", with: "~") }
         func set(_ tokens: ArraySlice<String>, in node: JSONValue) -> JSONValue {
-            guard let first = tokens.first, case .object(var object) = node else { return tokens.isEmpty ? value : node }
-            object[first] = tokens.count == 1 ? value : set(tokens.dropFirst(), in: object[first] ?? .object(JSONObject()))
+            guard let first = tokens.first, case .object(var object) = node else {
+                return tokens.isEmpty ? value : node
+            }
+            object[first] =
+                tokens.count == 1 ? value : set(tokens.dropFirst(), in: object[first] ?? .object(JSONObject()))
             return .object(object)
         }
         return set(ArraySlice(tokens), in: document)

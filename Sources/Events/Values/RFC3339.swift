@@ -30,7 +30,8 @@ enum RFC3339 {
             guard index + 1 == b.count else { return nil }
         } else {
             guard b[index] == 0x2B || b[index] == 0x2D, index + 6 == b.count, b[index + 3] == 0x3A,
-                let oh = CivilDate.digits(b[(index + 1)..<(index + 3)]), let om = CivilDate.digits(b[(index + 4)..<(index + 6)]),
+                let oh = CivilDate.digits(b[(index + 1)..<(index + 3)]),
+                let om = CivilDate.digits(b[(index + 4)..<(index + 6)]),
                 oh < 24, om < 60
             else { return nil }
             offsetSeconds = (oh * 3600 + om * 60) * (b[index] == 0x2D ? -1 : 1)
