@@ -14,6 +14,7 @@ let package = Package(
         .executable(name: "tongban", targets: ["tongban"]),
         .library(name: "Kafka", targets: ["Kafka"]),
         .library(name: "Postgres", targets: ["Postgres"]),
+        .library(name: "TongbanPublishing", targets: ["Publishing"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -63,6 +64,11 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "Publishing",
+            dependencies: ["Events", "Kafka", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
         .target(name: "SyntheticPopulation", dependencies: ["Events"], swiftSettings: swiftSettings),
         .target(
             name: "TongbanTesting",
@@ -76,6 +82,7 @@ let package = Package(
                 "Postgres",
                 "Events",
                 "SyntheticPopulation",
+                "Publishing",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -88,6 +95,10 @@ let package = Package(
         .testTarget(name: "EventsTests", dependencies: ["Events", "TongbanTesting"], swiftSettings: swiftSettings),
         .testTarget(
             name: "SyntheticPopulationTests", dependencies: ["SyntheticPopulation", "Events", "TongbanTesting"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "PublishingTests",
+            dependencies: ["Publishing", "Events", "Kafka", "SyntheticPopulation", "TongbanTesting"],
             swiftSettings: swiftSettings),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "TongbanTesting"], swiftSettings: swiftSettings),
         .testTarget(

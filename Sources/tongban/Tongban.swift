@@ -9,7 +9,8 @@ struct Tongban: AsyncParsableCommand {
             "Tongban (通办): departments share facts about people as signed events; certificates are issued from verified views.",
         version: TongbanVersion.current,
         subcommands: [
-            DevCommand.self, DoctorCommand.self, KeysCommand.self, GenerateCommand.self, BenchCommand.self,
+            DevCommand.self, DoctorCommand.self, KeysCommand.self, GenerateCommand.self, ValidateCommand.self,
+            PublishCommand.self, BenchCommand.self,
         ]
     )
 }

@@ -35,7 +35,8 @@ struct DevCommand: AsyncParsableCommand {
         let stack = try await DevStack.start(brokers: brokers, partitions: partitions, logger: logger)
         do {
             try await stack.selfCheck(logger: logger)
-            print(stack.banner)
+            // Unbuffered: the banner must reach logs and pipes now, not when a buffer fills.
+            FileHandle.standardOutput.write(Data((stack.banner + "\n").utf8))
             if !exitWhenReady {
                 let group = ServiceGroup(
                     configuration: .init(

@@ -8,6 +8,7 @@ struct ProgressBar {
     let total: Int?
     private let start = ContinuousClock.now
     private var lastDraw = ContinuousClock.now - .seconds(10)
+    private var lastDrawn = -1
     private let interactive = isatty(STDERR_FILENO) != 0
 
     init(label: String, total: Int?) {
@@ -17,8 +18,11 @@ struct ProgressBar {
 
     mutating func update(_ done: Int, force: Bool = false) {
         let now = ContinuousClock.now
-        guard force || now - lastDraw >= (interactive ? .milliseconds(100) : .seconds(5)) else { return }
+        guard done != lastDrawn, force || now - lastDraw >= (interactive ? .milliseconds(100) : .seconds(5)) else {
+            return
+        }
         lastDraw = now
+        lastDrawn = done
         let line = Self.render(label: label, done: done, total: total, elapsed: now - start)
         FileHandle.standardError.write(
             Data(((interactive ? "\r\u{1B}[2K" : "") + line + (interactive ? "" : "\n")).utf8))

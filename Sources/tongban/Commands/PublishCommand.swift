@@ -1,0 +1,122 @@
+import ArgumentParser
+import Events
+import Foundation
+import Kafka
+import Publishing
+
+/// `tongban publish`: validate, sign and produce a department's events.
+struct PublishCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "publish",
+        abstract:
+            "Validate, sign and produce NDJSON events of one department to its topic, and wait for acknowledgements.",
+        discussion: """
+            Each line is an envelope without tbsig/tbkid (any present are replaced). By default one invalid line
+            refuses the whole batch and nothing is sent; --on-invalid skip sends the valid lines and reports the
+            others. Needs Kafka: --kafka-bootstrap-servers or KAFKA_BOOTSTRAP_SERVERS (`tongban dev` prints it).
+            """
+    )
+
+    enum OnInvalid: String, ExpressibleByArgument, CaseIterable { case refuse, skip }
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(help: "The department whose events these are; the key must be this department's.")
+    var department: String
+
+    @Option(help: "The department's private key file (a JWK, see `tongban keys generate`).")
+    var key: String
+
+    @Option(help: "What an invalid line does: refuse (nothing is sent) or skip (the rest is sent).")
+    var onInvalid: OnInvalid = .refuse
+
+    @Argument(help: "An NDJSON file, or - for standard input.")
+    var file: String
+
+    func run() async throws {
+        let logger = global.bootstrapLogging(label: "tongban.publish")
+        guard let servers = global.resolvedKafkaBootstrapServers else {
+            throw ValidationError("no Kafka: pass --kafka-bootstrap-servers or set KAFKA_BOOTSTRAP_SERVERS")
+        }
+        guard let keyBytes = FileManager.default.contents(atPath: key) else {
+            throw ValidationError("cannot read the key file \(key)")
+        }
+        let signingKey = try DepartmentSigningKey.load(jwk: Array(keyBytes))
+        guard signingKey.department == department else {
+            throw ValidationError("the key \(signingKey.keyID) belongs to \(signingKey.department), not \(department)")
+        }
+        let signer = EventSigner(validator: try EventValidator(), key: signingKey)
+        let lines = try NDJSONInput.read(file)
+        let now = Date()
+        let (ready, rejected) = await Self.prepare(lines, signer: signer, now: now)
+        for (number, reason) in rejected { printError("\(file):\(number): \(reason)") }
+        if !rejected.isEmpty && onInvalid == .refuse {
+            printError(
+                "refused: \(rejected.count) of \(lines.count) lines are invalid, so nothing was published "
+                    + "(fix them, or use --on-invalid skip to publish the \(ready.count) valid lines)")
+            throw ExitCode(1)
+        }
+
+        var producerConfiguration = KafkaProducerConfiguration(kafka: KafkaConfiguration(bootstrapServers: servers))
+        producerConfiguration.kafka.additionalProperties = try global.resolvedKafkaProperties()
+        let publisher = try DepartmentPublisher(
+            configuration: .init(producer: producerConfiguration, key: signingKey), validator: signer.validator,
+            logger: logger)
+        var progress = ProgressBar(label: "publishing", total: ready.count)
+        var failed: [(String, String)] = []
+        var perTopic: [String: Int] = [:]
+        var lastOffsets: [KafkaTopicPartition: Int64] = [:]
+        var done = 0
+        for start in stride(from: 0, to: ready.count, by: 10_000) {
+            let chunk = Array(ready[start..<min(start + 10_000, ready.count)])
+            for (event, result) in zip(chunk, await publisher.send(chunk)) {
+                switch result {
+                case .success(let receipt):
+                    perTopic[receipt.topic, default: 0] += 1
+                    let tp = KafkaTopicPartition(receipt.topic, receipt.partition)
+                    lastOffsets[tp] = max(lastOffsets[tp] ?? -1, receipt.offset)
+                case .failure(let error):
+                    failed.append((event.id, error.reason))
+                }
+            }
+            done += chunk.count
+            progress.update(done)
+        }
+        progress.finish(done)
+        await publisher.shutdown()
+
+        for (id, reason) in failed.prefix(20) { printError("not delivered: \(id): \(reason)") }
+        print("published \(ready.count - failed.count) of \(lines.count) events")
+        for (topic, count) in perTopic.sorted(by: { $0.key < $1.key }) { print("  \(topic): \(count)") }
+        if !rejected.isEmpty { print("skipped \(rejected.count) invalid lines (listed above)") }
+        if !failed.isEmpty { print("\(failed.count) events were not acknowledged by Kafka (first ones listed above)") }
+        print(
+            "last offsets: "
+                + lastOffsets.sorted { $0.key < $1.key }.map { "\($0.key)@\($0.value)" }.joined(separator: " "))
+        if !failed.isEmpty { throw ExitCode(1) }
+        if !rejected.isEmpty { throw ExitCode(2) }
+    }
+
+    /// Validates and signs every line on all cores: the events ready to send, and the rejected
+    /// lines with their line numbers and reasons.
+    static func prepare(_ lines: [NDJSONInput.Line], signer: EventSigner, now: Date) async
+        -> (ready: [PreparedEvent], rejected: [(line: Int, reason: String)])
+    {
+        let prepared = await NDJSONInput.parallelMap(lines) { line -> Result<PreparedEvent, DepartmentPublishError> in
+            do throws(DepartmentPublishError) {
+                return .success(try signer.prepare(line: line.bytes, now: now))
+            } catch {
+                return .failure(error)
+            }
+        }
+        var ready: [PreparedEvent] = []
+        var rejected: [(line: Int, reason: String)] = []
+        for (line, result) in zip(lines, prepared) {
+            switch result {
+            case .success(let event): ready.append(event)
+            case .failure(let error): rejected.append((line.number, error.reason))
+            }
+        }
+        return (ready, rejected)
+    }
+}
