@@ -83,6 +83,7 @@ let package = Package(
                 "Events",
                 "SyntheticPopulation",
                 "Publishing",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -7,7 +7,7 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure Tongban's throughput and latency on this machine (use a release build).",
-        subcommands: [ClientsBench.self]
+        subcommands: [ClientsBench.self, EventsBench.self]
     )
 }
 
@@ -37,6 +37,27 @@ struct ClientsBench: AsyncParsableCommand {
         var figures = try await KafkaBenchmark.run(messages: messages, partitions: partitions, logger: logger)
         figures += try await PostgresBenchRunner.run(global: global, rows: rows, logger: logger)
         print(BenchmarkTable.render(figures))
+    }
+}
+
+/// `tongban bench events`: generation, validation, signing and verification rates.
+struct EventsBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "events",
+        abstract: "Generate, validate, sign and verify events/s, against the raw Ed25519 verify rate."
+    )
+
+    @Option(help: "People in the generated population (about 34 events each).")
+    var people = 20_000
+
+    @Option(help: "Events sampled for the validate/sign/verify figures.")
+    var sample = 100_000
+
+    func run() async throws {
+        #if DEBUG
+            print("note: this is a debug build; run `swift run -c release tongban bench events` for real figures")
+        #endif
+        print(BenchmarkTable.render(try await EventsBenchmark.run(people: people, sample: sample)))
     }
 }
 
