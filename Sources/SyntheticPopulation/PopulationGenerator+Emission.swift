@@ -103,7 +103,7 @@ extension PopulationGenerator {
         case .extraProperty:
             data["remark"] = "补录"
         case .badCheckCharacter:
-            let bad = CitizenID.withBadCheckCharacter(written.subject)
+            let bad = GeneratedCitizenID.withBadCheckCharacter(written.subject)
             envelope["subject"] = .string(bad)
             data = Self.replacing(written.subject, with: bad, in: .object(data)).objectValue ?? data
             if event.key == written.subject { event.key = bad }

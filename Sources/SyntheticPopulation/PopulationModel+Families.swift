@@ -26,7 +26,7 @@ extension PopulationModel {
     ) -> Int {
         var id = ""
         repeat {
-            id = CitizenID.make(
+            id = GeneratedCitizenID.make(
                 region: Region.all[region].code, birth: birth, sequence: rng.int(0...499) * 2 + (male ? 1 : 0))
         } while !usedIDs.insert(id).inserted
         let minority = region == Region.minorityRegion && rng.chance(0.6)

@@ -4,7 +4,7 @@ extension PopulationModel {
     mutating func planInsurance(months: Int, rng: inout Xoshiro256StarStar) {
         for region in Region.all {
             for _ in 0..<InsuranceRecords.employersPerRegion {
-                insurance.employers.append(SocialCreditCode.make(region: region.code, &rng))
+                insurance.employers.append(GeneratedCreditCode.make(region: region.code, &rng))
             }
         }
         // The last month whose contributions are posted by "as of" (postings come early next month).

@@ -93,7 +93,8 @@ extension PopulationModel {
                         number: certificateNumber(region: region, day: day, kind: "不动产证明"),
                         owners: owners.map(\.person), day: day,
                         creditor: bank + String(r.district.dropLast()) + "支行",
-                        creditCode: SocialCreditCode.make(region: r.code, &rng), amount: area * rng.int(8_000...40_000))
+                        creditCode: GeneratedCreditCode.make(region: r.code, &rng),
+                        amount: area * rng.int(8_000...40_000))
                 )
                 openMortgage = (property.encumbrances.count - 1, day + rng.int(3 * 365...20 * 365))
                 plan(.mortgageRegistered(property.encumbrances.count - 1), on: day)

@@ -1,7 +1,8 @@
 import Events
 import Testing
+import TongbanTesting
 
-@Suite("Citizen IDs (GB 11643)")
+@Suite("Citizen IDs (GB 11643)", .sharedMachine)
 struct CitizenIDTests {
     @Test(
         "check characters of known IDs",

@@ -1,8 +1,9 @@
 import Events
 import Foundation
 import Testing
+import TongbanTesting
 
-@Suite("Schema examples")
+@Suite("Schema examples", .sharedMachine)
 struct ExampleTests {
     @Test("there is an example for every catalog type")
     func everyTypeHasExamples() {

@@ -1,8 +1,9 @@
 import Testing
+import TongbanTesting
 
 @testable import Events
 
-@Suite("Patterns (ECMA-262 over code points)")
+@Suite("Patterns (ECMA-262 over code points)", .sharedMachine)
 struct PatternTests {
     static let cases: [(pattern: String, text: String, matches: Bool)] = [
         (#"^\d+$"#, "123", true),

@@ -1,10 +1,11 @@
 import Events
 import Foundation
 import Testing
+import TongbanTesting
 
 /// Checks our schema verdicts against an independent implementation: Python `jsonschema`
 /// (Draft202012Validator with a `referencing` registry over the repository's `schemas/events`).
-@Suite("Cross-check with Python jsonschema")
+@Suite("Cross-check with Python jsonschema", .sharedMachine)
 struct PythonCrossCheckTests {
     struct Item {
         let schemaID: String

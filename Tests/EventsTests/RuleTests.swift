@@ -1,6 +1,7 @@
 import Events
 import Foundation
 import Testing
+import TongbanTesting
 
 /// One hub rule exercised on an example: edits to the envelope (pointers into the envelope, so data
 /// fields are `/data/…`), and the code expected (`nil`: must pass).
@@ -28,7 +29,7 @@ struct RuleCase: CustomTestStringConvertible, Sendable {
     }
 }
 
-@Suite("Rules beyond the schemas")
+@Suite("Rules beyond the schemas", .sharedMachine)
 struct RuleTests {
     static let birth = "household.birth-registered.v1"
     static let person = "household.person-registered.v1"

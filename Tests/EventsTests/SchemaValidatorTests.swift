@@ -1,7 +1,8 @@
 import Events
 import Testing
+import TongbanTesting
 
-@Suite("JSON Schema keywords")
+@Suite("JSON Schema keywords", .sharedMachine)
 struct SchemaValidatorTests {
     static let schema: JSONValue = {
         let text = #"""

@@ -2,6 +2,7 @@ import Events
 import Foundation
 import Testing
 import TongbanSchemas
+import TongbanTesting
 
 /// The worked example of schemas/README.md: RFC 8032 §7.1 TEST 1 key, a name-changed.v2 event.
 enum ReadmeVector {
@@ -43,7 +44,7 @@ enum ReadmeVector {
         """
 }
 
-@Suite("Event signatures (Ed25519 over RFC 8785 canonical bytes)")
+@Suite("Event signatures (Ed25519 over RFC 8785 canonical bytes)", .sharedMachine)
 struct SignatureTests {
     func signedReadmeEvent() throws -> JSONObject {
         try #require(try ReadmeVector.key().sign(JSONParser.parse(ReadmeVector.envelopeText)).objectValue)
@@ -174,7 +175,7 @@ struct SignatureTests {
     }
 }
 
-@Suite("Strict JSON and RFC 8785")
+@Suite("Strict JSON and RFC 8785", .sharedMachine)
 struct JSONTests {
     @Test("canonical form: sorted members, minimal escapes, unicode as is")
     func canonical() throws {

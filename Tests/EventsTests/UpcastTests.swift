@@ -1,8 +1,9 @@
 import Events
 import Foundation
 import Testing
+import TongbanTesting
 
-@Suite("Upcasting")
+@Suite("Upcasting", .sharedMachine)
 struct UpcastTests {
     @Test("name-changed v1 is read as v2 with reason code unspecified")
     func nameChangedV1() throws {

@@ -32,7 +32,7 @@ func makeMessages(topic: String, count: Int, keys: Int) -> [KafkaProducerMessage
     }
 }
 
-@Suite("Kafka client against the mock cluster", .timeLimit(.minutes(3)))
+@Suite("Kafka client against the mock cluster", .timeLimit(.minutes(3)), .sharedMachine)
 struct KafkaClientTests {
     let logger = testLogger("kafka-tests")
 
@@ -267,7 +267,7 @@ struct KafkaClientTests {
 struct KafkaErrorTests {
     let logger = testLogger("kafka-error-tests")
 
-    @Test("an unreachable broker fails a send with messageTimedOut within the configured bound")
+    @Test("an unreachable broker fails a send with messageTimedOut within the configured bound", .quietMachine)
     func unreachableBroker() async throws {
         var configuration = KafkaProducerConfiguration(kafka: KafkaConfiguration(bootstrapServers: "127.0.0.1:1"))
         configuration.messageTimeout = .seconds(2)
@@ -291,7 +291,7 @@ struct KafkaErrorTests {
         await client.shutdown()
     }
 
-    @Test("a rejected property is named, its value never shown")
+    @Test("a rejected property is named, its value never shown", .sharedMachine)
     func badProperty() throws {
         var configuration = KafkaConfiguration(bootstrapServers: "127.0.0.1:9092")
         configuration.additionalProperties["sasl.password.nonsense"] = "hunter2"

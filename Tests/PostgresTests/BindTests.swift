@@ -4,7 +4,7 @@ import Testing
 import TongbanTesting
 
 extension PostgresTests {
-    @Suite struct Binds {
+    @Suite(.sharedMachine) struct Binds {
         @Test func awkwardStringsRoundTrip() async throws {
             try await withTestDatabase { db in
                 let strings = [

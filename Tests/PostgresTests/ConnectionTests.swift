@@ -6,7 +6,7 @@ import TongbanTesting
 
 extension PostgresTests {
     @Suite struct Connections {
-        @Test func cancellationStopsPgSleepWithinOneSecond() async throws {
+        @Test(.quietMachine) func cancellationStopsPgSleepWithinOneSecond() async throws {
             try await withTestDatabase { db in
                 let connection = try await PostgresConnection.connect(db.conninfo, logger: TestPostgres.logger)
                 let task = Task { try await connection.query("SELECT pg_sleep(10)") }
@@ -38,7 +38,7 @@ extension PostgresTests {
             }
         }
 
-        @Test func blockingCallsDoNotStallTheCooperativePool() async throws {
+        @Test(.quietMachine) func blockingCallsDoNotStallTheCooperativePool() async throws {
             try await withTestDatabase(maxConnections: 16) { db in
                 // Open all 16 connections first, so the timing below measures only the queries.
                 try await withThrowingTaskGroup(of: Void.self) { group in
@@ -72,7 +72,7 @@ extension PostgresTests {
             }
         }
 
-        @Test func poolReplacesBrokenConnectionsAndDropsOpenTransactions() async throws {
+        @Test(.sharedMachine) func poolReplacesBrokenConnectionsAndDropsOpenTransactions() async throws {
             try await withTestDatabase(maxConnections: 1) { db in
                 try await db.client.execute("CREATE TABLE t (id int)")
                 let first = try await db.client.withConnection { $0.backendPID }
@@ -102,7 +102,7 @@ extension PostgresTests {
             }
         }
 
-        @Test func poolBoundsConnectionsAndQueuesWaiters() async throws {
+        @Test(.sharedMachine) func poolBoundsConnectionsAndQueuesWaiters() async throws {
             try await withTestDatabase(maxConnections: 2) { db in
                 let pids = Locked(Set<Int32>())
                 let start = ContinuousClock.now
@@ -125,7 +125,7 @@ extension PostgresTests {
             }
         }
 
-        @Test func unreachableServerFailsClearlyAndQuickly() async throws {
+        @Test(.quietMachine) func unreachableServerFailsClearlyAndQuickly() async throws {
             let port = closedLoopbackPort()
             let start = ContinuousClock.now
             let error = await expectPostgresError {
@@ -153,7 +153,7 @@ extension PostgresTests {
             #expect(bad?.description.contains("invalid connection string") == true)
         }
 
-        @Test func wrongPasswordNamesTheFix() async throws {
+        @Test(.sharedMachine) func wrongPasswordNamesTheFix() async throws {
             let server = try await EmbeddedPostgres.start(
                 .init(password: "right-password"), logger: TestPostgres.logger)
             do {
@@ -177,7 +177,7 @@ extension PostgresTests {
             #expect(!FileManager.default.fileExists(atPath: server.directory.path))
         }
 
-        @Test func missingServerBinariesFailWithTheInstallCommand() async throws {
+        @Test(.sharedMachine) func missingServerBinariesFailWithTheInstallCommand() async throws {
             let empty = FileManager.default.temporaryDirectory.appendingPathComponent("no-pg-\(UUID())")
             try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(at: empty) }

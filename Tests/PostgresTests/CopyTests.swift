@@ -4,7 +4,7 @@ import Testing
 import TongbanTesting
 
 extension PostgresTests {
-    @Suite struct Copy {
+    @Suite(.sharedMachine) struct Copy {
         struct Person: Equatable {
             var id: Int64, small: Int16, mid: Int32, name: String, score: Double, flag: Bool
             var created: Date, data: [UInt8], uuid: UUID, doc: String?

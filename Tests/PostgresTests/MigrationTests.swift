@@ -4,7 +4,7 @@ import Testing
 import TongbanTesting
 
 extension PostgresTests {
-    @Suite struct Migrations {
+    @Suite(.sharedMachine) struct Migrations {
         static let migrations = [
             PostgresMigration(
                 version: 1, name: "create_person", sql: "CREATE TABLE person (id int8 PRIMARY KEY, name text);"),

@@ -5,7 +5,7 @@ import Testing
 import TongbanTesting
 
 extension PostgresTests {
-    @Suite struct PipelinesAndTransactions {
+    @Suite(.sharedMachine) struct PipelinesAndTransactions {
         @Test func pipelineOf1000Statements() async throws {
             try await withTestDatabase { db in
                 try await db.client.execute("CREATE TABLE t (id int8 PRIMARY KEY, name text)")

@@ -2,8 +2,9 @@ import Events
 import Foundation
 import SyntheticPopulation
 import Testing
+import TongbanTesting
 
-@Suite("Synthetic population: anomalies")
+@Suite("Synthetic population: anomalies", .sharedMachine)
 struct AnomalyTests {
     @Test("a rate gives labelled anomalies of every kind; exactly the rejected ones fail the checks")
     func everyKindLabelledAndDetectable() throws {

@@ -2,8 +2,9 @@ import Events
 import Foundation
 import SyntheticPopulation
 import Testing
+import TongbanTesting
 
-@Suite("Synthetic population: expected answers")
+@Suite("Synthetic population: expected answers", .sharedMachine)
 struct ExpectedAnswersTests {
     @Test("expected answers agree with what the events say")
     func agreeWithEvents() throws {

@@ -2,8 +2,9 @@ import Events
 import Foundation
 import SyntheticPopulation
 import Testing
+import TongbanTesting
 
-@Suite("Synthetic population: valid streams")
+@Suite("Synthetic population: valid streams", .sharedMachine)
 struct PopulationGeneratorTests {
     static let asOf = ContractRules.date("2026-11-01") ?? 0
 

@@ -4,7 +4,7 @@ import Postgres
 import Testing
 import TongbanTesting
 
-@Suite("Blocking C calls never stall Swift's cooperative pool", .serialized)
+@Suite("Blocking C calls never stall Swift's cooperative pool", .serialized, .quietMachine)
 struct CooperativePoolTests {
     @Test("#2 16 pg_sleep(0.5) and a blocked Kafka poll in flight: a ticking task keeps its cadence")
     func cadenceUnderLoad() async throws {

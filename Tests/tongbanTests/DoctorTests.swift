@@ -10,7 +10,8 @@ import TongbanTesting
 struct DoctorTests {
     let logger = testLogger("doctor-tests")
 
-    @Test("reports libraries and binaries; unconfigured services are said to be unconfigured, not failed")
+    @Test(
+        "reports libraries and binaries; unconfigured services are said to be unconfigured, not failed", .sharedMachine)
     func unconfigured() async {
         let checks = await Doctor(kafkaBootstrapServers: nil, databaseURL: "", databaseConfigured: false).run(
             logger: logger)
@@ -21,7 +22,7 @@ struct DoctorTests {
         #expect(checks.first { $0.name == "PostgreSQL" }?.status == .notConfigured)
     }
 
-    @Test("unreachable Kafka and PostgreSQL and missing binaries fail with a fix, within a bounded time")
+    @Test("unreachable Kafka and PostgreSQL and missing binaries fail with a fix, within a bounded time", .quietMachine)
     func unreachable() async throws {
         let emptyBin = FileManager.default.temporaryDirectory.appendingPathComponent(TestNames.unique("empty-bin")).path
         try FileManager.default.createDirectory(atPath: emptyBin, withIntermediateDirectories: true)
@@ -44,7 +45,7 @@ struct DoctorTests {
         #expect(binaries.fix?.contains("apt-get install postgresql") == true)
     }
 
-    @Test("a reachable mock cluster is reported with its brokers")
+    @Test("a reachable mock cluster is reported with its brokers", .sharedMachine)
     func reachableKafka() async throws {
         try await withMockCluster(brokers: 2) { cluster in
             let doctor = Doctor(

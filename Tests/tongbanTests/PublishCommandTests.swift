@@ -3,10 +3,11 @@ import Foundation
 import Publishing
 import SyntheticPopulation
 import Testing
+import TongbanTesting
 
 @testable import tongban
 
-@Suite("tongban publish and validate")
+@Suite("tongban publish and validate", .sharedMachine)
 struct PublishCommandTests {
     @Test("#3 a bad line is reported with its line number and reason; the good ones are ready to send")
     func badLinesAreNamed() async throws {

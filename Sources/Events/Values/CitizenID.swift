@@ -3,21 +3,29 @@ public enum CitizenID {
     /// Weights of ISO 7064 MOD 11-2 over the first 17 digits.
     static let weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
     /// Check character by the remainder of the weighted sum modulo 11.
-    static let checkCharacters: [Character] = Array("10X98765432")
+    static let checkCharacters: [UInt8] = Array("10X98765432".utf8)
 
-    /// The check character for the first 17 digits of an ID.
-    /// - Parameter id: an ID (at least its first 17 characters, which must be digits).
-    /// - Returns: `0`–`9` or `X`, or `nil` when the first 17 characters are not digits.
-    public static func checkCharacter(for id: String) -> Character? {
+    /// The check character (ISO 7064 MOD 11-2) of the first 17 digits: the one implementation that
+    /// both the validator and the generator use.
+    /// - Parameter digits: the ID's bytes (at least the first 17, which must be ASCII digits).
+    /// - Returns: the ASCII of `0`–`9` or `X`, or `nil` when the first 17 bytes are not digits.
+    public static func checkCharacter(digits: some Sequence<UInt8>) -> UInt8? {
         var sum = 0
         var count = 0
-        for byte in id.utf8.prefix(17) {
+        for byte in digits.prefix(17) {
             guard byte >= 0x30, byte <= 0x39 else { return nil }
             sum += Int(byte - 0x30) * weights[count]
             count += 1
         }
         guard count == 17 else { return nil }
         return checkCharacters[sum % 11]
+    }
+
+    /// The check character for the first 17 digits of an ID.
+    /// - Parameter id: an ID (at least its first 17 characters, which must be digits).
+    /// - Returns: `0`–`9` or `X`, or `nil` when the first 17 characters are not digits.
+    public static func checkCharacter(for id: String) -> Character? {
+        checkCharacter(digits: id.utf8).map { Character(Unicode.Scalar($0)) }
     }
 
     /// The birth date embedded in digits 7–14, if it is a real date.

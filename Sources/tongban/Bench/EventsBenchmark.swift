@@ -10,7 +10,8 @@ enum EventsBenchmark {
 
         // Generation to a file, no signing (as `tongban generate` writes it).
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("tongban-bench-\(UUID()).ndjson").path
-        guard FileManager.default.createFile(atPath: path, contents: nil), let handle = FileHandle(forWritingAtPath: path)
+        guard FileManager.default.createFile(atPath: path, contents: nil),
+            let handle = FileHandle(forWritingAtPath: path)
         else { throw BenchmarkError("cannot write \(path)") }
         var writer = BufferedWriter(handle: handle)
         var lines: [[UInt8]] = []
@@ -46,7 +47,9 @@ enum EventsBenchmark {
             _ = try? validator.validate(line, options: options, now: now)
         }
         figures.append(
-            BenchmarkFigure(name: "validate (\(cores) cores)", value: validateAll, unit: "events/s", note: "same work, one task per core"))
+            BenchmarkFigure(
+                name: "validate (\(cores) cores)", value: validateAll, unit: "events/s",
+                note: "same work, one task per core"))
 
         // Signing and verification with the department keys.
         let envelopes = lines.compactMap { try? JSONParser.parse($0) }
@@ -83,7 +86,9 @@ enum EventsBenchmark {
         figures.append(
             BenchmarkFigure(
                 name: "Ed25519 verify, raw (1 core)", value: rawVerify, unit: "sigs/s",
-                note: "swift-crypto over the same canonical bytes; verify above is \(String(format: "%.2f", verifyRate / rawVerify)) of this"))
+                note:
+                    "swift-crypto over the same canonical bytes; verify above is \(String(format: "%.2f", verifyRate / rawVerify)) of this"
+            ))
         return figures
     }
 

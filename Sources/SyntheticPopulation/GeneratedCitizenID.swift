@@ -1,13 +1,10 @@
-/// GB 11643-1999 citizen ID numbers: region, birth date, sequence (odd = male), check character.
-enum CitizenID {
-    static let weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
-    static let checkCharacters = Array("10X98765432".utf8)
+import Events
 
-    /// The check character (ISO 7064 MOD 11-2) of the first 17 digits.
+/// GB 11643-1999 citizen ID numbers: region, birth date, sequence (odd = male), check character.
+enum GeneratedCitizenID {
+    /// The check character (ISO 7064 MOD 11-2) of the first 17 digits, as the validator computes it.
     static func checkCharacter(_ first17: [UInt8]) -> UInt8 {
-        var sum = 0
-        for (digit, weight) in zip(first17, weights) { sum += Int(digit &- 48) * weight }
-        return checkCharacters[sum % 11]
+        Events.CitizenID.checkCharacter(digits: first17) ?? UInt8(ascii: "0")
     }
 
     /// A complete ID.
