@@ -69,6 +69,15 @@ let package = Package(
             dependencies: ["Events", "Kafka", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "Projections",
+            dependencies: [
+                "Events", "Postgres", "Kafka", "TongbanSchemas",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(name: "SyntheticPopulation", dependencies: ["Events"], swiftSettings: swiftSettings),
         .target(
             name: "TongbanTesting",
@@ -100,6 +109,10 @@ let package = Package(
         .testTarget(
             name: "PublishingTests",
             dependencies: ["Publishing", "Events", "Kafka", "SyntheticPopulation", "TongbanTesting"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ProjectionsTests",
+            dependencies: ["Projections", "Events", "Postgres", "SyntheticPopulation", "TongbanTesting"],
             swiftSettings: swiftSettings),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "TongbanTesting"], swiftSettings: swiftSettings),
         .testTarget(
