@@ -103,8 +103,8 @@ public final class KafkaAdmin: Sendable {
     /// - Returns: brokers and topics.
     /// - Throws: ``KafkaError`` `.connection`/`.timeout` when no broker answers within the request timeout.
     public func metadata(topic: String? = nil) async throws(KafkaError) -> KafkaClusterMetadata {
-        let (client, ms) = (client, timeout.milliseconds)
-        return try await client.blocking.run { () throws(KafkaError) in
+        let ms = timeout.milliseconds
+        return try await request { client throws(KafkaError) in
             try client.metadataBlocking(topic: topic, timeoutMilliseconds: ms)
         }
     }
@@ -115,8 +115,8 @@ public final class KafkaAdmin: Sendable {
     ///   - ignoreExisting: whether a topic that already exists counts as success.
     /// - Throws: ``KafkaError`` for the first topic that could not be created.
     public func createTopics(_ topics: [KafkaTopicSpec], ignoreExisting: Bool = true) async throws(KafkaError) {
-        let (client, ms) = (client, timeout.milliseconds)
-        let results = try await client.blocking.run { () throws(KafkaError) in
+        let ms = timeout.milliseconds
+        let results = try await request { client throws(KafkaError) in
             try client.createTopicsBlocking(topics, timeoutMilliseconds: ms)
         }
         for (_, error) in results {
@@ -131,8 +131,8 @@ public final class KafkaAdmin: Sendable {
     /// - Returns: one entry per partition, by partition number.
     /// - Throws: ``KafkaError`` `.unknownTopic` when the topic does not exist, `.timeout`/`.connection`.
     public func partitionOffsets(topic: String) async throws(KafkaError) -> [KafkaPartitionOffsets] {
-        let (client, ms) = (client, timeout.milliseconds)
-        return try await client.blocking.run { () throws(KafkaError) in
+        let ms = timeout.milliseconds
+        return try await request { client throws(KafkaError) in
             let metadata = try client.metadataBlocking(topic: topic, timeoutMilliseconds: ms)
             guard let described = metadata.topics.first(where: { $0.name == topic }) else {
                 throw KafkaError(.unknownTopic, "topic \(topic) not found")
@@ -153,9 +153,9 @@ public final class KafkaAdmin: Sendable {
     /// - Returns: a start offset per partition.
     /// - Throws: ``KafkaError`` `.unknownTopic`, `.timeout`/`.connection`.
     public func offsets(topic: String, at time: Date) async throws(KafkaError) -> [Int32: Int64] {
-        let (client, ms) = (client, timeout.milliseconds)
+        let ms = timeout.milliseconds
         let millis = Int64((time.timeIntervalSince1970 * 1000).rounded(.down))
-        return try await client.blocking.run { () throws(KafkaError) in
+        return try await request { client throws(KafkaError) in
             let metadata = try client.metadataBlocking(topic: topic, timeoutMilliseconds: ms)
             guard let described = metadata.topics.first(where: { $0.name == topic }), described.error == nil else {
                 throw KafkaError(.unknownTopic, "topic \(topic) not found")
@@ -170,6 +170,16 @@ public final class KafkaAdmin: Sendable {
             }
             return result
         }
+    }
+
+    /// Runs a blocking request on the client's queue, refusing once the client is shut down.
+    private func request<T: Sendable>(
+        _ body: @escaping @Sendable (RDKafkaClient) throws(KafkaError) -> T
+    ) async throws(KafkaError) -> T {
+        let client = self.client
+        try client.enter()
+        defer { client.leave() }
+        return try await client.blocking.run { () throws(KafkaError) in try body(client) }
     }
 
     /// Frees the client. Idempotent.

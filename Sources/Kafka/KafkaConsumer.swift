@@ -53,6 +53,7 @@ public actor KafkaConsumer {
     private let handler: PartitionHandler
     private let logger: Logger
     private var pendingAssignment: [KafkaTopicPartition] = []
+    private var assignmentUnanswered = false
     private var assigned: Set<KafkaTopicPartition> = []
     private var polling = false
 
@@ -93,8 +94,10 @@ public actor KafkaConsumer {
         guard !polling else { throw KafkaError(.invalidArgument, "nextBatch called while another call is running") }
         polling = true
         defer { polling = false }
-        try client.checkFatal()
-        try await applyRebalances()
+        try checkOpen()
+        await processRebalanceEvents()
+        try await answerPendingAssignment()
+        try checkOpen()
         let client = self.client
         let ms = maxWait.milliseconds
         let (messages, errors) = await withTaskCancellationHandler {
@@ -103,16 +106,30 @@ public actor KafkaConsumer {
             client.wakeConsumer()
         }
         for error in errors {
-            logger.info("consumer error: \(error.detail)", metadata: [KafkaLoggingKeys.error: "\(error.code)"])
+            logger.log(
+                level: error.isRetriable ? .info : .warning, "consumer error: \(error.detail)",
+                metadata: [KafkaLoggingKeys.error: "\(error.code)"])
         }
-        let revoked = try await applyRebalances()
+        let revoked = await processRebalanceEvents()
+        // Messages already fetched belong to partitions still assigned: hand them out even if the
+        // handler fails for newly assigned ones now (it is asked again on the next call).
+        do {
+            try await answerPendingAssignment()
+        } catch {
+            logger.notice("start positions not available yet: \(error.detail)")
+        }
         if revoked.isEmpty { return messages }
         return messages.filter { !revoked.contains($0.topicPartition) }
     }
 
-    /// Applies recorded rebalances; returns the partitions revoked.
+    private func checkOpen() throws(KafkaError) {
+        try client.checkFatal()
+    }
+
+    /// Applies recorded revocations (handler first, then unassign) and queues assignments;
+    /// returns the partitions revoked.
     @discardableResult
-    private func applyRebalances() async throws(KafkaError) -> Set<KafkaTopicPartition> {
+    private func processRebalanceEvents() async -> Set<KafkaTopicPartition> {
         var revoked: Set<KafkaTopicPartition> = []
         for event in client.drainRebalances() {
             switch event {
@@ -121,36 +138,51 @@ public actor KafkaConsumer {
                 revoked.formUnion(partitions)
                 pendingAssignment.removeAll { partitions.contains($0) }
                 await handler.revoked(partitions.filter { assigned.contains($0) })
+                guard !client.isDestroyed else { return revoked }
                 client.unassign(partitions)
                 assigned.subtract(partitions)
+                assignmentUnanswered = false
             case .assign(let partitions):
                 logger.info("partitions assigned: \(partitions.sorted())")
                 pendingAssignment.append(contentsOf: partitions.filter { !pendingAssignment.contains($0) })
+                // librdkafka waits for an answer to every assignment, even an empty one.
+                assignmentUnanswered = true
             case .error(let text):
                 logger.notice("rebalance failed: \(text); clearing the assignment")
                 revoked.formUnion(assigned)
                 await handler.revoked(Array(assigned))
-                client.unassign(Array(assigned))
+                guard !client.isDestroyed else { return revoked }
+                client.clearAssignment()
                 assigned.removeAll()
                 pendingAssignment.removeAll()
+                assignmentUnanswered = false
             }
         }
-        guard !pendingAssignment.isEmpty else { return revoked }
+        return revoked
+    }
+
+    /// Asks the handler where newly assigned partitions start, then assigns them.
+    private func answerPendingAssignment() async throws(KafkaError) {
+        guard assignmentUnanswered else { return }
         let partitions = pendingAssignment
-        let positions: [KafkaTopicPartition: KafkaOffset]
-        do {
-            positions = try await handler.assigned(partitions)
-        } catch {
-            throw KafkaError(
-                .rebalance, "could not get start positions for \(partitions.count) partitions: \(error)",
-                isRetriable: true)
+        var positions: [KafkaTopicPartition: KafkaOffset] = [:]
+        if !partitions.isEmpty {
+            do {
+                positions = try await handler.assigned(partitions)
+            } catch {
+                throw KafkaError(
+                    .rebalance, "could not get start positions for \(partitions.count) partitions: \(error)",
+                    isRetriable: true)
+            }
         }
-        // A rebalance may have arrived while the handler ran; the next call applies it.
+        try checkOpen()
         try client.assign(partitions.map { ($0, positions[$0] ?? .stored) })
         assigned.formUnion(partitions)
         pendingAssignment.removeAll()
-        logger.debug("started partitions at \(partitions.sorted().map { "\($0)@\(positions[$0] ?? .stored)" })")
-        return revoked
+        assignmentUnanswered = false
+        if !partitions.isEmpty {
+            logger.debug("started partitions at \(partitions.sorted().map { "\($0)@\(positions[$0] ?? .stored)" })")
+        }
     }
 
     /// The partitions this member currently reads.
@@ -160,6 +192,7 @@ public actor KafkaConsumer {
     /// - Parameter partitions: assigned partitions.
     /// - Throws: ``KafkaError`` when librdkafka refuses.
     public func pause(_ partitions: [KafkaTopicPartition]) throws(KafkaError) {
+        try checkOpen()
         try client.setPaused(true, partitions)
     }
 
@@ -167,6 +200,7 @@ public actor KafkaConsumer {
     /// - Parameter partitions: paused partitions.
     /// - Throws: ``KafkaError`` when librdkafka refuses.
     public func resume(_ partitions: [KafkaTopicPartition]) throws(KafkaError) {
+        try checkOpen()
         try client.setPaused(false, partitions)
     }
 
@@ -175,11 +209,17 @@ public actor KafkaConsumer {
     /// - Parameter nextOffsets: for each partition, the offset of the next message to read.
     /// - Throws: ``KafkaError`` when librdkafka refuses the request.
     public func commit(_ nextOffsets: [KafkaTopicPartition: Int64]) throws(KafkaError) {
+        try checkOpen()
         try client.commitAsync(nextOffsets)
     }
 
     /// Leaves the group and frees the client. Idempotent.
     public func shutdown() async {
+        // An assignment still waiting for its answer would make rd_kafka_consumer_close wait forever.
+        if assignmentUnanswered && !client.isDestroyed {
+            try? client.assign(pendingAssignment.map { ($0, .stored) })
+            assignmentUnanswered = false
+        }
         await client.destroy()
     }
 }

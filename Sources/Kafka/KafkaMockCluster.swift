@@ -74,42 +74,46 @@ public final class KafkaMockCluster: Sendable {
     ///   - partitions: the partition count.
     ///   - replicationFactor: replicas per partition (at most the broker count).
     /// - Throws: ``KafkaError`` when the mock refuses (e.g. the topic exists).
-    public func createTopic(_ name: String, partitions: Int, replicationFactor: Int = 1) throws(KafkaError) {
-        try mock.createTopic(name, partitions: partitions, replicationFactor: replicationFactor)
+    public func createTopic(_ name: String, partitions: Int, replicationFactor: Int = 1) async throws(KafkaError) {
+        try await mock.createTopic(name, partitions: partitions, replicationFactor: replicationFactor)
     }
 
     /// Takes a broker down: its connections close and it accepts no new ones.
     /// - Parameter id: the broker id.
     /// - Throws: ``KafkaError`` for an unknown broker.
-    public func setBrokerDown(_ id: Int32) throws(KafkaError) { try mock.setBroker(id, up: false) }
+    public func setBrokerDown(_ id: Int32) async throws(KafkaError) { try await mock.setBroker(id, up: false) }
 
     /// Brings a broker back up.
     /// - Parameter id: the broker id.
     /// - Throws: ``KafkaError`` for an unknown broker.
-    public func setBrokerUp(_ id: Int32) throws(KafkaError) { try mock.setBroker(id, up: true) }
+    public func setBrokerUp(_ id: Int32) async throws(KafkaError) { try await mock.setBroker(id, up: true) }
 
     /// Delays every response of a broker.
     /// - Parameters:
     ///   - delay: the added round-trip time.
     ///   - broker: the broker id.
     /// - Throws: ``KafkaError`` for an unknown broker.
-    public func setRoundTripTime(_ delay: Duration, broker: Int32) throws(KafkaError) {
-        try mock.setRoundTripTime(delay.milliseconds, broker: broker)
+    public func setRoundTripTime(_ delay: Duration, broker: Int32) async throws(KafkaError) {
+        try await mock.setRoundTripTime(delay.milliseconds, broker: broker)
     }
 
     /// Makes the next requests of one type fail with the given errors, one error per request, in order.
     /// - Parameters:
     ///   - api: the request type.
     ///   - errors: the errors to answer with.
-    public func pushRequestErrors(_ api: APIKey, _ errors: [ProtocolError]) {
-        mock.pushRequestErrors(apiKey: api.rawValue, errors: errors.map(\.rawValue))
+    /// - Throws: ``KafkaError`` `.closed` after ``shutdown()``.
+    public func pushRequestErrors(_ api: APIKey, _ errors: [ProtocolError]) async throws(KafkaError) {
+        try await mock.pushRequestErrors(apiKey: api.rawValue, errors: errors.map(\.rawValue))
     }
 
     /// Forgets errors pushed for a request type and not yet used.
     /// - Parameter api: the request type.
-    public func clearRequestErrors(_ api: APIKey) { mock.clearRequestErrors(apiKey: api.rawValue) }
+    /// - Throws: ``KafkaError`` `.closed` after ``shutdown()``.
+    public func clearRequestErrors(_ api: APIKey) async throws(KafkaError) {
+        try await mock.clearRequestErrors(apiKey: api.rawValue)
+    }
 
-    /// Stops the cluster and frees it. Idempotent only in effect: call it once.
+    /// Stops the cluster and frees it. Idempotent.
     public func shutdown() async { await mock.destroy() }
 }
 

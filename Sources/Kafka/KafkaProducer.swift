@@ -46,8 +46,8 @@ public final class KafkaProducer: Sendable {
     /// - Returns: one report per message, in the same order; a failed message has `error` set.
     /// - Throws: ``KafkaError`` only when the producer itself cannot work (`.closed`, `.fatal`).
     public func send(_ messages: [KafkaProducerMessage]) async throws(KafkaError) -> [KafkaDeliveryReport] {
-        try client.checkFatal()
         guard !messages.isEmpty else { return [] }
+        try client.enter()
         let batch = client.context.deliveries.register(count: messages.count)
         for (index, message) in messages.enumerated() {
             let opaque = DeliveryTracker.opaque(batch: batch, index: index)
@@ -66,6 +66,7 @@ public final class KafkaProducer: Sendable {
                 break
             }
         }
+        client.leave()
         let outcomes = await client.context.deliveries.wait(batch: batch)
         return zip(messages, outcomes).map { message, outcome in
             KafkaDeliveryReport(
@@ -81,7 +82,9 @@ public final class KafkaProducer: Sendable {
     public func flush(timeout: Duration) async throws(KafkaError) {
         let client = self.client
         let ms = timeout.milliseconds
+        try client.enter()
         let result = await client.blocking.run { client.flushBlocking(timeoutMilliseconds: ms) }
+        client.leave()
         guard result == RDKafkaErrorCodes.noError else {
             throw KafkaError(.timeout, "\(client.outstanding) messages still unacknowledged after \(timeout)")
         }

@@ -147,6 +147,13 @@ struct SignatureTests {
         unsigned["tbsig"] = nil
         #expect(code(try registry([(ReadmeVector.key(), .active)]), unsigned) == .missingSignature)
 
+        // The same 64 bytes spelled differently (unused trailing bits set) is not accepted either.
+        var respelled = signed
+        var letters = Array(ReadmeVector.tbsig)
+        letters[letters.count - 1] = letters.last == "Q" ? "R" : "Q"
+        respelled["tbsig"] = .string(String(letters))
+        #expect(code(try registry([(ReadmeVector.key(), .active)]), respelled) == .malformedSignature)
+
         var malformed = signed
         malformed["tbsig"] = "not+base64/=="
         #expect(code(try registry([(ReadmeVector.key(), .active)]), malformed) == .malformedSignature)
@@ -166,6 +173,11 @@ struct SignatureTests {
         #expect(reloaded.status(of: "civil-affairs/2026-01") == .retired)
 
         #expect(throws: EventSignatureError.self) { try DepartmentSigningKey.load(jwk: Array(key.publicJWK.utf8)) }
+        // A key set naming a key twice (which could turn a revoked key active again) or holding a
+        // private part is refused.
+        let twice = "{\"keys\":[\(key.publicJWK),\(key.publicJWK)]}"
+        #expect(throws: EventSignatureError.self) { try EventKeyRegistry.load(jwks: Array(twice.utf8)) }
+        #expect(throws: EventSignatureError.self) { try EventKeyRegistry.load(jwks: Array(key.privateJWK.utf8)) }
         #expect(throws: EventSignatureError.self) { try DepartmentSigningKey.generate(department: "police", name: "x") }
         #expect(throws: EventSignatureError.self) {
             var r = EventKeyRegistry()

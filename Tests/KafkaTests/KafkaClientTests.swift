@@ -40,7 +40,7 @@ struct KafkaClientTests {
     func produceConsume() async throws {
         try await withMockCluster { cluster in
             let topic = TestNames.unique("produce-consume")
-            try cluster.createTopic(topic, partitions: 4)
+            try await cluster.createTopic(topic, partitions: 4)
             let producer = try KafkaProducer(configuration: testProducerConfiguration(cluster), logger: logger)
             let messages = makeMessages(topic: topic, count: 2_000, keys: 37)
             let reports = try await producer.send(messages)
@@ -81,7 +81,7 @@ struct KafkaClientTests {
     func takeover() async throws {
         try await withMockCluster { cluster in
             let topic = TestNames.unique("takeover")
-            try cluster.createTopic(topic, partitions: 6)
+            try await cluster.createTopic(topic, partitions: 6)
             let producer = try KafkaProducer(configuration: testProducerConfiguration(cluster), logger: logger)
             let total = 6_000
             #expect(
@@ -133,7 +133,7 @@ struct KafkaClientTests {
     func brokerDownUp() async throws {
         try await withMockCluster(brokers: 3) { cluster in
             let topic = TestNames.unique("broker-down")
-            try cluster.createTopic(topic, partitions: 3, replicationFactor: 3)
+            try await cluster.createTopic(topic, partitions: 3, replicationFactor: 3)
             let producer = try KafkaProducer(configuration: testProducerConfiguration(cluster), logger: logger)
             let messages = makeMessages(topic: topic, count: 3_000, keys: 100)
             async let sent = withThrowingTaskGroup(of: [KafkaDeliveryReport].self) { group in
@@ -144,9 +144,9 @@ struct KafkaClientTests {
                 return try await group.reduce(into: []) { $0 += $1 }
             }
             try await Task.sleep(for: .milliseconds(300))
-            try cluster.setBrokerDown(1)
+            try await cluster.setBrokerDown(1)
             try await Task.sleep(for: .seconds(2))
-            try cluster.setBrokerUp(1)
+            try await cluster.setBrokerUp(1)
             let reports = try await sent
             await producer.shutdown()
             let acknowledged = Set(reports.filter { $0.error == nil }.map { "\($0.partition)/\($0.offset)" })
@@ -174,15 +174,16 @@ struct KafkaClientTests {
     func injectedErrors() async throws {
         try await withMockCluster(brokers: 1) { cluster in
             let topic = TestNames.unique("inject")
-            try cluster.createTopic(topic, partitions: 1)
+            try await cluster.createTopic(topic, partitions: 1)
             let producer = try KafkaProducer(configuration: testProducerConfiguration(cluster), logger: logger)
             try await producer.send(KafkaProducerMessage(topic: topic, key: "warm-up", value: [1]))
 
-            cluster.pushRequestErrors(.produce, [.notLeaderForPartition, .requestTimedOut, .notEnoughReplicas])
+            try await cluster.pushRequestErrors(
+                .produce, [.notLeaderForPartition, .requestTimedOut, .notEnoughReplicas])
             let retried = try await producer.send(KafkaProducerMessage(topic: topic, key: "a", value: [2]))
             #expect(retried.offset == 1)
 
-            cluster.pushRequestErrors(.produce, [.topicAuthorizationFailed])
+            try await cluster.pushRequestErrors(.produce, [.topicAuthorizationFailed])
             await #expect {
                 try await producer.send(KafkaProducerMessage(topic: topic, key: "b", value: [3]))
             } throws: { error in
@@ -197,7 +198,7 @@ struct KafkaClientTests {
     func admin() async throws {
         try await withMockCluster(brokers: 1) { cluster in
             let topic = TestNames.unique("admin")
-            try cluster.createTopic(topic, partitions: 2)
+            try await cluster.createTopic(topic, partitions: 2)
             let admin = try KafkaAdmin(
                 configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers), logger: logger)
             let producer = try KafkaProducer(configuration: testProducerConfiguration(cluster), logger: logger)
@@ -229,11 +230,48 @@ struct KafkaClientTests {
         }
     }
 
+    @Test("a member given no partitions still answers its assignment; it takes over when the owner leaves")
+    func emptyAssignmentAndTakeover() async throws {
+        try await withMockCluster(brokers: 1) { cluster in
+            let topic = TestNames.unique("empty-assign")
+            try await cluster.createTopic(topic, partitions: 1)
+            let group = TestNames.unique("g")
+            func member() throws -> KafkaConsumer {
+                try KafkaConsumer(
+                    configuration: testConsumerConfiguration(cluster, group: group), topics: [topic],
+                    handler: .always(.beginning), logger: logger)
+            }
+            let first = try member()
+            let second = try member()
+            let deadline = ContinuousClock.now + .seconds(40)
+            var owners = 0
+            while ContinuousClock.now < deadline {
+                _ = try await first.nextBatch(maxWait: .milliseconds(50))
+                _ = try await second.nextBatch(maxWait: .milliseconds(50))
+                owners = await first.assignment.count + second.assignment.count
+                if owners == 1 { break }
+            }
+            #expect(owners == 1, "one member owns the only partition")
+            let (owner, idle) = await first.assignment.isEmpty ? (second, first) : (first, second)
+            await owner.shutdown()
+            var received: [KafkaMessage] = []
+            let producer = try KafkaProducer(configuration: testProducerConfiguration(cluster), logger: logger)
+            _ = try await producer.send(makeMessages(topic: topic, count: 5, keys: 1))
+            await producer.shutdown()
+            let takeover = ContinuousClock.now + .seconds(40)
+            while received.count < 5 && ContinuousClock.now < takeover {
+                received += try await idle.nextBatch(maxWait: .milliseconds(100))
+            }
+            #expect(received.count == 5, "the idle member took the partition over")
+            await idle.shutdown()
+        }
+    }
+
     @Test("pause stops delivery of a partition until resume")
     func pauseResume() async throws {
         try await withMockCluster(brokers: 1) { cluster in
             let topic = TestNames.unique("pause")
-            try cluster.createTopic(topic, partitions: 2)
+            try await cluster.createTopic(topic, partitions: 2)
             let consumer = try KafkaConsumer(
                 configuration: testConsumerConfiguration(cluster, group: TestNames.unique("g")), topics: [topic],
                 handler: .always(.beginning), logger: logger)

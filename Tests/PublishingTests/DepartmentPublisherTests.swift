@@ -22,7 +22,7 @@ struct DepartmentPublisherTests {
 
         try await withMockCluster(brokers: 3) { cluster in
             for department in GeneratedEvent.Department.all {
-                try cluster.createTopic(department.topic, partitions: 4)
+                try await cluster.createTopic(department.topic, partitions: 4)
             }
             var published: [String: PreparedEvent] = [:]  // by envelope id (a duplicate re-sends the same id)
             var sentCount = 0

@@ -11,7 +11,7 @@ struct CooperativePoolTests {
         try await withTestDatabase(maxConnections: 16) { database in
             try await withMockCluster(brokers: 1) { cluster in
                 let topic = TestNames.unique("pool")
-                try cluster.createTopic(topic, partitions: 1)
+                try await cluster.createTopic(topic, partitions: 1)
                 let consumer = try KafkaConsumer(
                     configuration: testConsumerConfiguration(cluster, group: TestNames.unique("pool")), topics: [topic],
                     handler: .always(.end), logger: testLogger("pool"))

@@ -86,11 +86,20 @@ public struct EventKeyRegistry: Sendable {
         }
         let keys = json["keys"]?.arrayValue ?? [json]
         var registry = EventKeyRegistry()
+        var seen = Set<String>()
         for (index, jwk) in keys.enumerated() {
             guard jwk["kty"]?.stringValue == "OKP", jwk["crv"]?.stringValue == "Ed25519",
                 let kid = jwk["kid"]?.stringValue, let x = jwk["x"]?.stringValue, let bytes = Base64URL.decode(x)
             else {
                 throw EventSignatureError(.invalidKey, "key \(index) is not an Ed25519 public JWK with kid and x")
+            }
+            guard jwk["d"] == nil else {
+                throw EventSignatureError(
+                    .invalidKey, "key \(kid) contains a private part (d): the hub holds public keys only")
+            }
+            // One entry per key id: a second entry could silently turn a revoked key active again.
+            guard seen.insert(kid).inserted else {
+                throw EventSignatureError(.invalidKey, "key \(kid) appears twice in the key set")
             }
             let statusText = jwk["status"]?.stringValue ?? "active"
             guard let status = Status(rawValue: statusText) else {
@@ -124,7 +133,9 @@ public struct EventKeyRegistry: Sendable {
         guard let tbsig = envelope["tbsig"]?.stringValue, !tbsig.isEmpty else {
             throw EventSignatureError(.missingSignature, "the event has no tbsig: it is not signed")
         }
-        guard let signature = Base64URL.decode(tbsig), signature.count == 64 else {
+        // Exactly one spelling per signature: re-encoding must give the text back.
+        guard let signature = Base64URL.decode(tbsig), signature.count == 64, Base64URL.encode(signature) == tbsig
+        else {
             throw EventSignatureError(.malformedSignature, "tbsig is not 64 bytes of base64url without padding")
         }
         guard let entry = entries[kid] else {

@@ -35,7 +35,11 @@ extension RDKafkaClient {
             let err = m.pointee.err
             if err != RD_KAFKA_RESP_ERR_NO_ERROR {
                 if err != RD_KAFKA_RESP_ERR__PARTITION_EOF {
-                    errors.append(KafkaError.fromRDKafka(err.rawValue, detail: "consume"))
+                    let topic = m.pointee.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? "-"
+                    let text = rd_kafka_message_errstr(m).map { String(cString: $0) } ?? ""
+                    errors.append(
+                        KafkaError.fromRDKafka(
+                            err.rawValue, detail: "consuming \(topic)[\(m.pointee.partition)]: \(text)"))
                 }
                 continue
             }
@@ -115,6 +119,11 @@ extension RDKafkaClient {
     func unassign(_ partitions: [KafkaTopicPartition]) {
         let list = RDKafkaTopicPartitionList(partitions)
         Self.unassign(handle.pointer, partitions: list.pointer)
+    }
+
+    /// Clears the whole assignment, as librdkafka asks after a failed rebalance (whatever the protocol).
+    func clearAssignment() {
+        _ = rd_kafka_assign(handle.pointer, nil)
     }
 
     static func unassign(_ rk: OpaquePointer, partitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?) {

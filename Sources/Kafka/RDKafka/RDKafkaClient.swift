@@ -29,6 +29,9 @@ final class RDKafkaClient: Sendable {
     let consumerQueue: RDKafkaHandle?
     private let pollThread: RDKafkaPollThread?
     private let destroyed = Atomic<Bool>(false)
+    /// Calls in progress on the handle from outside the consumer actor, and whether it is closing:
+    /// `destroy` waits for them, so no call ever reaches a freed handle.
+    private let users = Mutex<(closing: Bool, active: Int)>((false, 0))
 
     /// Creates a client.
     /// - Throws: ``KafkaError`` `.configuration` naming the property librdkafka rejected
@@ -81,8 +84,31 @@ final class RDKafkaClient: Sendable {
         }
     }
 
-    /// Closes the consumer (leaving its group), stops polling and destroys the handle. Idempotent.
+    /// Marks the start of a call that uses the handle; pair with ``leave()``.
+    /// - Throws: ``KafkaError`` `.closed` once ``destroy()`` has begun, or the fatal error.
+    func enter() throws(KafkaError) {
+        let admitted = users.withLock { state -> Bool in
+            guard !state.closing else { return false }
+            state.active += 1
+            return true
+        }
+        guard admitted else { throw KafkaError(.closed, "the Kafka client was shut down") }
+        if let fatal = context.fatalError.withLock({ $0 }) {
+            leave()
+            throw fatal
+        }
+    }
+
+    /// Marks the end of a call that began with ``enter()``.
+    func leave() {
+        users.withLock { $0.active -= 1 }
+    }
+
+    /// Closes the consumer (leaving its group), stops polling and destroys the handle, once every
+    /// call in progress has left. Idempotent.
     func destroy() async {
+        users.withLock { $0.closing = true }
+        while users.withLock({ $0.active }) > 0 { try? await Task.sleep(for: .milliseconds(1)) }
         guard !destroyed.exchange(true, ordering: .acquiringAndReleasing) else { return }
         let (kind, handle, queue, poll, context) = (kind, handle, consumerQueue, pollThread, context)
         await blocking.run {

@@ -10,7 +10,7 @@ struct KafkaBenchmark {
         let cluster = try KafkaMockCluster(brokers: 3, logger: logger)
         defer { _ = cluster }
         let topic = "bench.clients"
-        try cluster.createTopic(topic, partitions: partitions)
+        try await cluster.createTopic(topic, partitions: partitions)
         var figures: [BenchmarkFigure] = []
 
         var producerConfiguration = KafkaProducerConfiguration(

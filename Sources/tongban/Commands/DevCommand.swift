@@ -67,9 +67,9 @@ struct DevStack: Sendable {
     static func start(brokers: Int, partitions: Int, logger: Logger) async throws -> DevStack {
         let kafka = try KafkaMockCluster(brokers: brokers, logger: logger)
         let topics = departments.map { "tongban.\($0)" } + ["tongban.dead-letters"]
-        for topic in topics { try kafka.createTopic(topic, partitions: partitions) }
         let postgres: EmbeddedPostgres
         do {
+            for topic in topics { try await kafka.createTopic(topic, partitions: partitions) }
             postgres = try await EmbeddedPostgres.start(logger: logger)
         } catch {
             await kafka.shutdown()
@@ -94,7 +94,7 @@ struct DevStack: Sendable {
         try TongbanSchemaFiles.paths.filter { $0.hasPrefix("migrations/") && $0.hasSuffix(".sql") }.map { path in
             let file = String(path.dropFirst("migrations/".count).dropLast(4))
             guard let version = Int(file.prefix { $0.isNumber }) else {
-                throw ValidationError("migration \(path) must be named NNNN_description.sql")
+                throw CommandFailure("migration \(path) must be named NNNN_description.sql")
             }
             return PostgresMigration(
                 version: version, name: String(file.drop { $0.isNumber }.dropFirst()),
@@ -105,12 +105,18 @@ struct DevStack: Sendable {
     /// Produces and consumes a message, and runs a query, so that "up" means "works".
     func selfCheck(logger: Logger) async throws {
         let topic = "tongban.dev.self-check"
-        try kafka.createTopic(topic, partitions: 1)
+        try await kafka.createTopic(topic, partitions: 1)
         var producerConfiguration = KafkaProducerConfiguration(kafka: .init(bootstrapServers: kafka.bootstrapServers))
         producerConfiguration.messageTimeout = .seconds(10)
         let producer = try KafkaProducer(configuration: producerConfiguration, logger: logger)
-        let report = try await producer.send(
-            KafkaProducerMessage(topic: topic, key: "self-check", value: Array("通办".utf8)))
+        let sent: KafkaDeliveryReport
+        do {
+            sent = try await producer.send(
+                KafkaProducerMessage(topic: topic, key: "self-check", value: Array("通办".utf8)))
+        } catch {
+            await producer.shutdown(flushTimeout: .zero)
+            throw CommandFailure("self-check failed: the embedded Kafka did not take a message: \(error.detail)")
+        }
         await producer.shutdown()
         let consumer = try KafkaConsumer(
             configuration: .init(
@@ -118,16 +124,21 @@ struct DevStack: Sendable {
             topics: [topic], handler: .always(.beginning), logger: logger)
         var received: [KafkaMessage] = []
         let deadline = ContinuousClock.now + .seconds(30)
-        while received.isEmpty && ContinuousClock.now < deadline {
-            received = try await consumer.nextBatch(maxMessages: 10, maxWait: .milliseconds(200))
+        do {
+            while received.isEmpty && ContinuousClock.now < deadline {
+                received = try await consumer.nextBatch(maxMessages: 10, maxWait: .milliseconds(200))
+            }
+        } catch {
+            await consumer.shutdown()
+            throw CommandFailure("self-check failed: reading from the embedded Kafka: \(error.detail)")
         }
         await consumer.shutdown()
-        guard received.first?.offset == report.offset, received.first?.value == Array("通办".utf8) else {
-            throw ValidationError("self-check failed: the message produced to the embedded Kafka did not come back")
+        guard received.first?.offset == sent.offset, received.first?.value == Array("通办".utf8) else {
+            throw CommandFailure("self-check failed: the message produced to the embedded Kafka did not come back")
         }
         let rows = try await database.query("SELECT \("通办")::text")
         guard try rows[0].decode(String.self, at: 0) == "通办" else {
-            throw ValidationError("self-check failed: the embedded PostgreSQL did not answer")
+            throw CommandFailure("self-check failed: the embedded PostgreSQL did not answer")
         }
     }
 

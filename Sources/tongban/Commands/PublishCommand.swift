@@ -14,10 +14,19 @@ struct PublishCommand: AsyncParsableCommand {
             Each line is an envelope without tbsig/tbkid (any present are replaced). By default one invalid line
             refuses the whole batch and nothing is sent; --on-invalid skip sends the valid lines and reports the
             others. Needs Kafka: --kafka-bootstrap-servers or KAFKA_BOOTSTRAP_SERVERS (`tongban dev` prints it).
+            Exit status: 0 all published; 1 refused, nothing sent; 2 published, invalid lines skipped; 3 some
+            events not acknowledged by Kafka (re-running re-sends the same ids, which the hub ignores).
             """
     )
 
     enum OnInvalid: String, ExpressibleByArgument, CaseIterable { case refuse, skip }
+
+    /// Invalid lines refused the batch: nothing was sent; safe to fix and run again.
+    static let refusedExitCode: Int32 = 1
+    /// Every valid line was delivered; invalid lines were skipped (listed on standard error).
+    static let skippedExitCode: Int32 = 2
+    /// Some events were not acknowledged by Kafka; re-running re-sends the same ids (the hub ignores repeats).
+    static let partiallyDeliveredExitCode: Int32 = 3
 
     @OptionGroup var global: GlobalOptions
 
@@ -39,7 +48,7 @@ struct PublishCommand: AsyncParsableCommand {
             throw ValidationError("no Kafka: pass --kafka-bootstrap-servers or set KAFKA_BOOTSTRAP_SERVERS")
         }
         guard let keyBytes = FileManager.default.contents(atPath: key) else {
-            throw ValidationError("cannot read the key file \(key)")
+            throw CommandFailure("cannot read the key file \(key)")
         }
         let signingKey = try DepartmentSigningKey.load(jwk: Array(keyBytes))
         guard signingKey.department == department else {
@@ -54,7 +63,7 @@ struct PublishCommand: AsyncParsableCommand {
             printError(
                 "refused: \(rejected.count) of \(lines.count) lines are invalid, so nothing was published "
                     + "(fix them, or use --on-invalid skip to publish the \(ready.count) valid lines)")
-            throw ExitCode(1)
+            throw ExitCode(Self.refusedExitCode)
         }
 
         var producerConfiguration = KafkaProducerConfiguration(kafka: KafkaConfiguration(bootstrapServers: servers))
@@ -67,8 +76,14 @@ struct PublishCommand: AsyncParsableCommand {
         var perTopic: [String: Int] = [:]
         var lastOffsets: [KafkaTopicPartition: Int64] = [:]
         var done = 0
+        var stoppedEarly = 0
         for start in stride(from: 0, to: ready.count, by: 10_000) {
             let chunk = Array(ready[start..<min(start + 10_000, ready.count)])
+            // After a chunk that failed entirely (Kafka unreachable), stop instead of waiting out every chunk.
+            if done > 0 && failed.count == done {
+                stoppedEarly = ready.count - done
+                break
+            }
             for (event, result) in zip(chunk, await publisher.send(chunk)) {
                 switch result {
                 case .success(let receipt):
@@ -85,16 +100,17 @@ struct PublishCommand: AsyncParsableCommand {
         progress.finish(done)
         await publisher.shutdown()
 
-        for (id, reason) in failed.prefix(20) { printError("not delivered: \(id): \(reason)") }
+        for (id, reason) in failed { printError("not delivered: \(id): \(reason)") }
         print("published \(ready.count - failed.count) of \(lines.count) events")
         for (topic, count) in perTopic.sorted(by: { $0.key < $1.key }) { print("  \(topic): \(count)") }
         if !rejected.isEmpty { print("skipped \(rejected.count) invalid lines (listed above)") }
-        if !failed.isEmpty { print("\(failed.count) events were not acknowledged by Kafka (first ones listed above)") }
+        if !failed.isEmpty { print("\(failed.count) events were not acknowledged by Kafka (listed above by id)") }
+        if stoppedEarly > 0 { print("stopped after a batch failed entirely: \(stoppedEarly) events were not sent") }
         print(
             "last offsets: "
                 + lastOffsets.sorted { $0.key < $1.key }.map { "\($0.key)@\($0.value)" }.joined(separator: " "))
-        if !failed.isEmpty { throw ExitCode(1) }
-        if !rejected.isEmpty { throw ExitCode(2) }
+        if !failed.isEmpty || stoppedEarly > 0 { throw ExitCode(Self.partiallyDeliveredExitCode) }
+        if !rejected.isEmpty { throw ExitCode(Self.skippedExitCode) }
     }
 
     /// Validates and signs every line on all cores: the events ready to send, and the rejected

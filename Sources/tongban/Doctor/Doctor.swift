@@ -25,6 +25,12 @@ struct Doctor: Sendable {
     var postgresBinDirectory: String? = nil
 
     func run(logger: Logger) async -> [DoctorCheck] {
+        var doctor = self
+        doctor.timeout = max(timeout, .seconds(1))  // 0 would mean "wait forever" to libpq
+        return await doctor.runChecks(logger: logger)
+    }
+
+    private func runChecks(logger: Logger) async -> [DoctorCheck] {
         var checks: [DoctorCheck] = []
         checks.append(
             libraryCheck(name: "librdkafka", version: KafkaLibrary.version, minimumMajor: 2, package: "librdkafka-dev"))
@@ -110,15 +116,22 @@ struct Doctor: Sendable {
                 try PostgresConnectionString.setting(
                     ["connect_timeout": String(timeout.components.seconds)], in: databaseURL),
                 logger: logger)
-            let rows = try await connection.query("SELECT current_setting('server_version'), current_database()")
+            let rows: PostgresRows
+            do {
+                try await connection.execute("SET statement_timeout = \(Int(timeout.components.seconds) * 1000)")
+                rows = try await connection.query("SELECT current_setting('server_version'), current_database()")
+            } catch {
+                await connection.close()
+                throw error
+            }
+            await connection.close()
             let version = try rows[0].decode(String.self, at: 0)
             let database = try rows[0].decode(String.self, at: 1)
-            await connection.close()
             return DoctorCheck(
                 name: "PostgreSQL", status: .ok, detail: "server \(version), database \(database)", fix: nil)
         } catch {
             return DoctorCheck(
-                name: "PostgreSQL", status: .failed, detail: error.message,
+                name: "PostgreSQL", status: .failed, detail: (error as? PostgresError)?.message ?? "\(error)",
                 fix: "check DATABASE_URL / PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE and that the server is up")
         }
     }

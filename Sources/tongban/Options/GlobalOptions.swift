@@ -35,13 +35,18 @@ struct GlobalOptions: ParsableArguments {
 
     /// librdkafka properties from the flag and the environment.
     func resolvedKafkaProperties() throws -> [String: String] {
+        // Values may be secrets: a bad entry is named by its position, never by its text.
         let fromEnvironment = (environment["KAFKA_PROPERTIES"] ?? "").split(separator: ";").map(String.init)
         var properties: [String: String] = [:]
-        for entry in fromEnvironment + kafkaProperties where !entry.isEmpty {
-            guard let equals = entry.firstIndex(of: "="), equals != entry.startIndex else {
-                throw ValidationError("a Kafka property must look like KEY=VALUE (got a value without '=')")
+        for (source, entries) in [("KAFKA_PROPERTIES", fromEnvironment), ("--kafka-property", kafkaProperties)] {
+            for (index, entry) in entries.enumerated() where !entry.isEmpty {
+                guard let equals = entry.firstIndex(of: "="), equals != entry.startIndex else {
+                    throw ValidationError(
+                        "entry \(index + 1) of \(source) is not KEY=VALUE (a ';' inside a value is not supported in "
+                            + "KAFKA_PROPERTIES: pass that property with --kafka-property)")
+                }
+                properties[String(entry[..<equals])] = String(entry[entry.index(after: equals)...])
             }
-            properties[String(entry[..<equals])] = String(entry[entry.index(after: equals)...])
         }
         return properties
     }

@@ -14,7 +14,7 @@ enum NDJSONInput {
             data = FileHandle.standardInput.readDataToEndOfFile()
         } else {
             guard let contents = FileManager.default.contents(atPath: path) else {
-                throw ValidationError("cannot read \(path): no such file, or not readable")
+                throw CommandFailure("cannot read \(path): no such file, or not readable")
             }
             data = contents
         }
@@ -51,4 +51,11 @@ enum NDJSONInput {
 /// Writes a line to standard error.
 func printError(_ text: String) {
     FileHandle.standardError.write(Data((text + "\n").utf8))
+}
+
+/// A failure while a command runs (not a mistake in its arguments): printed as `Error: …` without
+/// the usage text, with a non-zero exit.
+struct CommandFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }
