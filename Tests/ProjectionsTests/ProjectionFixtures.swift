@@ -66,7 +66,7 @@ enum ProjectionFixtures {
 
     /// Applies the migrations to a test database.
     static func migrate(_ client: PostgresClient) async throws {
-        try await PostgresMigrator(migrations: try TongbanMigrations.all(), logger: TestPostgres.logger).migrate(client)
+        try await TongbanMigrations.migrate(client, logger: TestPostgres.logger)
     }
 
     /// Applies events in batches of the given size (no checkpoints).

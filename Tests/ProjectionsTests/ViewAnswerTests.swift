@@ -26,7 +26,18 @@ struct ViewAnswerTests {
             try await ProjectionFixtures.apply(population.events, batchSize: 2_000, store: store, client: db.client)
             try await db.client.withConnection { connection in
                 let expected = population.expected
-                #expect(expected.sample.count > 100)
+                let sample = expected.sample
+                #expect(sample.count > 100)
+                // The sample exercises the rarer histories (otherwise the checks below prove little).
+                #expect(sample.contains { !$0.identity.nameConflicts.isEmpty })
+                #expect(sample.contains { !$0.identity.formerNames.isEmpty })
+                #expect(sample.contains { $0.identity.deceased })
+                #expect(sample.contains { !$0.kinship.adoptions.isEmpty })
+                #expect(sample.contains { $0.kinship.marriages.contains { $0.endedBy == "divorce" } })
+                #expect(sample.contains { $0.contributions.contains { !$0.continuous } })
+                #expect(sample.contains { $0.asOf.contains { !$0.encumbrances.isEmpty } })
+                #expect(sample.contains { $0.asOf.contains { !$0.activeFilingIds.isEmpty } })
+                #expect(sample.contains { $0.asOf.contains { $0.titles.contains { $0.share != "1/1" } } })
                 for person in expected.sample {
                     try await check(person, expected: expected, on: connection)
                 }
