@@ -1,0 +1,51 @@
+public import Kafka
+
+/// Moves one partition's checkpoint forward, with a compare-and-set on the position the writer last read.
+///
+/// `ViewStore.apply` runs `UPDATE tongban.checkpoint SET next_offset = nextOffset … WHERE … AND next_offset =
+/// expectedNextOffset`; when no row matches (another instance moved it, or the row is missing) the whole batch
+/// rolls back with `PostgresError.Code.checkpointConflict`.
+public struct CheckpointAdvance: Sendable, Hashable {
+    /// The partition.
+    public var topicPartition: KafkaTopicPartition
+    /// The `next_offset` this writer read (from `ViewStore.positions` or its previous commit); `nil` when the
+    /// partition has no checkpoint yet (the row is then inserted, and fails if someone else inserted it first).
+    public var expectedNextOffset: Int64?
+    /// The offset to resume from after this batch: the last offset applied (or skipped) + 1.
+    public var nextOffset: Int64
+    /// Every offset below this one has been verified; `nil` keeps the stored value.
+    public var verifiedThrough: Int64?
+
+    /// Creates an advance.
+    /// - Parameters:
+    ///   - topicPartition: the partition.
+    ///   - expectedNextOffset: the stored `next_offset` this writer expects, `nil` for a first checkpoint.
+    ///   - nextOffset: the new `next_offset`.
+    ///   - verifiedThrough: the new verified watermark, or `nil` to keep the stored one.
+    public init(
+        _ topicPartition: KafkaTopicPartition, from expectedNextOffset: Int64?, to nextOffset: Int64,
+        verifiedThrough: Int64? = nil
+    ) {
+        self.topicPartition = topicPartition
+        self.expectedNextOffset = expectedNextOffset
+        self.nextOffset = nextOffset
+        self.verifiedThrough = verifiedThrough
+    }
+}
+
+/// A partition's stored checkpoint, as `ViewStore.positions` reads it.
+public struct StoredCheckpoint: Sendable, Hashable {
+    /// The offset to resume from.
+    public var nextOffset: Int64
+    /// Every offset below this one was verified (`nil`: nothing recorded).
+    public var verifiedThrough: Int64?
+
+    /// Creates a stored checkpoint.
+    /// - Parameters:
+    ///   - nextOffset: the offset to resume from.
+    ///   - verifiedThrough: the verified watermark.
+    public init(nextOffset: Int64, verifiedThrough: Int64?) {
+        self.nextOffset = nextOffset
+        self.verifiedThrough = verifiedThrough
+    }
+}

@@ -1,0 +1,23 @@
+public import Events
+public import Kafka
+
+/// A validated event and where it was read: what `ViewStore.apply` stages.
+public struct StagedEvent: Sendable {
+    /// The event, as `EventValidator` returned it (signature already verified by the caller).
+    public var event: ValidatedEvent
+    /// The topic and partition it was read from.
+    public var topicPartition: KafkaTopicPartition
+    /// Its offset in that partition.
+    public var offset: Int64
+
+    /// Creates a staged event.
+    /// - Parameters:
+    ///   - event: the validated event.
+    ///   - topicPartition: where it was read.
+    ///   - offset: its offset.
+    public init(_ event: ValidatedEvent, at topicPartition: KafkaTopicPartition, offset: Int64) {
+        self.event = event
+        self.topicPartition = topicPartition
+        self.offset = offset
+    }
+}

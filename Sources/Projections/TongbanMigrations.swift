@@ -1,0 +1,61 @@
+public import Logging
+public import Postgres
+import TongbanSchemas
+
+/// The schema of Tongban's views: the migrations in `schemas/migrations/`, as embedded in the binary.
+///
+/// ```swift
+/// try await TongbanMigrations.migrate(client, logger: logger)
+/// ```
+public enum TongbanMigrations {
+    /// Applies the missing migrations, with the search path pinned to `public` while they run.
+    ///
+    /// `PostgresMigrator` names its bookkeeping table `tongban_migrations` without a schema. When the database
+    /// user is called `tongban` (as in the embedded server and the deploy examples), the default search path
+    /// `"$user", public` starts with the schema `tongban` as soon as migration 0001 has created it, so a second
+    /// run would create and read an empty `tongban.tongban_migrations` and apply 0001 again. Pinning the search
+    /// path keeps the bookkeeping in `public.tongban_migrations`; the migrations qualify every name themselves.
+    /// - Parameters:
+    ///   - client: the pool.
+    ///   - logger: logs each applied migration.
+    /// - Returns: the versions applied by this call, in order (empty when the schema was up to date).
+    /// - Throws: `PostgresError` `.migration` (see `PostgresMigrator.migrate(on:)`), or the pool's errors.
+    @discardableResult
+    public static func migrate(_ client: PostgresClient, logger: Logger) async throws -> [Int] {
+        let migrator = PostgresMigrator(migrations: try all(), logger: logger)
+        return try await client.withConnection { connection in
+            try await connection.execute("SET search_path TO public")
+            do {
+                let applied = try await migrator.migrate(on: connection)
+                try await connection.execute("RESET search_path")
+                return applied
+            } catch {
+                _ = try? await connection.execute("RESET search_path")
+                throw error
+            }
+        }
+    }
+
+    /// Every embedded `migrations/NNNN_description.sql`, in version order.
+    /// - Returns: the migrations.
+    /// - Throws: `PostgresError` `.migration` when a file is not named `NNNN_description.sql` or two share a version.
+    public static func all() throws(PostgresError) -> [PostgresMigration] {
+        var migrations: [PostgresMigration] = []
+        for path in TongbanSchemaFiles.paths where path.hasPrefix("migrations/") && path.hasSuffix(".sql") {
+            let file = path.dropFirst("migrations/".count).dropLast(4)
+            let digits = file.prefix { $0.isASCII && $0.isNumber }
+            guard let version = Int(digits), file.dropFirst(digits.count).first == "_", file.count > digits.count + 1
+            else {
+                throw PostgresError(.migration, "migration \(path) must be named NNNN_description.sql")
+            }
+            if migrations.contains(where: { $0.version == version }) {
+                throw PostgresError(.migration, "two migrations have version \(version): renumber one")
+            }
+            migrations.append(
+                PostgresMigration(
+                    version: version, name: String(file.dropFirst(digits.count + 1)),
+                    sql: TongbanSchemaFiles.text(path) ?? ""))
+        }
+        return migrations.sorted { $0.version < $1.version }
+    }
+}

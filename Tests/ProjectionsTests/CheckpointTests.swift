@@ -1,0 +1,89 @@
+import Events
+import Foundation
+import Kafka
+import Postgres
+import Projections
+import Testing
+import TongbanTesting
+
+/// Checkpoints advance with a compare-and-set in the batch's transaction; migrations are idempotent.
+@Suite("Checkpoints and migrations", .sharedMachine)
+struct CheckpointTests {
+    @Test("a stale writer's batch is rejected and rolled back, dead letters included")
+    func staleWriter() async throws {
+        let events = Array(ProjectionFixtures.small.events.prefix(40))
+        let partition = KafkaTopicPartition("tongban.household", 0)
+        let letter = DeadLetter(at: partition, offset: 7, key: Array("k".utf8), value: [0x7B], reason: "not JSON")
+        try await withTestDatabase { db in
+            try await ProjectionFixtures.migrate(db.client)
+            let store = try ViewStore(viewGroup: "test.views")
+            try await db.client.withConnection { connection in
+                #expect(try await store.positions(of: [partition], on: connection).isEmpty)
+                try await store.apply(
+                    Array(events[0..<20]), checkpoints: [CheckpointAdvance(partition, from: nil, to: 20)],
+                    on: connection)
+
+                // A second instance that also thinks the partition is new.
+                await #expect(throws: PostgresError.self) {
+                    try await store.apply(
+                        Array(events[20..<40]), checkpoints: [CheckpointAdvance(partition, from: nil, to: 40)],
+                        deadLetters: [letter], on: connection)
+                }
+                // A writer that read an old position.
+                do {
+                    try await store.apply(
+                        Array(events[20..<40]), checkpoints: [CheckpointAdvance(partition, from: 10, to: 40)],
+                        deadLetters: [letter], on: connection)
+                    Issue.record("a stale checkpoint was accepted")
+                } catch let error as PostgresError {
+                    #expect(error.code == .checkpointConflict)
+                }
+                #expect(try await count("tongban.event", connection) == 20)
+                #expect(try await count("tongban.dead_letter", connection) == 0)
+                #expect(try await count("tongban.rejected_offset", connection) == 0)
+                #expect(try await store.positions(of: [partition], on: connection)[partition]?.nextOffset == 20)
+
+                // The current writer goes on.
+                try await store.apply(
+                    Array(events[20..<40]),
+                    checkpoints: [CheckpointAdvance(partition, from: 20, to: 40, verifiedThrough: 40)],
+                    deadLetters: [letter], on: connection)
+                let stored = try await store.positions(
+                    of: [partition, KafkaTopicPartition("tongban.property", 0)], on: connection)
+                #expect(stored == [partition: StoredCheckpoint(nextOffset: 40, verifiedThrough: 40)])
+                #expect(try await count("tongban.event", connection) == Set(events.map(\.event.id)).count)
+                #expect(try await count("tongban.dead_letter", connection) == 1)
+                #expect(try await count("tongban.rejected_offset", connection) == 1)
+                // Another view group has its own checkpoints.
+                let other = try ViewStore(viewGroup: "other.views")
+                #expect(try await other.positions(of: [partition], on: connection).isEmpty)
+            }
+        }
+    }
+
+    @Test("migrations apply on an empty database, and a second time do nothing")
+    func migrations() async throws {
+        let migrations = try TongbanMigrations.all()
+        #expect(migrations.map(\.version) == Array(1...migrations.count))
+        try await withTestDatabase { db in
+            let logger = TestPostgres.logger
+            #expect(try await TongbanMigrations.migrate(db.client, logger: logger) == migrations.map(\.version))
+            #expect(try await TongbanMigrations.migrate(db.client, logger: logger) == [])
+            let bookkeeping = try await db.client.query(
+                "SELECT count(*) FROM pg_tables WHERE tablename = 'tongban_migrations'")
+            #expect(try bookkeeping[0].decode(Int.self, at: 0) == 1)
+            let views = try await ProjectionFixtures.contractViews(db.client)
+            #expect(views.contains("v_identity"))
+            // Every contract view is documented.
+            let readme = try String(
+                contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+                    .deletingLastPathComponent().appendingPathComponent("schemas/migrations/README.md"),
+                encoding: .utf8)
+            for view in views { #expect(readme.contains("tongban.\(view)"), "\(view) is documented") }
+        }
+    }
+
+    func count(_ table: String, _ connection: PostgresConnection) async throws -> Int {
+        try await connection.query("SELECT count(*) FROM \(unescaped: table)")[0].decode(Int.self, at: 0)
+    }
+}

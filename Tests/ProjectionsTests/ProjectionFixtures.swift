@@ -1,0 +1,154 @@
+import Events
+import Foundation
+import Kafka
+import Postgres
+import Projections
+import SyntheticPopulation
+import Testing
+import TongbanTesting
+
+/// A generated population, validated as the hub would, with the Kafka positions it would have had.
+struct ValidatedPopulation: Sendable {
+    /// Events to apply, in publication order, each with a synthetic position (3 partitions per topic,
+    /// partition chosen by the key, offsets in publication order).
+    var events: [StagedEvent]
+    /// The Kafka key of each event (same order).
+    var keys: [String]
+    /// How many generated messages the validator rejected (they belong to the dead-letter path).
+    var rejected: Int
+    /// Rejected messages that the generator says must be applied (should be 0).
+    var wronglyRejected: Int
+    /// Accepted messages that the generator says must be rejected (should be 0).
+    var wronglyAccepted: Int
+    var expected: ExpectedAnswers
+}
+
+enum ProjectionFixtures {
+    static let partitionsPerTopic: UInt64 = 3
+    static let validator: EventValidator = try! EventValidator()
+
+    /// Populations are generated and validated once per test process.
+    static let small: ValidatedPopulation = try! make(people: 300, seed: 11, anomalyRate: 0.02)
+    static let answers1: ValidatedPopulation = try! make(people: 600, seed: 21, anomalyRate: 0.02)
+    static let answers2: ValidatedPopulation = try! make(people: 500, seed: 22, anomalyRate: 0.03)
+
+    static func make(people: Int, seed: UInt64, anomalyRate: Double) throws -> ValidatedPopulation {
+        var configuration = PopulationConfiguration(people: people, seed: seed)
+        configuration.anomalyRate = anomalyRate
+        var generated: [GeneratedEvent] = []
+        let expected = try PopulationGenerator(configuration).generate { generated.append($0) }
+        var population = ValidatedPopulation(
+            events: [], keys: [], rejected: 0, wronglyRejected: 0, wronglyAccepted: 0, expected: expected)
+        var nextOffset: [KafkaTopicPartition: Int64] = [:]
+        let options = EventValidator.Options(requireSignature: false)
+        for message in generated {
+            let partition = KafkaTopicPartition(message.topic, Int32(fnv1a(message.key) % partitionsPerTopic))
+            let offset = nextOffset[partition, default: 0]
+            nextOffset[partition] = offset + 1
+            do {
+                let event = try validator.validate(message.line, key: Array(message.key.utf8), options: options)
+                population.events.append(StagedEvent(event, at: partition, offset: offset))
+                population.keys.append(message.key)
+                if !message.shouldBeApplied { population.wronglyAccepted += 1 }
+            } catch {
+                population.rejected += 1
+                if message.shouldBeApplied { population.wronglyRejected += 1 }
+            }
+        }
+        return population
+    }
+
+    static func fnv1a(_ text: String) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in text.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
+        return hash
+    }
+
+    /// Applies the migrations to a test database.
+    static func migrate(_ client: PostgresClient) async throws {
+        try await TongbanMigrations.migrate(client, logger: TestPostgres.logger)
+    }
+
+    /// Applies events in batches of the given size (no checkpoints).
+    static func apply(
+        _ events: [StagedEvent], batchSize: Int, store: ViewStore, client: PostgresClient
+    ) async throws {
+        try await client.withConnection { connection in
+            var start = 0
+            while start < events.count {
+                let end = min(events.count, start + batchSize)
+                try await store.apply(Array(events[start..<end]), checkpoints: [], on: connection)
+                start = end
+            }
+        }
+    }
+
+    /// Empties every table of the `tongban` schema (facts, ledger, checkpoints), keeping the schema.
+    static func reset(_ client: PostgresClient) async throws {
+        let rows = try await client.query(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'tongban' ORDER BY tablename")
+        let tables = try rows.map { "tongban." + PostgresQuery.quoteIdentifier(try $0.decode(String.self, at: 0)) }
+        _ = try await client.withConnection { connection in
+            try await connection.executeScript("TRUNCATE " + tables.joined(separator: ", "))
+        }
+    }
+
+    /// The names of the contract views (`tongban.v_*`), sorted.
+    static func contractViews(_ client: PostgresClient) async throws -> [String] {
+        let rows = try await client.query(
+            """
+            SELECT table_name FROM information_schema.views
+            WHERE table_schema = 'tongban' AND table_name LIKE 'v\\_%' ORDER BY table_name
+            """)
+        return try rows.map { try $0.decode(String.self, at: 0) }
+    }
+
+    /// A canonical dump of every contract view: each view's rows as text, sorted.
+    static func dump(_ client: PostgresClient) async throws -> [String: String] {
+        var dump: [String: String] = [:]
+        for view in try await contractViews(client) {
+            let rows = try await client.query(
+                """
+                SELECT coalesce(string_agg(t::text, E'\\n' ORDER BY t::text), '')
+                FROM tongban.\(identifier: view) t
+                """)
+            dump[view] = try rows[0].decode(String.self, at: 0)
+        }
+        return dump
+    }
+
+    /// Interleaves events as Kafka could deliver them: each (topic, key) keeps its order, everything else
+    /// is shuffled with a seeded generator.
+    static func interleave(_ population: ValidatedPopulation, seed: UInt64) -> [StagedEvent] {
+        var queues: [String: [StagedEvent]] = [:]
+        var order: [String] = []
+        for (event, key) in zip(population.events, population.keys) {
+            let name = event.topicPartition.topic + "|" + key
+            if queues[name] == nil { order.append(name) }
+            queues[name, default: []].append(event)
+        }
+        var rng = SplitMix(seed: seed)
+        var live = order.map { queues[$0]![...] }
+        var result: [StagedEvent] = []
+        result.reserveCapacity(population.events.count)
+        while !live.isEmpty {
+            let index = Int(rng.next() % UInt64(live.count))
+            result.append(live[index].removeFirst())
+            if live[index].isEmpty { live.swapAt(index, live.count - 1); live.removeLast() }
+        }
+        return result
+    }
+}
+
+/// A small seeded generator for shuffles.
+struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
