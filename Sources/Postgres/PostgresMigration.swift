@@ -1,6 +1,6 @@
 public import Foundation
 
-/// One schema change: SQL that runs once, in version order, recorded in `tongban_migrations`.
+/// One schema change: SQL that runs once, in version order, recorded in `tongban.schema_migrations`.
 public struct PostgresMigration: Sendable, Hashable {
     /// The version; migrations apply in increasing order, each exactly once.
     public let version: Int

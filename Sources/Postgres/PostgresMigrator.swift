@@ -2,7 +2,8 @@ public import Logging
 
 /// Applies ordered SQL migrations, each exactly once, safely from several processes at a time.
 ///
-/// The applied migrations are recorded in `tongban_migrations (version, name, checksum, applied_at)`. A run holds
+/// The applied migrations are recorded in `<schema>.schema_migrations (version, name, checksum, applied_at)`
+/// (schema `tongban` by default, created when missing; qualified, so the search path never matters). A run holds
 /// a session advisory lock (`pg_advisory_lock`) on a fixed key, so processes starting together take turns: the
 /// first applies what is missing, the others then find nothing to do. Each migration runs in its own transaction
 /// together with its row, so a failing migration leaves no trace and stops the run.
@@ -12,16 +13,23 @@ public struct PostgresMigrator: Sendable {
 
     /// The migrations, in version order.
     public let migrations: [PostgresMigration]
+    /// The schema holding the bookkeeping table `schema_migrations`.
+    public let schema: String
     private let logger: Logger
 
     /// Creates a migrator.
     /// - Parameters:
     ///   - migrations: the migrations, in any order (they are sorted by version).
+    ///   - schema: the schema of the bookkeeping table (created if missing). Default `tongban`.
     ///   - logger: logs each applied migration at `info`.
-    public init(migrations: [PostgresMigration], logger: Logger) {
+    public init(migrations: [PostgresMigration], schema: String = "tongban", logger: Logger) {
         self.migrations = migrations.sorted { $0.version < $1.version }
+        self.schema = schema
         self.logger = logger
     }
+
+    /// The bookkeeping table's qualified, quoted name.
+    private var table: String { PostgresQuery.quoteIdentifier(schema) + ".schema_migrations" }
 
     /// Applies the missing migrations on a pooled connection.
     /// - Parameter client: the pool.
@@ -59,7 +67,8 @@ public struct PostgresMigrator: Sendable {
     private func applyMissing(on connection: PostgresConnection) async throws(PostgresError) -> [Int] {
         try await connection.executeScript(
             """
-            CREATE TABLE IF NOT EXISTS tongban_migrations (
+            CREATE SCHEMA IF NOT EXISTS \(PostgresQuery.quoteIdentifier(schema));
+            CREATE TABLE IF NOT EXISTS \(table) (
                 version bigint PRIMARY KEY,
                 name text NOT NULL,
                 checksum text NOT NULL,
@@ -68,7 +77,7 @@ public struct PostgresMigrator: Sendable {
             """
         )
         var recorded: [Int: (name: String, checksum: String)] = [:]
-        for row in try await connection.query("SELECT version, name, checksum FROM tongban_migrations") {
+        for row in try await connection.query("SELECT version, name, checksum FROM \(unescaped: table)") {
             recorded[try row.decode(Int.self, at: 0)] = (
                 try row.decode(String.self, at: 1), try row.decode(String.self, at: 2)
             )
@@ -97,7 +106,7 @@ public struct PostgresMigrator: Sendable {
                     try await connection.executeScript(migration.sql)
                     try await connection.execute(
                         """
-                        INSERT INTO tongban_migrations (version, name, checksum)
+                        INSERT INTO \(unescaped: table) (version, name, checksum)
                         VALUES (\(migration.version), \(migration.name), \(migration.checksum))
                         """
                     )

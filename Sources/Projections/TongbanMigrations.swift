@@ -8,13 +8,7 @@ import TongbanSchemas
 /// try await TongbanMigrations.migrate(client, logger: logger)
 /// ```
 public enum TongbanMigrations {
-    /// Applies the missing migrations, with the search path pinned to `public` while they run.
-    ///
-    /// `PostgresMigrator` names its bookkeeping table `tongban_migrations` without a schema. When the database
-    /// user is called `tongban` (as in the embedded server and the deploy examples), the default search path
-    /// `"$user", public` starts with the schema `tongban` as soon as migration 0001 has created it, so a second
-    /// run would create and read an empty `tongban.tongban_migrations` and apply 0001 again. Pinning the search
-    /// path keeps the bookkeeping in `public.tongban_migrations`; the migrations qualify every name themselves.
+    /// Applies the missing migrations (bookkeeping in `tongban.schema_migrations`).
     /// - Parameters:
     ///   - client: the pool.
     ///   - logger: logs each applied migration.
@@ -22,18 +16,7 @@ public enum TongbanMigrations {
     /// - Throws: `PostgresError` `.migration` (see `PostgresMigrator.migrate(on:)`), or the pool's errors.
     @discardableResult
     public static func migrate(_ client: PostgresClient, logger: Logger) async throws -> [Int] {
-        let migrator = PostgresMigrator(migrations: try all(), logger: logger)
-        return try await client.withConnection { connection in
-            try await connection.execute("SET search_path TO public")
-            do {
-                let applied = try await migrator.migrate(on: connection)
-                try await connection.execute("RESET search_path")
-                return applied
-            } catch {
-                _ = try? await connection.execute("RESET search_path")
-                throw error
-            }
-        }
+        try await PostgresMigrator(migrations: try all(), logger: logger).migrate(client)
     }
 
     /// Every embedded `migrations/NNNN_description.sql`, in version order.

@@ -34,7 +34,7 @@ extension PostgresTests {
                 let (first, second) = try await (a, b)
                 #expect((first + second).sorted() == [1, 2, 3])
                 let rows = try await db.client.query(
-                    "SELECT version, count(*) FROM tongban_migrations GROUP BY version ORDER BY 1")
+                    "SELECT version, count(*) FROM tongban.schema_migrations GROUP BY version ORDER BY 1")
                 #expect(try rows.map { try $0.decode(Int.self, at: 0) } == [1, 2, 3])
                 #expect(try rows.allSatisfy { try $0.decode(Int.self, at: 1) == 1 })
                 #expect(try await db.client.query("SELECT count(*) FROM person")[0].decode(Int.self, at: 0) == 1)
@@ -70,7 +70,8 @@ extension PostgresTests {
                 #expect(error?.sqlState == "42P01")
                 #expect(try await db.client.query("SELECT to_regclass('x') IS NULL")[0].decode(Bool.self, at: 0))
                 #expect(
-                    try await db.client.query("SELECT max(version) FROM tongban_migrations")[0].decode(Int.self, at: 0)
+                    try await db.client.query("SELECT max(version) FROM tongban.schema_migrations")[0].decode(
+                        Int.self, at: 0)
                         == 3)
             }
         }
@@ -103,7 +104,7 @@ extension PostgresTests {
             )
             let tables = try rows.map { try $0.decode(String.self, at: 0) }
             let applied = try await client.query(
-                "SELECT version, checksum, applied_at FROM tongban_migrations ORDER BY 1")
+                "SELECT version, checksum, applied_at FROM tongban.schema_migrations ORDER BY 1")
             return tables
                 + (try applied.map {
                     "\(try $0.decode(Int.self, at: 0)) \(try $0.decode(String.self, at: 1)) \(try $0.decode(String.self, at: 2))"

@@ -70,7 +70,7 @@ struct CheckpointTests {
             #expect(try await TongbanMigrations.migrate(db.client, logger: logger) == migrations.map(\.version))
             #expect(try await TongbanMigrations.migrate(db.client, logger: logger) == [])
             let bookkeeping = try await db.client.query(
-                "SELECT count(*) FROM pg_tables WHERE tablename = 'tongban_migrations'")
+                "SELECT count(*) FROM pg_tables WHERE schemaname = 'tongban' AND tablename = 'schema_migrations'")
             #expect(try bookkeeping[0].decode(Int.self, at: 0) == 1)
             let views = try await ProjectionFixtures.contractViews(db.client)
             #expect(views.contains("v_identity"))

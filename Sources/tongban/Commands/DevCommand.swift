@@ -3,6 +3,7 @@ import Foundation
 import Kafka
 import Logging
 import Postgres
+import Projections
 import ServiceLifecycle
 import TongbanSchemas
 import UnixSignals
@@ -77,8 +78,7 @@ struct DevStack: Sendable {
         }
         let database = PostgresClient(configuration: .init(conninfo: postgres.conninfo()), logger: logger)
         do {
-            let migrations = try DevStack.embeddedMigrations()
-            let applied = try await PostgresMigrator(migrations: migrations, logger: logger).migrate(database)
+            let applied = try await TongbanMigrations.migrate(database, logger: logger)
             return DevStack(
                 kafka: kafka, postgres: postgres, database: database, topics: topics, appliedMigrations: applied)
         } catch {
@@ -86,19 +86,6 @@ struct DevStack: Sendable {
             try? await postgres.stop()
             await kafka.shutdown()
             throw error
-        }
-    }
-
-    /// The migrations in `schemas/migrations/`, as embedded in the binary.
-    static func embeddedMigrations() throws -> [PostgresMigration] {
-        try TongbanSchemaFiles.paths.filter { $0.hasPrefix("migrations/") && $0.hasSuffix(".sql") }.map { path in
-            let file = String(path.dropFirst("migrations/".count).dropLast(4))
-            guard let version = Int(file.prefix { $0.isNumber }) else {
-                throw CommandFailure("migration \(path) must be named NNNN_description.sql")
-            }
-            return PostgresMigration(
-                version: version, name: String(file.drop { $0.isNumber }.dropFirst()),
-                sql: TongbanSchemaFiles.text(path) ?? "")
         }
     }
 
