@@ -1,4 +1,5 @@
 import ArgumentParser
+import Events
 import Foundation
 import Kafka
 import Logging
@@ -57,8 +58,6 @@ struct DevCommand: AsyncParsableCommand {
 
 /// The embedded Kafka cluster and PostgreSQL of `tongban dev`.
 struct DevStack: Sendable {
-    static let departments = ["household", "civil-affairs", "social-insurance", "medical-insurance", "property"]
-
     let kafka: KafkaMockCluster
     let postgres: EmbeddedPostgres
     let database: PostgresClient
@@ -67,7 +66,9 @@ struct DevStack: Sendable {
 
     static func start(brokers: Int, partitions: Int, logger: Logger) async throws -> DevStack {
         let kafka = try KafkaMockCluster(brokers: brokers, logger: logger)
-        let topics = departments.map { "tongban.\($0)" } + ["tongban.dead-letters"]
+        // The topics come from the contract (schemas/events/catalog.json), not a second list here.
+        let catalog = try EventCatalog.embedded()
+        let topics = catalog.topics.values.sorted() + [catalog.deadLetterTopic]
         let postgres: EmbeddedPostgres
         do {
             for topic in topics { try await kafka.createTopic(topic, partitions: partitions) }
