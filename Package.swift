@@ -73,6 +73,7 @@ let package = Package(
             name: "Projections",
             dependencies: [
                 "Events", "Postgres", "Kafka", "TongbanSchemas",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ],
@@ -81,7 +82,10 @@ let package = Package(
         .target(name: "SyntheticPopulation", dependencies: ["Events"], swiftSettings: swiftSettings),
         .target(
             name: "TongbanTesting",
-            dependencies: ["Kafka", "Postgres", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "Kafka", "Postgres", "Events", "Projections", "SyntheticPopulation",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .executableTarget(

@@ -188,6 +188,18 @@ public actor KafkaConsumer {
     /// The partitions this member currently reads.
     public var assignment: [KafkaTopicPartition] { assigned.sorted() }
 
+    /// The high watermark (the offset the next produced message will get) of each assigned partition, as
+    /// librdkafka last saw it in a fetch response; partitions not fetched from yet are missing. Never blocks:
+    /// use it for lag figures.
+    public var highWatermarks: [KafkaTopicPartition: Int64] {
+        guard !client.isDestroyed else { return [:] }
+        var result: [KafkaTopicPartition: Int64] = [:]
+        for partition in assigned {
+            if let high = client.cachedHighWatermark(partition) { result[partition] = high }
+        }
+        return result
+    }
+
     /// Stops fetching the given partitions until ``resume(_:)``.
     /// - Parameter partitions: assigned partitions.
     /// - Throws: ``KafkaError`` when librdkafka refuses.

@@ -300,6 +300,23 @@ public final class EmbeddedPostgres: Sendable {
         logger.info("embedded PostgreSQL stopped", metadata: ["postgres.port": "\(port)"])
     }
 
+    /// Restarts the server on the same port and data (`pg_ctl stop -m fast`, then start): every open connection
+    /// is ended, committed data stays. For tests of what clients do when the server goes away and comes back.
+    /// - Parameter downtime: how long the server stays down before it starts again.
+    /// - Throws: `PostgresError` `.embeddedServer` when stopping or starting fails.
+    public func restart(downtime: Duration = .zero) async throws(PostgresError) {
+        let outcome = try await runAs.run(
+            "\(binDirectory)/pg_ctl", ["-D", dataDirectory.path, "-m", "fast", "-w", "-t", "30", "stop"],
+            timeout: .seconds(40)
+        )
+        guard outcome.status == 0 else {
+            throw PostgresError(.embeddedServer, "pg_ctl stop failed: " + Self.tail(outcome.output))
+        }
+        if downtime > .zero { try? await Task.sleep(for: downtime) }
+        try await startServer()
+        logger.info("embedded PostgreSQL restarted", metadata: ["postgres.port": "\(port)"])
+    }
+
     /// Stops the server without `async`, for `atexit` handlers: signals the postmaster (SIGINT, fast shutdown),
     /// waits up to 10 s for it to exit, and removes the directory.
     ///

@@ -52,6 +52,9 @@ public struct ViewStore: Sendable {
     ///   - deadLetters: messages of the batch that cannot be applied (recorded in `tongban.dead_letter` and
     ///     `tongban.rejected_offset`).
     ///   - connection: a connection outside any transaction.
+    ///   - beforeCommit: runs inside the transaction after everything is written and before it commits, with the
+    ///     outcome (the projector sends dead letters to Kafka there, so that a crash can repeat one but never lose
+    ///     one); when it throws, the batch rolls back.
     /// - Returns: how many events were applied, and which were skipped as duplicates or rejected because their
     ///   id was already applied with different content (those are recorded as dead letters too).
     /// - Throws: `PostgresError` `.checkpointConflict` when a checkpoint was not at `expectedNextOffset` (another
@@ -62,7 +65,8 @@ public struct ViewStore: Sendable {
         _ events: [StagedEvent],
         checkpoints: [CheckpointAdvance],
         deadLetters: [DeadLetter] = [],
-        on connection: PostgresConnection
+        on connection: PostgresConnection,
+        beforeCommit: ((ApplyOutcome, PostgresConnection) async throws -> Void)? = nil
     ) async throws -> ApplyOutcome {
         let rows = try events.map(stageRow)
         return try await connection.withTransaction { connection in
@@ -97,6 +101,7 @@ public struct ViewStore: Sendable {
             for advance in checkpoints {
                 try await self.advance(advance, on: connection)
             }
+            try await beforeCommit?(outcome, connection)
             return outcome
         }
     }

@@ -11,6 +11,17 @@ public struct TestDatabase: Sendable {
     public let conninfo: String
     /// A pool connected to the database; shut down when the test's closure returns.
     public let client: PostgresClient
+
+    /// Describes a database set up elsewhere (e.g. on a test's own `EmbeddedPostgres`).
+    /// - Parameters:
+    ///   - name: the database's name.
+    ///   - conninfo: a connection string for it.
+    ///   - client: a pool connected to it.
+    public init(name: String, conninfo: String, client: PostgresClient) {
+        self.name = name
+        self.conninfo = conninfo
+        self.client = client
+    }
 }
 
 /// The shared PostgreSQL server of a test process, and a fresh database for each test.

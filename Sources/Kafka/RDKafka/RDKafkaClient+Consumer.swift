@@ -164,6 +164,16 @@ extension RDKafkaClient {
         return RDKafkaTopicPartitionList.partitions(of: list)
     }
 
+    /// The high watermark librdkafka last saw for a partition (from fetch responses; never blocks), or `nil`
+    /// when it has not seen one yet.
+    func cachedHighWatermark(_ partition: KafkaTopicPartition) -> Int64? {
+        var low: Int64 = -1
+        var high: Int64 = -1
+        let result = rd_kafka_get_watermark_offsets(handle.pointer, partition.topic, partition.partition, &low, &high)
+        guard result == RD_KAFKA_RESP_ERR_NO_ERROR, high >= 0 else { return nil }
+        return high
+    }
+
     /// Wakes a blocked `consumeBatchBlocking` (thread-safe).
     func wakeConsumer() {
         if let queue = consumerQueue?.pointer { rd_kafka_queue_yield(queue) }

@@ -1,0 +1,128 @@
+import Events
+import Foundation
+import Kafka
+
+/// A batch read from Kafka and checked: what goes to the views, what goes to the dead letters, and which
+/// offsets of each partition it covers.
+struct PreparedBatch: Sendable {
+    /// Events to apply.
+    var staged: [StagedEvent] = []
+    /// Messages that cannot be applied (unparsable, invalid, bad or missing signature…).
+    var deadLetters: [DeadLetter] = []
+    /// The first and last offset read of each partition.
+    var ranges: [KafkaTopicPartition: ClosedRange<Int64>] = [:]
+    /// The messages as read, to find the original bytes of an event the views reject (an id reused with other
+    /// content).
+    var messages: [KafkaMessage] = []
+    /// Messages below the verified watermark, not verified again.
+    var trusted = 0
+    /// Messages below the watermark that were rejected before: skipped.
+    var skippedRejected = 0
+
+    var isEmpty: Bool { ranges.isEmpty }
+
+    /// The message at a position, if this batch read it.
+    func message(at partition: KafkaTopicPartition, offset: Int64) -> KafkaMessage? {
+        messages.first { $0.offset == offset && $0.partition == partition.partition && $0.topic == partition.topic }
+    }
+}
+
+/// Checks the messages of a batch on all cores: parses and validates each one, and verifies its signature
+/// unless it lies below its partition's verified watermark.
+struct BatchVerifier: Sendable {
+    let validator: EventValidator
+    let keys: EventKeyRegistry
+    let tasks: Int
+    let maximumClockSkew: Duration
+
+    private enum Outcome: Sendable {
+        case stage(StagedEvent, trusted: Bool)
+        case deadLetter(DeadLetter)
+        case skipRejected
+    }
+
+    /// Checks a batch.
+    /// - Parameters:
+    ///   - messages: the messages, as the consumer returned them.
+    ///   - positions: the positions of their partitions (a message of a partition missing here is dropped: the
+    ///     partition was revoked).
+    ///   - now: the hub's clock for "not in the future" rules.
+    /// - Returns: the prepared batch.
+    func prepare(
+        _ messages: [KafkaMessage], positions: [KafkaTopicPartition: PartitionPosition], now: Date = Date()
+    ) async -> PreparedBatch {
+        let owned = messages.filter { positions[$0.topicPartition] != nil }
+        let outcomes: [Outcome]
+        let chunkCount = min(tasks, max(1, owned.count / 64))
+        if chunkCount <= 1 {
+            outcomes = owned.map { check($0, position: positions[$0.topicPartition]!, now: now) }
+        } else {
+            let chunkSize = (owned.count + chunkCount - 1) / chunkCount
+            outcomes = await withTaskGroup(of: (Int, [Outcome]).self) { group in
+                for chunk in 0..<chunkCount {
+                    let range = (chunk * chunkSize)..<min(owned.count, (chunk + 1) * chunkSize)
+                    group.addTask {
+                        (chunk, owned[range].map { self.check($0, position: positions[$0.topicPartition]!, now: now) })
+                    }
+                }
+                var parts = [[Outcome]](repeating: [], count: chunkCount)
+                for await (index, part) in group { parts[index] = part }
+                return parts.flatMap { $0 }
+            }
+        }
+        var batch = PreparedBatch()
+        batch.messages = owned
+        for (message, outcome) in zip(owned, outcomes) {
+            let partition = message.topicPartition
+            if let range = batch.ranges[partition] {
+                batch.ranges[partition] = min(range.lowerBound, message.offset)...max(range.upperBound, message.offset)
+            } else {
+                batch.ranges[partition] = message.offset...message.offset
+            }
+            switch outcome {
+            case .stage(let event, let trusted):
+                batch.staged.append(event)
+                if trusted { batch.trusted += 1 }
+            case .deadLetter(let letter): batch.deadLetters.append(letter)
+            case .skipRejected: batch.skippedRejected += 1
+            }
+        }
+        return batch
+    }
+
+    private func check(_ message: KafkaMessage, position: PartitionPosition, now: Date) -> Outcome {
+        let trusted = message.offset < position.watermark
+        if trusted && position.rejected.contains(message.offset) { return .skipRejected }
+        var eventID: String?
+        var eventType: String?
+        do {
+            let options = EventValidator.Options(requireSignature: !trusted, maximumClockSkew: maximumClockSkew)
+            let event = try validator.validate(message.value, key: message.key, options: options, now: now)
+            eventID = event.id
+            eventType = event.type
+            if !trusted {
+                guard let envelope = event.json.objectValue else {
+                    return .deadLetter(
+                        letter(message, reason: "the envelope is not an object", eventID: eventID, eventType: eventType)
+                    )
+                }
+                try keys.verify(envelope, purpose: .ingest)
+            }
+            return .stage(StagedEvent(event, at: message.topicPartition, offset: message.offset), trusted: trusted)
+        } catch let error as EventValidationError {
+            return .deadLetter(
+                letter(message, reason: error.reason, eventID: error.eventID, eventType: error.eventType))
+        } catch let error as EventSignatureError {
+            return .deadLetter(
+                letter(message, reason: "signature: \(error.reason)", eventID: eventID, eventType: eventType))
+        } catch {
+            return .deadLetter(letter(message, reason: "\(error)", eventID: eventID, eventType: eventType))
+        }
+    }
+
+    private func letter(_ message: KafkaMessage, reason: String, eventID: String?, eventType: String?) -> DeadLetter {
+        DeadLetter(
+            at: message.topicPartition, offset: message.offset, key: message.key, value: message.value, reason: reason,
+            eventID: eventID, eventType: eventType)
+    }
+}

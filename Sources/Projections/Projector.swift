@@ -1,0 +1,377 @@
+import CoreMetrics
+public import Events
+import Foundation
+public import Kafka
+public import Logging
+public import Postgres
+public import ServiceLifecycle
+import Synchronization
+
+/// Folds the department topics into the views: a consumer-group member that reads batches, verifies them on
+/// all cores, and applies each batch with its checkpoints in one PostgreSQL transaction.
+///
+/// - On assignment it reads the partitions' checkpoints (and verified watermarks) from PostgreSQL and starts
+///   there; Kafka's own committed offsets are written only for lag tools, never read.
+/// - Every message at or above its partition's verified watermark is validated and its signature verified
+///   (``ProjectorConfiguration/verificationTasks`` tasks); below the watermark (a rebuild) it is only parsed,
+///   and offsets rejected before are skipped.
+/// - Messages that cannot be applied go to the dead-letter topic (original key and bytes, reason and position
+///   as headers) and to `tongban.dead_letter`; the topic is written before the batch commits, so a crash can
+///   only repeat a dead letter, never lose one.
+/// - While batch *n* is applied, batch *n + 1* is read and verified.
+/// - PostgreSQL or Kafka failures: the batch is retried with backoff until it commits; a checkpoint moved by
+///   another instance ends the consumer session and a new one starts from the stored positions.
+/// - Graceful shutdown (ServiceLifecycle): the batch in hand is applied and committed, then the consumer leaves
+///   the group.
+///
+/// ```swift
+/// let projector = try Projector(configuration: configuration, database: client, keys: keys, logger: logger)
+/// let group = ServiceGroup(services: [client, projector], gracefulShutdownSignals: [.sigterm], logger: logger)
+/// try await group.run()
+/// ```
+public final class Projector: Service, Sendable {
+    /// The configuration.
+    public let configuration: ProjectorConfiguration
+    private let database: PostgresClient
+    private let store: ViewStore
+    private let verifier: BatchVerifier
+    private let logger: Logger
+    private let metrics: ProjectorMetrics
+    private let stopping = Atomic<Bool>(false)
+    private let state = Mutex(ProjectorStatus())
+
+    /// Creates a projector.
+    /// - Parameters:
+    ///   - configuration: topics, group, batching, verification.
+    ///   - database: the pool that holds the views (run it as a service beside the projector).
+    ///   - keys: the departments' public keys.
+    ///   - validator: the event validator (default: the embedded contract).
+    ///   - logger: for progress and failures.
+    /// - Throws: `EventCatalogError`/`JSONSchemaError` if the embedded contract is broken.
+    public init(
+        configuration: ProjectorConfiguration, database: PostgresClient, keys: EventKeyRegistry,
+        validator: EventValidator? = nil, logger: Logger
+    ) throws {
+        self.configuration = configuration
+        self.database = database
+        self.store = try ViewStore(viewGroup: configuration.viewGroup)
+        self.verifier = BatchVerifier(
+            validator: try validator ?? EventValidator(), keys: keys, tasks: max(1, configuration.verificationTasks),
+            maximumClockSkew: configuration.maximumClockSkew)
+        var logger = logger
+        logger[metadataKey: "projector.view_group"] = .string(configuration.viewGroup)
+        self.logger = logger
+        self.metrics = ProjectorMetrics(viewGroup: configuration.viewGroup)
+    }
+
+    /// What the projector is doing now.
+    public var status: ProjectorStatus { state.withLock { $0 } }
+
+    /// Runs until graceful shutdown or cancellation.
+    /// - Throws: ``KafkaError`` `.configuration` when librdkafka rejects a property (nothing else ends the run:
+    ///   unavailable brokers or databases are waited for).
+    public func run() async throws {
+        let producer = try KafkaProducer(configuration: configuration.producer, logger: logger)
+        do {
+            try await withGracefulShutdownHandler {
+                try await self.runSessions(producer: producer)
+            } onGracefulShutdown: {
+                self.stopping.store(true, ordering: .relaxed)
+            }
+        } catch {
+            await producer.shutdown()
+            state.withLock { $0.phase = .stopped }
+            throw error
+        }
+        await producer.shutdown()
+        state.withLock {
+            $0.phase = .stopped
+            $0.assignment = []
+        }
+        logger.info("projector stopped")
+    }
+
+    /// Asks the projector to finish its batch and stop, as graceful shutdown does.
+    public func stop() {
+        stopping.store(true, ordering: .relaxed)
+    }
+
+    private var isStopping: Bool { stopping.load(ordering: .relaxed) || Task.isCancelled }
+
+    // MARK: - Sessions
+
+    /// A consumer session ended and a new one must start from the stored positions.
+    private struct SessionRestart: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    private func runSessions(producer: KafkaProducer) async throws {
+        var backoff = configuration.retryBackoff
+        while !isStopping {
+            do {
+                try await runSession(producer: producer)
+                backoff = configuration.retryBackoff
+            } catch let error as SessionRestart {
+                logger.notice("restarting the consumer session: \(error)")
+                metrics.retry(cause: "session")
+                state.withLock { $0.retries += 1 }
+            } catch let error as KafkaError where error.code == .configuration {
+                throw error
+            } catch is CancellationError {
+                return
+            } catch {
+                logger.warning("consumer session failed: \(error); retrying in \(backoff)")
+                metrics.retry(cause: "session")
+                state.withLock {
+                    $0.retries += 1
+                    $0.phase = .retrying
+                    $0.lastError = "\(error)"
+                }
+                try? await Task.sleep(for: backoff)
+                backoff = min(backoff * 2, configuration.maxRetryBackoff)
+            }
+        }
+    }
+
+    /// The positions of one consumer session's partitions, and the gate revocations wait on.
+    private final class Session: Sendable {
+        let positions = Mutex<[KafkaTopicPartition: PartitionPosition]>([:])
+        let gate = ApplyGate()
+    }
+
+    private func runSession(producer: KafkaProducer) async throws {
+        let session = Session()
+        state.withLock { $0.phase = .starting }
+        let handler = KafkaConsumer.PartitionHandler(
+            assigned: { [store, database] partitions in
+                let loaded = try await database.withConnection { connection in
+                    try await PartitionPosition.load(partitions, store: store, on: connection)
+                }
+                session.positions.withLock { $0.merge(loaded) { _, new in new } }
+                return loaded.mapValues { $0.expected.map(KafkaOffset.exactly) ?? .beginning }
+            },
+            revoked: { partitions in
+                // The batch being applied commits first, so the next owner reads the newest checkpoint.
+                await session.gate.waitIdle()
+                session.positions.withLock { positions in
+                    for partition in partitions { positions[partition] = nil }
+                }
+            })
+        let consumer = try KafkaConsumer(
+            configuration: configuration.consumer, topics: configuration.topics, handler: handler, logger: logger)
+        do {
+            try await consume(consumer, session: session, producer: producer)
+        } catch {
+            await consumer.shutdown()
+            throw error
+        }
+        await consumer.shutdown()
+    }
+
+    /// The loop of one session: read and verify batch n + 1 while batch n is applied.
+    private func consume(_ consumer: KafkaConsumer, session: Session, producer: KafkaProducer) async throws {
+        var pending: PreparedBatch?
+        var readBackoff = configuration.retryBackoff
+        while true {
+            if isStopping {
+                // Graceful shutdown: the batch in hand commits, then the session ends.
+                if let pending { try await apply(pending, session: session, producer: producer) }
+                return
+            }
+            let current = pending
+            async let applying: Void = {
+                if let current { try await self.apply(current, session: session, producer: producer) }
+            }()
+            var readError: (any Error)?
+            var next: PreparedBatch?
+            do {
+                let messages = try await consumer.nextBatch(
+                    maxMessages: configuration.batchSize, maxWait: configuration.batchWait)
+                if !messages.isEmpty {
+                    let positions = session.positions.withLock { $0 }
+                    next = await verifier.prepare(messages, positions: positions)
+                }
+            } catch {
+                readError = error
+            }
+            try await applying
+            pending = next.flatMap { $0.isEmpty ? nil : $0 }
+            if let readError {
+                guard let kafkaError = readError as? KafkaError, kafkaError.isRetriable || kafkaError.code == .rebalance
+                else { throw readError }
+                logger.notice("reading failed, retrying in \(readBackoff): \(kafkaError.detail)")
+                metrics.retry(cause: "kafka")
+                state.withLock {
+                    $0.retries += 1
+                    $0.lastError = "kafka: \(kafkaError.detail)"
+                }
+                try? await Task.sleep(for: readBackoff)
+                readBackoff = min(readBackoff * 2, configuration.maxRetryBackoff)
+            } else {
+                readBackoff = configuration.retryBackoff
+            }
+            await report(consumer, session: session)
+        }
+    }
+
+    /// Publishes lag and assignment, and commits the stored positions to Kafka for lag tools.
+    private func report(_ consumer: KafkaConsumer, session: Session) async {
+        let assignment = await consumer.assignment
+        let highs = await consumer.highWatermarks
+        let positions = session.positions.withLock { $0 }
+        var lag: [KafkaTopicPartition: Int64] = [:]
+        var commits: [KafkaTopicPartition: Int64] = [:]
+        for partition in assignment {
+            guard let position = positions[partition] else { continue }
+            if let expected = position.expected { commits[partition] = expected }
+            if let high = highs[partition] {
+                lag[partition] = max(0, high - (position.expected ?? 0))
+                metrics.lag(partition, lag[partition]!)
+            }
+        }
+        metrics.assigned.record(assignment.count)
+        state.withLock {
+            $0.assignment = assignment
+            $0.lag = lag
+            if $0.phase == .starting && !assignment.isEmpty { $0.phase = .running }
+        }
+        if !commits.isEmpty {
+            do {
+                try await consumer.commit(commits)
+            } catch {
+                logger.debug("lag commit to Kafka failed: \(error.detail)")
+            }
+        }
+    }
+
+    // MARK: - Applying
+
+    /// Applies one batch, retrying until it commits (or the projector stops).
+    private func apply(_ batch: PreparedBatch, session: Session, producer: KafkaProducer) async throws {
+        session.gate.begin()
+        defer { session.gate.end() }
+        var backoff = configuration.retryBackoff
+        while true {
+            let positions = session.positions.withLock { $0 }
+            var advances: [CheckpointAdvance] = []
+            for (partition, range) in batch.ranges {
+                // A revoked partition's messages are left to its next owner; a range already applied (read again
+                // after a reassignment) moves nothing.
+                guard let position = positions[partition], range.upperBound + 1 > position.expected ?? 0 else {
+                    continue
+                }
+                advances.append(
+                    CheckpointAdvance(
+                        partition, from: position.expected, to: range.upperBound + 1,
+                        verifiedThrough: max(position.watermark, range.upperBound + 1)))
+            }
+            let from = Dictionary(
+                uniqueKeysWithValues: advances.map { ($0.topicPartition, $0.expectedNextOffset ?? 0) })
+            func wanted(_ partition: KafkaTopicPartition, _ offset: Int64) -> Bool {
+                guard let start = from[partition] else { return false }
+                return offset >= start
+            }
+            let staged = batch.staged.filter { wanted($0.topicPartition, $0.offset) }
+            let letters = batch.deadLetters.filter { wanted($0.topicPartition, $0.offset) }
+            guard !advances.isEmpty else { return }
+            do {
+                try await commit(batch, staged: staged, letters: letters, advances: advances, producer: producer)
+                session.positions.withLock { positions in
+                    for advance in advances {
+                        positions[advance.topicPartition]?.expected = advance.nextOffset
+                        positions[advance.topicPartition]?.watermark = advance.verifiedThrough ?? 0
+                    }
+                }
+                return
+            } catch let error as PostgresError where error.code == .checkpointConflict {
+                // After a lost connection the previous attempt may have committed; then the stored positions are
+                // exactly this batch's.
+                if try await alreadyCommitted(advances) {
+                    logger.info("the batch had committed before the connection was lost")
+                    session.positions.withLock { positions in
+                        for advance in advances { positions[advance.topicPartition]?.expected = advance.nextOffset }
+                    }
+                    return
+                }
+                throw SessionRestart(description: "another writer moved a checkpoint: \(error.message)")
+            } catch {
+                if isStopping {
+                    logger.notice("stopping with an uncommitted batch (it will be read again): \(error)")
+                    throw CancellationError()
+                }
+                logger.warning("applying a batch failed, retrying in \(backoff): \(error)")
+                metrics.retry(cause: error is KafkaError ? "kafka" : "postgres")
+                state.withLock {
+                    $0.retries += 1
+                    $0.phase = .retrying
+                    $0.lastError = "\(error)"
+                }
+                try? await Task.sleep(for: backoff)
+                backoff = min(backoff * 2, configuration.maxRetryBackoff)
+            }
+        }
+    }
+
+    /// One attempt: the dead-letter topic first, then one transaction for views, dead letters and checkpoints.
+    private func commit(
+        _ batch: PreparedBatch, staged: [StagedEvent], letters: [DeadLetter], advances: [CheckpointAdvance],
+        producer: KafkaProducer
+    ) async throws {
+        let started = ContinuousClock.now
+        let deadLetterTopic = configuration.deadLetterTopic
+        let outcome = try await database.withConnection { connection in
+            try await store.apply(staged, checkpoints: advances, deadLetters: letters, on: connection) {
+                outcome, connection in
+                // Ids reused with other content are found by the views: they join the batch's dead letters, with
+                // the original bytes.
+                var all = letters
+                for rejected in outcome.rejected {
+                    guard let message = batch.message(at: rejected.topicPartition, offset: rejected.offset) else {
+                        continue
+                    }
+                    all.append(
+                        DeadLetter(
+                            at: rejected.topicPartition, offset: rejected.offset, key: message.key,
+                            value: message.value,
+                            reason: "event id \(rejected.eventID) was already applied with different content",
+                            eventID: rejected.eventID))
+                }
+                try await self.send(all.map { $0.message(to: deadLetterTopic) }, producer: producer)
+            }
+        }
+        let elapsed = ContinuousClock.now - started
+        metrics.batchSeconds.recordNanoseconds(
+            elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
+        metrics.batchEvents.record(batch.messages.count)
+        metrics.applied.increment(by: outcome.applied)
+        metrics.duplicates.increment(by: outcome.duplicates.count)
+        metrics.deadLettered.increment(by: letters.count + outcome.rejected.count)
+        metrics.skippedRejected.increment(by: batch.skippedRejected)
+        for letter in letters { metrics.deadLetter(topic: letter.topicPartition.topic) }
+        for rejected in outcome.rejected { metrics.deadLetter(topic: rejected.topicPartition.topic) }
+        state.withLock {
+            $0.phase = .running
+            $0.lastError = nil
+            $0.lastCommit = Date()
+            $0.applied += outcome.applied
+            $0.duplicates += outcome.duplicates.count
+            $0.deadLetters += letters.count + outcome.rejected.count
+            $0.trusted += batch.trusted
+        }
+    }
+
+    private func send(_ messages: [KafkaProducerMessage], producer: KafkaProducer) async throws {
+        guard !messages.isEmpty else { return }
+        let reports = try await producer.send(messages)
+        if let failed = reports.first(where: { $0.error != nil }), let error = failed.error {
+            throw error
+        }
+    }
+
+    private func alreadyCommitted(_ advances: [CheckpointAdvance]) async throws -> Bool {
+        let stored = try await database.withConnection { connection in
+            try await store.positions(of: advances.map(\.topicPartition), on: connection)
+        }
+        return advances.allSatisfy { stored[$0.topicPartition]?.nextOffset == $0.nextOffset }
+    }
+}

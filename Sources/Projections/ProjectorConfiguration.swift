@@ -1,0 +1,47 @@
+public import Events
+import Foundation
+public import Kafka
+
+/// How a ``Projector`` reads, verifies and applies.
+///
+/// Every value has a default suited to one projector per core pair; `tongban project` sets them from its options.
+public struct ProjectorConfiguration: Sendable {
+    /// The consumer group and its Kafka settings. All instances of one deployment share the group, so Kafka
+    /// spreads the partitions over them.
+    public var consumer: KafkaConsumerConfiguration
+    /// The producer used for the dead-letter topic (same cluster).
+    public var producer: KafkaProducerConfiguration
+    /// The department topics to read (default: every topic of the embedded event catalog).
+    public var topics: [String]
+    /// Where messages that cannot be applied go (default: the catalog's dead-letter topic).
+    public var deadLetterTopic: String
+    /// The checkpoint group in `tongban.checkpoint` (default `tongban.views`).
+    public var viewGroup: String = "tongban.views"
+    /// The most messages in one batch (one PostgreSQL transaction). Default 5,000.
+    public var batchSize: Int = 5_000
+    /// How long to wait for a batch to fill before applying what arrived. Default 200 ms.
+    public var batchWait: Duration = .milliseconds(200)
+    /// How many tasks verify signatures in parallel (default: the number of active cores).
+    public var verificationTasks: Int
+    /// The first pause after a failed batch; doubled on every further failure up to ``maxRetryBackoff``.
+    public var retryBackoff: Duration = .milliseconds(100)
+    /// The longest pause between two attempts of a failing batch. Default 5 s.
+    public var maxRetryBackoff: Duration = .seconds(5)
+    /// The longest clock skew accepted for "not in the future" rules. Default 5 minutes.
+    public var maximumClockSkew: Duration = .seconds(300)
+
+    /// Creates a configuration.
+    /// - Parameters:
+    ///   - kafka: the cluster (bootstrap servers and any librdkafka properties).
+    ///   - groupID: the consumer group (default `tongban-projector`).
+    ///   - catalog: the event catalog that names the topics and the dead-letter topic.
+    public init(kafka: KafkaConfiguration, groupID: String = "tongban-projector", catalog: EventCatalog) {
+        self.consumer = KafkaConsumerConfiguration(kafka: kafka, groupID: groupID)
+        var producer = KafkaProducerConfiguration(kafka: kafka)
+        producer.linger = .milliseconds(1)
+        self.producer = producer
+        self.topics = Array(Set(catalog.topics.values)).sorted()
+        self.deadLetterTopic = catalog.deadLetterTopic
+        self.verificationTasks = max(1, ProcessInfo.processInfo.activeProcessorCount)
+    }
+}

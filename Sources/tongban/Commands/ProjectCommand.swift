@@ -1,0 +1,130 @@
+import ArgumentParser
+import Events
+import Foundation
+import Kafka
+import Logging
+import Postgres
+import Projections
+import ServiceLifecycle
+import SyntheticPopulation
+import UnixSignals
+
+/// `tongban project`: the projectors, from the department topics to the verified views.
+///
+/// Runs `--instances` projectors in one consumer group (more processes with the same `--group` share the
+/// partitions too), applies pending migrations first, and stops gracefully on SIGTERM or Ctrl-C: each projector
+/// commits the batch in hand before the process exits.
+struct ProjectCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "project",
+        abstract: "Fold the department topics into the verified views in PostgreSQL (serves /metrics and /health).",
+        discussion: """
+            Needs Kafka (KAFKA_BOOTSTRAP_SERVERS, KAFKA_PROPERTIES) and PostgreSQL (DATABASE_URL or PG*), and the \
+            departments' public keys (--keys FILE, a JWK Set, or TONGBAN_DEPARTMENT_KEYS). Positions are kept in \
+            PostgreSQL with the views; stop it any way you like and start it again: the views stay equal to a \
+            replay from zero.
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(help: "The Kafka consumer group; every instance of one deployment uses the same.")
+    var group = "tongban-projector"
+
+    @Option(help: "The checkpoint group in tongban.checkpoint.")
+    var viewGroup = "tongban.views"
+
+    @Option(help: "The most messages in one batch (one PostgreSQL transaction).")
+    var batchSize = 5_000
+
+    @Option(help: "Milliseconds to wait for a batch to fill before applying what arrived.")
+    var batchWaitMs = 200
+
+    @Option(help: "Projectors to run in this process (all in the same consumer group).")
+    var instances = 1
+
+    @Option(help: "Tasks verifying signatures per projector (default: the number of cores).")
+    var verificationTasks: Int?
+
+    @Option(help: "A JWK Set of the departments' public keys (env TONGBAN_DEPARTMENT_KEYS: a file path).")
+    var keys: String?
+
+    @Flag(help: "Trust the development keys of `tongban generate --signed` (never in production).")
+    var devKeys = false
+
+    @Flag(inversion: .prefixedNo, help: "Apply pending migrations from schemas/migrations before starting.")
+    var migrate = true
+
+    @OptionGroup var operations: OperationsOptions
+
+    func validate() throws {
+        guard batchSize > 0, batchWaitMs >= 0, instances > 0 else {
+            throw ValidationError("--batch-size and --instances must be positive, --batch-wait-ms not negative")
+        }
+    }
+
+    func run() async throws {
+        let logger = global.bootstrapLogging(label: "tongban.project")
+        let registry = try loadKeys()
+        guard let servers = global.resolvedKafkaBootstrapServers else {
+            throw CommandFailure("no Kafka cluster: set KAFKA_BOOTSTRAP_SERVERS or pass --kafka-bootstrap-servers")
+        }
+        guard global.isDatabaseConfigured else {
+            throw CommandFailure("no PostgreSQL: set DATABASE_URL (or PGHOST, PGDATABASE, …) or pass --database-url")
+        }
+        var kafka = KafkaConfiguration(bootstrapServers: servers)
+        kafka.additionalProperties = try global.resolvedKafkaProperties()
+        let catalog = try EventCatalog.embedded()
+        var configuration = ProjectorConfiguration(kafka: kafka, groupID: group, catalog: catalog)
+        configuration.viewGroup = viewGroup
+        configuration.batchSize = batchSize
+        configuration.batchWait = .milliseconds(batchWaitMs)
+        if let verificationTasks { configuration.verificationTasks = max(1, verificationTasks) }
+
+        let database = PostgresClient(
+            configuration: .init(conninfo: global.resolvedDatabaseURL, maxConnections: 2 * instances + 2),
+            logger: logger)
+        if migrate {
+            do {
+                let applied = try await TongbanMigrations.migrate(database, logger: logger)
+                if !applied.isEmpty { logger.notice("applied migrations \(applied)") }
+            } catch {
+                await database.shutdown()
+                throw CommandFailure("could not apply the migrations: \(error)")
+            }
+        }
+        let validator = try EventValidator()
+        let projectors = try (0..<instances).map { _ in
+            try Projector(
+                configuration: configuration, database: database, keys: registry, validator: validator, logger: logger)
+        }
+        let server = try operations.server(projectors: projectors, database: database, logger: logger)
+        logger.notice(
+            "projecting \(configuration.topics.joined(separator: ", ")) as group \(group) with \(instances) instance(s)"
+        )
+        // Shut down in reverse order: the endpoint, then the projectors (each commits its batch), then the pool.
+        var services: [any Service] = [database]
+        services += projectors
+        if let server { services.append(server) }
+        let group = ServiceGroup(
+            configuration: .init(
+                services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+        try await group.run()
+    }
+
+    /// The departments' public keys: `--keys`, `TONGBAN_DEPARTMENT_KEYS`, or the development keys.
+    func loadKeys() throws -> EventKeyRegistry {
+        if devKeys { return DevKeys.registry }
+        guard let path = keys ?? ProcessInfo.processInfo.environment["TONGBAN_DEPARTMENT_KEYS"] else {
+            throw CommandFailure(
+                "no department keys: pass --keys FILE (a JWK Set, e.g. from `tongban keys public`) or set "
+                    + "TONGBAN_DEPARTMENT_KEYS; --dev-keys trusts the development keys of `tongban generate --signed`")
+        }
+        guard let bytes = FileManager.default.contents(atPath: path) else {
+            throw CommandFailure("cannot read the key set \(path)")
+        }
+        return try EventKeyRegistry.load(jwks: Array(bytes))
+    }
+}

@@ -1,0 +1,202 @@
+import Events
+import Foundation
+import Kafka
+import Postgres
+import Projections
+import SyntheticPopulation
+import Testing
+import TongbanTesting
+
+/// The projector runtime against the mock Kafka cluster and a real PostgreSQL: generated, signed populations with
+/// anomalies, published as departments would.
+@Suite("Projector through Kafka", .sharedMachine)
+struct ProjectorTests {
+    static let population: SignedPopulation = try! SignedPopulation.make(people: 300, seed: 41, anomalyRate: 0.03)
+
+    /// Runs projectors until the checkpoints reach the end of every partition, then stops them gracefully.
+    static func project(
+        _ cluster: KafkaMockCluster, database: TestDatabase, instances: Int = 1, group: String,
+        batchSize: Int = 500, during: (@Sendable () async throws -> Void)? = nil
+    ) async throws -> [ProjectorStatus] {
+        let configuration = ProjectionScenario.projectorConfiguration(cluster, group: group, batchSize: batchSize)
+        let projectors = try (0..<instances).map { _ in
+            try Projector(
+                configuration: configuration, database: database.client, keys: DevKeys.registry,
+                logger: testLogger("projector"))
+        }
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            for projector in projectors { tasks.addTask { try await projector.run() } }
+            do {
+                try await during?()
+                let ends = try await ProjectionScenario.endOffsets(on: cluster)
+                try await ProjectionScenario.waitUntilCaughtUp(ends, conninfo: database.conninfo)
+            } catch {
+                tasks.cancelAll()
+                throw error
+            }
+            for projector in projectors { projector.stop() }
+            try await tasks.waitForAll()
+        }
+        return projectors.map(\.status)
+    }
+
+    /// The views answer the expected answers; invalid, forged and unsigned events are dead letters; publishing
+    /// everything twice and rebuilding change nothing.
+    @Test("#4 through Kafka: answers, dead letters, publishing twice, rebuild mode")
+    func endToEnd() async throws {
+        let population = Self.population
+        #expect(population.rejected.count > 10)
+        #expect(population.rejected.contains { $0.anomaly?.name == "bad-signature" })
+        try await withMockCluster { cluster in
+            try await ProjectionScenario.createTopics(on: cluster)
+            try await ProjectionScenario.publish(population.events, to: cluster)
+            try await withTestDatabase { db in
+                try await ProjectionFixtures.migrate(db.client)
+                let statuses = try await Self.project(
+                    cluster, database: db, instances: 2, group: TestNames.unique("e2e"))
+                #expect(statuses.reduce(0) { $0 + $1.applied } == population.appliedIDs.count)
+                #expect(statuses.reduce(0) { $0 + $1.deadLetters } == population.rejected.count)
+
+                // Every valid event reached the views once; no rejected one did.
+                #expect(try await ProjectionScenario.ledgerIDs(db.client) == population.appliedIDs)
+                try await db.client.withConnection { connection in
+                    for person in population.expected.sample {
+                        try await ViewAnswerTests().check(person, expected: population.expected, on: connection)
+                    }
+                }
+
+                // Dead letters: exactly the rejected messages, on the topic and in the table, with reasons.
+                try await Self.checkDeadLetters(population, copies: 1, cluster: cluster, client: db.client)
+
+                // Row for row what a from-zero application of the valid events builds.
+                let live = try await ProjectionScenario.dump(db.client)
+                try await withTestDatabase { reference in
+                    try await ProjectionFixtures.migrate(reference.client)
+                    try await ProjectionScenario.applyReference(population, to: reference.client)
+                    #expect(try await ProjectionScenario.dump(reference.client) == live)
+                }
+
+                // Everything published a second time: the views do not change; the copies are dead letters again.
+                try await ProjectionScenario.publish(population.events, to: cluster)
+                let again = try await Self.project(cluster, database: db, group: TestNames.unique("e2e-again"))
+                #expect(again[0].applied == 0)
+                #expect(try await ProjectionScenario.dump(db.client) == live)
+                try await Self.checkDeadLetters(population, copies: 2, cluster: cluster, client: db.client)
+
+                // Rebuild mode: the views emptied, every offset read again below the verified watermark.
+                try await db.client.withConnection { try await ViewStore().resetForRebuild(on: $0) }
+                #expect(try await ProjectionScenario.ledgerIDs(db.client).isEmpty)
+                let rebuilt = try await Self.project(cluster, database: db, group: TestNames.unique("e2e-rebuild"))
+                let messages = 2 * population.events.count
+                #expect(rebuilt[0].trusted == messages - 2 * population.rejected.count)
+                #expect(rebuilt[0].deadLetters == 0)
+                #expect(try await ProjectionScenario.dump(db.client) == live)
+                #expect(try await ProjectionScenario.ledgerIDs(db.client) == population.appliedIDs)
+                try await Self.checkDeadLetters(population, copies: 2, cluster: cluster, client: db.client)
+            }
+        }
+    }
+
+    /// The dead-letter topic and table hold each rejected message `copies` times (once per publication), with
+    /// the original bytes, the reason and the original position.
+    static func checkDeadLetters(
+        _ population: SignedPopulation, copies: Int, cluster: KafkaMockCluster, client: PostgresClient
+    ) async throws {
+        let expected = population.rejected.map { String(decoding: $0.line, as: UTF8.self) }
+        let expectedCounts = Dictionary(expected.map { ($0, copies) }, uniquingKeysWith: +)
+        let messages = try await ProjectionScenario.deadLetterMessages(on: cluster)
+        let onTopic = Dictionary(messages.map { (String(decoding: $0.value, as: UTF8.self), 1) }, uniquingKeysWith: +)
+        #expect(onTopic == expectedCounts)
+        for message in messages {
+            let headers = Dictionary(message.headers.map { ($0.key, String(decoding: $0.value ?? [], as: UTF8.self)) })
+            {
+                a, _ in a
+            }
+            #expect(!(headers[DeadLetter.Header.reason] ?? "").isEmpty)
+            #expect(ProjectionScenario.topics.contains(headers[DeadLetter.Header.topic] ?? ""))
+            #expect(Int64(headers[DeadLetter.Header.offset] ?? "") != nil)
+        }
+        let rows = try await client.query("SELECT convert_from(value, 'UTF8'), reason FROM tongban.dead_letter")
+        let inTable = Dictionary(try rows.map { (try $0.decode(String.self, at: 0), 1) }, uniquingKeysWith: +)
+        #expect(inTable == expectedCounts)
+        // Forged and unsigned events are refused for their signature.
+        let reasons = try rows.map { try $0.decode(String.self, at: 1) }
+        #expect(reasons.contains { $0.hasPrefix("signature:") })
+        #expect(rows.count == copies * expected.count)
+    }
+
+    @Test("#4 other publication interleavings across partitions and departments give identical views")
+    func interleavings() async throws {
+        let population = try SignedPopulation.make(people: 120, seed: 43, anomalyRate: 0.03)
+        var dumps: [[String: String]] = []
+        for seed: UInt64 in [1, 2, 3] {
+            try await withMockCluster(brokers: 1) { cluster in
+                try await ProjectionScenario.createTopics(on: cluster, partitions: Int(seed) + 1)
+                try await ProjectionScenario.publish(population.interleaved(seed: seed), to: cluster)
+                try await withTestDatabase { db in
+                    try await ProjectionFixtures.migrate(db.client)
+                    _ = try await Self.project(
+                        cluster, database: db, group: TestNames.unique("shuffle"), batchSize: 37 * Int(seed))
+                    #expect(try await ProjectionScenario.ledgerIDs(db.client) == population.appliedIDs)
+                    dumps.append(try await ProjectionScenario.dump(db.client))
+                }
+            }
+        }
+        #expect(dumps.count == 3)
+        #expect(dumps.allSatisfy { $0 == dumps[0] })
+    }
+
+    @Test("#4 a broker down, injected fetch errors and a PostgreSQL restart: the projector waits and ends the same")
+    func faults() async throws {
+        let population = try SignedPopulation.make(people: 150, seed: 44, anomalyRate: 0.03)
+        let thirds = stride(from: 0, to: population.events.count, by: population.events.count / 3 + 1).map {
+            Array(population.events[$0..<min(population.events.count, $0 + population.events.count / 3 + 1)])
+        }
+        let server = try await EmbeddedPostgres.start(logger: TestPostgres.logger)
+        do {
+            let client = PostgresClient(configuration: .init(conninfo: server.conninfo()), logger: TestPostgres.logger)
+            let database = TestDatabase(name: "postgres", conninfo: server.conninfo(), client: client)
+            try await ProjectionFixtures.migrate(client)
+            try await withMockCluster { cluster in
+                try await ProjectionScenario.createTopics(on: cluster)
+                try await ProjectionScenario.publish(thirds[0], to: cluster)
+                let statuses = try await Self.project(cluster, database: database, group: "faults") {
+                    let conninfo = database.conninfo
+                    try await ProjectionScenario.waitUntilCaughtUp(
+                        try await ProjectionScenario.endOffsets(on: cluster), conninfo: conninfo)
+                    // A broker goes down and comes back while the second third is published; fetches fail for a
+                    // while.
+                    try await cluster.setBrokerDown(1)
+                    async let published: Void = ProjectionScenario.publish(thirds[1], to: cluster)
+                    try await Task.sleep(for: .seconds(2))
+                    try await cluster.setBrokerUp(1)
+                    try await cluster.pushRequestErrors(
+                        .fetch, Array(repeating: .notLeaderForPartition, count: 5) + [.requestTimedOut])
+                    try await published
+                    try await ProjectionScenario.waitUntilCaughtUp(
+                        try await ProjectionScenario.endOffsets(on: cluster), conninfo: conninfo)
+                    // PostgreSQL goes away; the last third is published and read while it is down.
+                    async let restarted: Void = server.restart(downtime: .seconds(4))
+                    try await Task.sleep(for: .seconds(1))
+                    try await ProjectionScenario.publish(thirds[2], to: cluster)
+                    try await restarted
+                }
+                // The projector did meet the dead server, and carried on once it was back.
+                #expect(statuses[0].retries > 0)
+                #expect(statuses[0].lastError == nil)
+            }
+            let live = try await ProjectionScenario.dump(client)
+            #expect(try await ProjectionScenario.ledgerIDs(client) == population.appliedIDs)
+            try await withTestDatabase { reference in
+                try await ProjectionFixtures.migrate(reference.client)
+                try await ProjectionScenario.applyReference(population, to: reference.client)
+                #expect(try await ProjectionScenario.dump(reference.client) == live)
+            }
+            await client.shutdown()
+        } catch {
+            try? await server.stop()
+            throw error
+        }
+        try await server.stop()
+    }
+}
