@@ -151,7 +151,7 @@ let package = Package(
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "TongbanTesting"], swiftSettings: swiftSettings),
         .testTarget(
             name: "tongbanTests",
-            dependencies: ["tongban", "Kafka", "Postgres", "TongbanTesting"],
+            dependencies: ["tongban", "Kafka", "Postgres", "Projections", "SyntheticPopulation", "TongbanTesting"],
             swiftSettings: swiftSettings
         ),
     ],

@@ -3,9 +3,11 @@ import Events
 import Foundation
 import Kafka
 import Logging
+import Operations
 import Postgres
 import Projections
 import ServiceLifecycle
+import SyntheticPopulation
 import TongbanSchemas
 import UnixSignals
 
@@ -29,7 +31,18 @@ struct DevCommand: AsyncParsableCommand {
     @Option(help: "Partitions of each department topic.")
     var partitions = 6
 
-    @Flag(help: "Stop as soon as the stack is up and checked (for scripts and tests).")
+    @Option(help: "People in the synthetic population published at start (0: publish nothing).")
+    var people = 1_000
+
+    @Option(help: "Seed of the synthetic population.")
+    var seed: UInt64 = 1
+
+    @Option(help: "Share of anomalous messages in the population (invalid ones become dead letters).")
+    var anomalies = 0.01
+
+    @OptionGroup var operations: OperationsOptions
+
+    @Flag(help: "Stop once the population is projected and checked (for scripts and tests).")
     var exitWhenReady = false
 
     func run() async throws {
@@ -37,15 +50,35 @@ struct DevCommand: AsyncParsableCommand {
         let stack = try await DevStack.start(brokers: brokers, partitions: partitions, logger: logger)
         do {
             try await stack.selfCheck(logger: logger)
+            let published = try await stack.publishPopulation(
+                people: people, seed: seed, anomalies: anomalies, logger: logger)
+            let statuses = StatusBoard()
+            let server = try operations.server(
+                health: { HealthReport(projectors: statuses.projectors.map(\.status)) }, logger: logger)
+            var configuration = ProjectorConfiguration(
+                kafka: KafkaConfiguration(bootstrapServers: stack.kafka.bootstrapServers),
+                catalog: try EventCatalog.embedded())
+            configuration.consumer.sessionTimeout = .seconds(6)
+            let projector = try Projector(
+                configuration: configuration, database: stack.database, keys: DevKeys.registry, logger: logger)
+            statuses.projectors = [projector]
             // Unbuffered: the banner must reach logs and pipes now, not when a buffer fills.
-            FileHandle.standardOutput.write(Data((stack.banner + "\n").utf8))
-            if !exitWhenReady {
-                let group = ServiceGroup(
-                    configuration: .init(
-                        services: [.init(service: stack.database)],
-                        gracefulShutdownSignals: [.sigterm, .sigint],
-                        logger: logger))
-                try await group.run()
+            FileHandle.standardOutput.write(Data((stack.banner(published: published) + "\n").utf8))
+            var services: [any Service] = [stack.database, projector]
+            if let server { services.append(server) }
+            let group = ServiceGroup(
+                configuration: .init(
+                    services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
+                    gracefulShutdownSignals: [.sigterm, .sigint],
+                    logger: logger))
+            try await withThrowingTaskGroup(of: Void.self) { tasks in
+                tasks.addTask { try await group.run() }
+                tasks.addTask {
+                    let outcome = try await Self.waitForViews(projector, published: published)
+                    FileHandle.standardOutput.write(Data((outcome + "\n").utf8))
+                    if exitWhenReady { await group.triggerGracefulShutdown() }
+                }
+                try await tasks.waitForAll()
             }
         } catch {
             await stack.stop()
@@ -54,6 +87,33 @@ struct DevCommand: AsyncParsableCommand {
         await stack.stop()
         print("tongban dev: stopped; the embedded cluster and database are gone.")
     }
+
+    /// Waits until the projector has handled every published message, and says what the views hold.
+    static func waitForViews(_ projector: Projector, published: PublishedPopulation) async throws -> String {
+        guard published.messages > 0 else { return "Nothing published; the projector is waiting for events." }
+        let started = ContinuousClock.now
+        while true {
+            let status = projector.status
+            if status.applied + status.duplicates + status.deadLetters >= published.messages {
+                let seconds = (ContinuousClock.now - started) / .seconds(1)
+                return """
+                    Views are up to date: \(status.applied) events applied, \(status.duplicates) re-sent duplicates \
+                    ignored, \(status.deadLetters) dead letters (\(published.rejected) were invalid on purpose), \
+                    in \(String(format: "%.1f", seconds)) s.
+                    """
+            }
+            if status.phase == .stopped { throw CommandFailure("the projector stopped before the views were ready") }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+    }
+}
+
+/// What `tongban dev` published.
+struct PublishedPopulation: Sendable {
+    var people: Int
+    var messages: Int
+    var rejected: Int
+    var samplePerson: String?
 }
 
 /// The embedded Kafka cluster and PostgreSQL of `tongban dev`.
@@ -130,18 +190,63 @@ struct DevStack: Sendable {
         }
     }
 
-    var banner: String {
-        """
-        tongban dev is up.
-          Kafka (embedded, \(kafka.brokerIDs.count) brokers):  KAFKA_BOOTSTRAP_SERVERS=\(kafka.bootstrapServers)
-            topics: \(topics.joined(separator: ", "))
-          PostgreSQL (private cluster in \(postgres.directory.path)):
-            DATABASE_URL='\(postgres.url())'
-            migrations applied: \(appliedMigrations.isEmpty ? "none pending" : appliedMigrations.map(String.init).joined(separator: ", "))
-          Self-check passed: a message went through Kafka and back, and PostgreSQL answered.
-        From another terminal, export the two variables above and run `tongban doctor`.
-        Press Ctrl-C to stop; everything embedded is removed on exit.
-        """
+    /// Publishes a signed synthetic population (with some invalid messages on purpose) as the departments would.
+    func publishPopulation(people: Int, seed: UInt64, anomalies: Double, logger: Logger) async throws
+        -> PublishedPopulation
+    {
+        guard people > 0 else { return PublishedPopulation(people: 0, messages: 0, rejected: 0) }
+        var configuration = PopulationConfiguration(people: people, seed: seed)
+        configuration.anomalyRate = anomalies
+        configuration.signingKeys = DevKeys.all
+        var messages: [KafkaProducerMessage] = []
+        var rejected = 0
+        let expected = try PopulationGenerator(configuration).generate { event in
+            messages.append(KafkaProducerMessage(topic: event.topic, key: event.key, value: event.line))
+            if !event.shouldBeApplied { rejected += 1 }
+        }
+        let producer = try KafkaProducer(
+            configuration: KafkaProducerConfiguration(kafka: .init(bootstrapServers: kafka.bootstrapServers)),
+            logger: logger)
+        do {
+            let reports = try await producer.send(messages)
+            if let failed = reports.first(where: { $0.error != nil }), let error = failed.error {
+                throw CommandFailure("publishing the synthetic population failed: \(error.detail)")
+            }
+        } catch {
+            await producer.shutdown(flushTimeout: .zero)
+            throw error
+        }
+        await producer.shutdown()
+        return PublishedPopulation(
+            people: people, messages: messages.count, rejected: rejected, samplePerson: expected.sample.first?.id)
+    }
+
+    func banner(published: PublishedPopulation) -> String {
+        var text = """
+            tongban dev is up.
+              Kafka (embedded, \(kafka.brokerIDs.count) brokers):  KAFKA_BOOTSTRAP_SERVERS=\(kafka.bootstrapServers)
+                topics: \(topics.joined(separator: ", "))
+              PostgreSQL (private cluster in \(postgres.directory.path)):
+                DATABASE_URL='\(postgres.url())'
+                migrations applied: \(appliedMigrations.isEmpty ? "none pending" : appliedMigrations.map(String.init).joined(separator: ", "))
+              Self-check passed: a message went through Kafka and back, and PostgreSQL answered.
+            """ + "\n"
+        if published.messages > 0 {
+            text += """
+                Published a synthetic population of \(published.people) people: \(published.messages) signed events, \
+                \(published.rejected) of them invalid on purpose. The projector is folding them into the views.
+                """ + "\n"
+        }
+        if let person = published.samplePerson {
+            text += """
+                Try, from another terminal:  psql "$DATABASE_URL" -c \
+                "SELECT * FROM tongban.relations('\(person)', current_date)"
+                """ + "\n"
+        }
+        text += """
+            Press Ctrl-C to stop; everything embedded is removed on exit.
+            """
+        return text
     }
 
     func stop() async {

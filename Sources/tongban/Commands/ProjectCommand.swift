@@ -3,9 +3,11 @@ import Events
 import Foundation
 import Kafka
 import Logging
+import Operations
 import Postgres
 import Projections
 import ServiceLifecycle
+import Synchronization
 import SyntheticPopulation
 import UnixSignals
 
@@ -94,11 +96,15 @@ struct ProjectCommand: AsyncParsableCommand {
             }
         }
         let validator = try EventValidator()
+        // The metrics backend first: the projectors create their metrics when they are made.
+        let statuses = StatusBoard()
+        let server = try operations.server(
+            health: { HealthReport(projectors: statuses.projectors.map(\.status)) }, logger: logger)
         let projectors = try (0..<instances).map { _ in
             try Projector(
                 configuration: configuration, database: database, keys: registry, validator: validator, logger: logger)
         }
-        let server = try operations.server(projectors: projectors, database: database, logger: logger)
+        statuses.projectors = projectors
         logger.notice(
             "projecting \(configuration.topics.joined(separator: ", ")) as group \(group) with \(instances) instance(s)"
         )
@@ -126,5 +132,14 @@ struct ProjectCommand: AsyncParsableCommand {
             throw CommandFailure("cannot read the key set \(path)")
         }
         return try EventKeyRegistry.load(jwks: Array(bytes))
+    }
+}
+
+/// The projectors, for the health endpoint that is made before them.
+final class StatusBoard: Sendable {
+    private let list = Mutex<[Projector]>([])
+    var projectors: [Projector] {
+        get { list.withLock { $0 } }
+        set { list.withLock { $0 = newValue } }
     }
 }

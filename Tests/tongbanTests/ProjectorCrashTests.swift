@@ -1,0 +1,154 @@
+import Foundation
+import Kafka
+import Postgres
+import Projections
+import SyntheticPopulation
+import Testing
+import TongbanTesting
+
+/// `tongban project` processes killed with SIGKILL at random moments: the views must end equal to a from-zero
+/// application of the valid events — nothing lost, nothing doubled.
+@Suite("tongban project survives SIGKILL", .sharedMachine)
+struct ProjectorCrashTests {
+    /// A `tongban project` child process.
+    final class ProjectProcess: @unchecked Sendable {
+        let process = Process()
+        let output: URL
+
+        /// Starts `tongban project` against the mock cluster and the test database.
+        init(cluster: KafkaMockCluster, database: TestDatabase, batchSize: Int) throws {
+            let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+                .appendingPathComponent("tongban")
+            guard FileManager.default.isExecutableFile(atPath: binary.path) else {
+                throw ScenarioError("the tongban executable is not at \(binary.path): build it with `swift build`")
+            }
+            output = FileManager.default.temporaryDirectory.appendingPathComponent("project-\(UUID()).log")
+            FileManager.default.createFile(atPath: output.path, contents: nil)
+            process.executableURL = binary
+            process.arguments = [
+                "project", "--dev-keys", "--no-metrics", "--batch-size", String(batchSize), "--batch-wait-ms", "50",
+                "--group", "crash-test", "--log-level", "notice",
+                // A killed member leaves no goodbye: keep the wait for its session to expire short.
+                "--kafka-property", "session.timeout.ms=2000", "--kafka-property", "heartbeat.interval.ms=300",
+            ]
+            var environment = ProcessInfo.processInfo.environment
+            environment["KAFKA_BOOTSTRAP_SERVERS"] = cluster.bootstrapServers
+            environment["DATABASE_URL"] = database.conninfo
+            process.environment = environment
+            let handle = try FileHandle(forWritingTo: output)
+            process.standardOutput = handle
+            process.standardError = handle
+            try process.run()
+        }
+
+        func kill() {
+            Foundation.kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+
+        /// SIGTERM, and waits for the graceful exit; returns the exit status.
+        func terminate() -> Int32 {
+            process.terminate()
+            process.waitUntilExit()
+            return process.terminationStatus
+        }
+
+        var log: String { (try? String(contentsOf: output, encoding: .utf8)) ?? "" }
+
+        deinit {
+            if process.isRunning { Foundation.kill(process.processIdentifier, SIGKILL) }
+            try? FileManager.default.removeItem(at: output)
+        }
+    }
+
+    static func applied(_ conninfo: String) async -> Int64 {
+        let checkpoints = (try? await ProjectionScenario.checkpoints(conninfo: conninfo)) ?? [:]
+        return checkpoints.values.reduce(0, +)
+    }
+
+    /// The views, ledger and dead-letter table equal the reference; the dead-letter topic holds every rejected
+    /// message at least once (a crash between sending and committing may repeat one).
+    static func checkOutcome(_ population: SignedPopulation, cluster: KafkaMockCluster, database: TestDatabase)
+        async throws
+    {
+        #expect(try await ProjectionScenario.ledgerIDs(database.client) == population.appliedIDs)
+        let live = try await ProjectionScenario.dump(database.client)
+        try await withTestDatabase { reference in
+            try await TongbanMigrations.migrate(reference.client, logger: TestPostgres.logger)
+            try await ProjectionScenario.applyReference(population, to: reference.client)
+            #expect(try await ProjectionScenario.dump(reference.client) == live)
+        }
+        let rejected = Set(population.rejected.map(\.line))
+        let inTable = try await database.client.query("SELECT value FROM tongban.dead_letter").map {
+            try $0.decode([UInt8].self, at: 0)
+        }
+        #expect(inTable.count == population.rejected.count)
+        #expect(Set(inTable) == rejected)
+        let onTopic = Set(try await ProjectionScenario.deadLetterMessages(on: cluster).map(\.value))
+        #expect(onTopic == rejected)
+    }
+
+    @Test("#4 SIGKILL at 20 random moments, then a clean run: views equal the reference")
+    func killedTwentyTimes() async throws {
+        let population = try SignedPopulation.make(people: 500, seed: 51, anomalyRate: 0.03)
+        try await withMockCluster { cluster in
+            try await ProjectionScenario.createTopics(on: cluster)
+            try await ProjectionScenario.publish(population.events, to: cluster)
+            let ends = try await ProjectionScenario.endOffsets(on: cluster)
+            try await withTestDatabase { database in
+                try await TongbanMigrations.migrate(database.client, logger: TestPostgres.logger)
+                var random = SystemRandomNumberGenerator()
+                var killedWhileWorking = 0
+                for kill in 1...20 {
+                    let before = await Self.applied(database.conninfo)
+                    let process = try ProjectProcess(cluster: cluster, database: database, batchSize: 100)
+                    if kill % 4 == 0 {
+                        // Now and then while starting: connecting, migrating, joining the group.
+                        try await Task.sleep(for: .seconds(Double.random(in: 0.2...2, using: &random)))
+                    } else {
+                        // Mostly while batches are applied: once the checkpoints move, at a random moment.
+                        let deadline = ContinuousClock.now + .seconds(30)
+                        while await Self.applied(database.conninfo) == before && ContinuousClock.now < deadline {
+                            try await Task.sleep(for: .milliseconds(20))
+                        }
+                        try await Task.sleep(for: .seconds(Double.random(in: 0...1.5, using: &random)))
+                    }
+                    process.kill()
+                    let after = await Self.applied(database.conninfo)
+                    if after > before { killedWhileWorking += 1 }
+                    #expect(!process.log.contains("Fatal error"), "kill \(kill): \(process.log.suffix(2_000))")
+                }
+                // Most kills must have hit a projector that was applying batches, or the test proves little.
+                #expect(killedWhileWorking >= 10, "only \(killedWhileWorking) of 20 kills hit a working projector")
+                let last = try ProjectProcess(cluster: cluster, database: database, batchSize: 1_000)
+                try await ProjectionScenario.waitUntilCaughtUp(ends, conninfo: database.conninfo)
+                #expect(last.terminate() == 0, "\(last.log.suffix(2_000))")
+                try await Self.checkOutcome(population, cluster: cluster, database: database)
+            }
+        }
+    }
+
+    @Test("#4 two instances in one group, one killed: the other takes over its partitions")
+    func twoInstancesOneKilled() async throws {
+        let population = try SignedPopulation.make(people: 250, seed: 52, anomalyRate: 0.03)
+        try await withMockCluster { cluster in
+            try await ProjectionScenario.createTopics(on: cluster)
+            try await ProjectionScenario.publish(population.events, to: cluster)
+            let ends = try await ProjectionScenario.endOffsets(on: cluster)
+            try await withTestDatabase { database in
+                try await TongbanMigrations.migrate(database.client, logger: TestPostgres.logger)
+                let first = try ProjectProcess(cluster: cluster, database: database, batchSize: 100)
+                let second = try ProjectProcess(cluster: cluster, database: database, batchSize: 100)
+                // Both work before one dies: the checkpoints move.
+                let deadline = ContinuousClock.now + .seconds(60)
+                while await Self.applied(database.conninfo) < 2_000 && ContinuousClock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+                first.kill()
+                try await ProjectionScenario.waitUntilCaughtUp(ends, conninfo: database.conninfo)
+                #expect(second.terminate() == 0, "\(second.log.suffix(2_000))")
+                try await Self.checkOutcome(population, cluster: cluster, database: database)
+            }
+        }
+    }
+}
