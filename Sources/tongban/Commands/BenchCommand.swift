@@ -7,7 +7,7 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure Tongban's throughput and latency on this machine (use a release build).",
-        subcommands: [ClientsBench.self, EventsBench.self]
+        subcommands: [ClientsBench.self, EventsBench.self, IngestBench.self]
     )
 }
 
@@ -79,5 +79,35 @@ enum BenchmarkTable {
 extension String {
     func leftPadded(to width: Int) -> String {
         count >= width ? self : String(repeating: " ", count: width - count) + self
+    }
+}
+
+/// `tongban bench ingest`: the projector against raw consume and the Ed25519 verify bound.
+struct IngestBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ingest",
+        abstract: "Projector events/s verifying and in rebuild mode, against raw consume and the Ed25519 bound; RSS."
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(help: "Events to publish (a signed synthetic population of about events/35 people).")
+    var events = 1_000_000
+
+    @Option(help: "Partitions of each department topic (the mock keeps at most 5 MiB per partition).")
+    var partitions = 48
+
+    @Option(help: "Messages per projector batch.")
+    var batchSize = 5_000
+
+    func run() async throws {
+        let logger = global.bootstrapLogging(label: "tongban.bench")
+        #if DEBUG
+            print("note: this is a debug build; run `swift run -c release tongban bench ingest` for real figures")
+        #endif
+        let options = IngestBenchmark.Options(
+            events: events, partitions: partitions, batchSize: batchSize,
+            conninfo: global.isDatabaseConfigured ? global.resolvedDatabaseURL : nil)
+        print(BenchmarkTable.render(try await IngestBenchmark.run(options, logger: logger)))
     }
 }

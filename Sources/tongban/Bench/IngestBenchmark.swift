@@ -1,0 +1,322 @@
+import Crypto
+import Events
+import Foundation
+import Kafka
+import Logging
+import Postgres
+import Projections
+import SyntheticPopulation
+
+/// `tongban bench ingest`: the projector against its raw limits, in one run.
+///
+/// Publishes a signed synthetic population to an embedded Kafka cluster, then measures, on the same topics:
+/// 1. raw consume (a consumer that only counts);
+/// 2. `tongban project` (a child process, as in production) with signature verification, from zero;
+/// 3. the same after `ViewStore.resetForRebuild` (rebuild mode: below the verified watermark nothing is verified);
+/// 4. the machine's raw Ed25519 verify rate on all cores, over canonical bytes of the same events.
+/// The projector's resident memory is read from `/proc` when it passes 100,000 events and at the end.
+enum IngestBenchmark {
+    struct Options {
+        var events: Int
+        var partitions: Int
+        var batchSize: Int
+        var conninfo: String?
+    }
+
+    static func run(_ options: Options, logger: Logger) async throws -> [BenchmarkFigure] {
+        let cluster = try KafkaMockCluster(brokers: 1, logger: logger)
+        do {
+            let figures: [BenchmarkFigure]
+            if let conninfo = options.conninfo {
+                figures = try await run(options, cluster: cluster, conninfo: conninfo, logger: logger)
+            } else {
+                var configuration = EmbeddedPostgres.Configuration()
+                configuration.settings["max_wal_size"] = "4GB"
+                configuration.settings["shared_buffers"] = "512MB"
+                let server = try await EmbeddedPostgres.start(configuration, logger: logger)
+                do {
+                    figures = try await run(options, cluster: cluster, conninfo: server.conninfo(), logger: logger)
+                } catch {
+                    try? await server.stop()
+                    throw error
+                }
+                try await server.stop()
+            }
+            await cluster.shutdown()
+            return figures
+        } catch {
+            await cluster.shutdown()
+            throw error
+        }
+    }
+
+    private static func run(
+        _ options: Options, cluster: KafkaMockCluster, conninfo: String, logger: Logger
+    ) async throws -> [BenchmarkFigure] {
+        let catalog = try EventCatalog.embedded()
+        let topics = Array(Set(catalog.topics.values)).sorted()
+        for topic in topics { try await cluster.createTopic(topic, partitions: options.partitions) }
+        try await cluster.createTopic(catalog.deadLetterTopic, partitions: 2)
+
+        print("generating and publishing about \(options.events) signed events…")
+        let published = try await publish(events: options.events, to: cluster, logger: logger)
+        let total = published.messages
+        try await checkRetention(cluster: cluster, topics: topics, logger: logger)
+        print("published \(total) events (\(published.megabytes) MiB as JSON) to \(topics.count) topics × "
+            + "\(options.partitions) partitions")
+
+        var figures: [BenchmarkFigure] = []
+        let raw = try await rawConsume(cluster: cluster, topics: topics, total: total, logger: logger)
+        figures.append(
+            BenchmarkFigure(
+                name: "raw consume", value: raw, unit: "events/s",
+                note: "one consumer, no processing, group join excluded"))
+
+        let database = PostgresClient(configuration: .init(conninfo: conninfo, maxConnections: 2), logger: logger)
+        _ = try await TongbanMigrations.migrate(database, logger: logger)
+        let verified = try await projectInChild(
+            cluster: cluster, conninfo: conninfo, total: total, batchSize: options.batchSize, label: "verified")
+        let bound = Ed25519Bound.measure(sample: published.sample)
+        figures.append(
+            BenchmarkFigure(
+                name: "Ed25519 verify bound (\(bound.cores) cores)", value: bound.perSecond, unit: "sigs/s",
+                note: "swift-crypto alone over the canonical bytes of \(published.sample.count) of these events"))
+        figures.append(
+            BenchmarkFigure(
+                name: "projector, verifying", value: verified.rate, unit: "events/s",
+                note: "from zero: validate + verify + apply; \(ratio(verified.rate, bound.perSecond)) of the verify "
+                    + "bound (goal ≥ 0.80)"))
+
+        try await database.withConnection { try await ViewStore().resetForRebuild(on: $0) }
+        await database.shutdown()
+        let rebuilt = try await projectInChild(
+            cluster: cluster, conninfo: conninfo, total: total, batchSize: options.batchSize, label: "rebuild")
+        figures.append(
+            BenchmarkFigure(
+                name: "projector, rebuild mode", value: rebuilt.rate, unit: "events/s",
+                note: "below the verified watermark; \(ratio(rebuilt.rate, raw)) of raw consume (goals ≥ 100,000/s "
+                    + "and ≥ 0.50)"))
+        for (name, run) in [("verifying", verified), ("rebuild", rebuilt)] {
+            for (events, kilobytes) in run.memory {
+                figures.append(
+                    BenchmarkFigure(
+                        name: "projector RSS (\(name)) at \(events / 1_000)k", value: Double(kilobytes) / 1_024,
+                        unit: "MiB", note: "resident set of the tongban project process"))
+            }
+        }
+        return figures
+    }
+
+    static func ratio(_ value: Double, _ bound: Double) -> String {
+        String(format: "%.2f", value / max(bound, 1))
+    }
+
+    // MARK: - Publishing
+
+    struct Published {
+        var messages: Int
+        var megabytes: Int
+        /// Some of the signed events, for the Ed25519 bound.
+        var sample: [[UInt8]]
+    }
+
+    /// Generates a signed population into a temporary file, then publishes it in chunks (memory stays bounded).
+    static func publish(events: Int, to cluster: KafkaMockCluster, logger: Logger) async throws -> Published {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("tongban-ingest-\(UUID()).tsv")
+        defer { try? FileManager.default.removeItem(at: path) }
+        guard FileManager.default.createFile(atPath: path.path, contents: nil),
+            let handle = FileHandle(forWritingAtPath: path.path)
+        else { throw BenchmarkError("cannot write \(path.path)") }
+        var writer = BufferedWriter(handle: handle)
+        var configuration = PopulationConfiguration(people: max(1, events / 35), seed: 7)
+        configuration.signingKeys = DevKeys.all
+        var sample: [[UInt8]] = []
+        var bytes = 0
+        var count = 0
+        _ = try PopulationGenerator(configuration).generate { event in
+            try writer.write(Array("\(event.topic)\t\(event.key)\t".utf8))
+            try writer.write(event.line)
+            try writer.write([UInt8(ascii: "\n")])
+            if sample.count < 20_000 && count % 7 == 0 { sample.append(event.line) }
+            bytes += event.line.count
+            count += 1
+        }
+        try writer.close()
+
+        var producerConfiguration = KafkaProducerConfiguration(kafka: .init(bootstrapServers: cluster.bootstrapServers))
+        producerConfiguration.linger = .milliseconds(20)
+        let producer = try KafkaProducer(configuration: producerConfiguration, logger: logger)
+        do {
+            guard let data = FileManager.default.contents(atPath: path.path) else {
+                throw BenchmarkError("cannot read \(path.path)")
+            }
+            var chunk: [KafkaProducerMessage] = []
+            chunk.reserveCapacity(50_000)
+            for line in data.split(separator: UInt8(ascii: "\n")) {
+                let fields = line.split(separator: UInt8(ascii: "\t"), maxSplits: 2)
+                guard fields.count == 3 else { continue }
+                chunk.append(
+                    KafkaProducerMessage(
+                        topic: String(decoding: fields[0], as: UTF8.self), key: Array(fields[1]),
+                        value: Array(fields[2])))
+                if chunk.count == 50_000 {
+                    try await send(chunk, producer)
+                    chunk.removeAll(keepingCapacity: true)
+                }
+            }
+            try await send(chunk, producer)
+        } catch {
+            await producer.shutdown(flushTimeout: .zero)
+            throw error
+        }
+        await producer.shutdown()
+        return Published(messages: count, megabytes: bytes >> 20, sample: sample)
+    }
+
+    private static func send(_ messages: [KafkaProducerMessage], _ producer: KafkaProducer) async throws {
+        guard !messages.isEmpty else { return }
+        let reports = try await producer.send(messages)
+        if let failed = reports.first(where: { $0.error != nil }), let error = failed.error { throw error }
+    }
+
+    /// The mock cluster drops the oldest batches of a partition beyond 5 MiB: a replay from zero must still see
+    /// offset 0 everywhere.
+    static func checkRetention(cluster: KafkaMockCluster, topics: [String], logger: Logger) async throws {
+        let admin = try KafkaAdmin(configuration: .init(bootstrapServers: cluster.bootstrapServers), logger: logger)
+        var lost: [String] = []
+        for topic in topics {
+            for offsets in (try? await admin.partitionOffsets(topic: topic)) ?? [] where offsets.earliest > 0 {
+                lost.append("\(topic)[\(offsets.partition)] lost its first \(offsets.earliest) messages")
+            }
+        }
+        await admin.shutdown()
+        if !lost.isEmpty {
+            throw BenchmarkError(
+                lost.joined(separator: ", ") + " to the mock cluster's 5 MiB per partition: use more --partitions or "
+                    + "fewer --events")
+        }
+    }
+
+    // MARK: - Measurements
+
+    /// Messages per second of a consumer that only counts, from its first message to the last.
+    static func rawConsume(
+        cluster: KafkaMockCluster, topics: [String], total: Int, logger: Logger
+    ) async throws -> Double {
+        let consumer = try KafkaConsumer(
+            configuration: .init(kafka: .init(bootstrapServers: cluster.bootstrapServers), groupID: "bench-raw"),
+            topics: topics, handler: .always(.beginning), logger: logger)
+        var count = 0
+        var start: ContinuousClock.Instant?
+        do {
+            while count < total {
+                let batch = try await consumer.nextBatch(maxMessages: 10_000, maxWait: .milliseconds(100))
+                if start == nil && !batch.isEmpty { start = .now }
+                count += batch.count
+            }
+        } catch {
+            await consumer.shutdown()
+            throw error
+        }
+        let seconds = (ContinuousClock.now - (start ?? .now)).seconds
+        await consumer.shutdown()
+        return Double(count) / max(seconds, 1e-9)
+    }
+
+    struct ProjectorRun {
+        var rate: Double
+        /// (events projected, resident kilobytes) when the projector passed 100k events, and at the end.
+        var memory: [(Int, Int)]
+    }
+
+    /// Runs `tongban project` as a child process until the checkpoints reach `total`, and measures it from its
+    /// first commit (group join excluded) to the last.
+    static func projectInChild(
+        cluster: KafkaMockCluster, conninfo: String, total: Int, batchSize: Int, label: String
+    ) async throws -> ProjectorRun {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
+        process.arguments = [
+            "project", "--dev-keys", "--no-metrics", "--no-migrate", "--batch-size", String(batchSize),
+            "--group", "bench-\(label)", "--log-level", "warning",
+        ]
+        var environment = ProcessInfo.processInfo.environment
+        environment["KAFKA_BOOTSTRAP_SERVERS"] = cluster.bootstrapServers
+        environment["DATABASE_URL"] = conninfo
+        process.environment = environment
+        try process.run()
+        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+
+        let connection = try await PostgresConnection.connect(conninfo, logger: Logger(label: "bench"))
+        var first: (ContinuousClock.Instant, Int)?
+        var memory: [(Int, Int)] = []
+        var done = 0
+        var progress = ProgressBar(label: label, total: total)
+        do {
+            while done < total {
+                guard process.isRunning else {
+                    throw BenchmarkError("tongban project exited with status \(process.terminationStatus)")
+                }
+                try await Task.sleep(for: .milliseconds(50))
+                let rows = try await connection.query(
+                    "SELECT coalesce(sum(next_offset), 0)::bigint FROM tongban.checkpoint WHERE view_group = 'tongban.views'")
+                done = Int(try rows[0].decode(Int64.self, at: 0))
+                if first == nil && done > 0 { first = (.now, done) }
+                if memory.isEmpty && done >= 100_000, let rss = residentKilobytes(process.processIdentifier) {
+                    memory.append((done, rss))
+                }
+                progress.update(done)
+            }
+        } catch {
+            progress.finish(done)
+            await connection.close()
+            throw error
+        }
+        let end = ContinuousClock.now
+        progress.finish(done)
+        if let rss = residentKilobytes(process.processIdentifier) { memory.append((done, rss)) }
+        await connection.close()
+        process.terminate()
+        process.waitUntilExit()
+        guard let first, done > first.1 else { return ProjectorRun(rate: 0, memory: memory) }
+        return ProjectorRun(rate: Double(done - first.1) / max((end - first.0).seconds, 1e-9), memory: memory)
+    }
+
+    /// VmRSS of a process, in KiB.
+    static func residentKilobytes(_ pid: Int32) -> Int? {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
+        for line in text.split(separator: "\n") where line.hasPrefix("VmRSS:") {
+            return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
+        }
+        return nil
+    }
+}
+
+/// The machine's raw Ed25519 verification rate on all cores: the bound for verified ingest.
+enum Ed25519Bound {
+    /// Verifies signatures over the canonical bytes of `sample` (re-signed with one key) on every core for a few
+    /// seconds.
+    static func measure(sample: [[UInt8]]) -> (perSecond: Double, cores: Int) {
+        let key = Curve25519.Signing.PrivateKey()
+        let messages = sample.prefix(4_000).compactMap { line -> [UInt8]? in
+            guard let envelope = try? JSONParser.parse(line).objectValue else { return nil }
+            return try? EventSignatures.signingBytes(of: envelope)
+        }
+        let signatures = messages.compactMap { try? key.signature(for: $0) }
+        // The raw bytes cross threads; each thread makes its own key from them.
+        let publicKeyBytes = key.publicKey.rawRepresentation
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let rounds = max(1, 40_000 / max(messages.count, 1))
+        let start = ContinuousClock.now
+        DispatchQueue.concurrentPerform(iterations: cores) { _ in
+            guard let publicKey = try? Curve25519.Signing.PublicKey(rawRepresentation: publicKeyBytes) else { return }
+            for _ in 0..<rounds {
+                for (message, signature) in zip(messages, signatures) {
+                    _ = publicKey.isValidSignature(signature, for: message)
+                }
+            }
+        }
+        let seconds = (ContinuousClock.now - start).seconds
+        return (Double(messages.count * rounds * cores) / max(seconds, 1e-9), cores)
+    }
+}
