@@ -7,7 +7,8 @@ public import Testing
 /// CPU-heavy test running beside it — generating a population, validating thousands of events in a
 /// debug build — makes it late for reasons that have nothing to do with what it checks. Suites that
 /// use the machine take ``Trait/sharedMachine`` (they run together as usual); timing-sensitive tests
-/// take ``Trait/quietMachine`` and run alone.
+/// take ``Trait/quietMachine`` and run alone, and so do the heavy end-to-end tests (projectors through
+/// Kafka, processes killed and restarted), which would otherwise starve everything beside them.
 public actor MachineGate {
     /// The gate of this test process.
     public static let shared = MachineGate()

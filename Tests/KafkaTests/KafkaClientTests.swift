@@ -32,7 +32,7 @@ func makeMessages(topic: String, count: Int, keys: Int) -> [KafkaProducerMessage
     }
 }
 
-@Suite("Kafka client against the mock cluster", .timeLimit(.minutes(3)), .sharedMachine)
+@Suite("Kafka client against the mock cluster", .timeLimit(.minutes(20)), .sharedMachine)
 struct KafkaClientTests {
     let logger = testLogger("kafka-tests")
 

@@ -37,7 +37,7 @@ extension TestResponse {
     var json: [String: Any]? { try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] }
 }
 
-@Suite("Operations endpoint: /metrics, /health", .timeLimit(.minutes(2)), .sharedMachine)
+@Suite("Operations endpoint: /metrics, /health", .timeLimit(.minutes(20)), .sharedMachine)
 struct OperationsServerTests {
     @Test("/metrics shows a swift-metrics counter with its dimensions, and a timer as a histogram in seconds")
     func metricsExposition() async throws {

@@ -9,7 +9,7 @@ import TongbanTesting
 
 /// The projector runtime against the mock Kafka cluster and a real PostgreSQL: generated, signed populations with
 /// anomalies, published as departments would.
-@Suite("Projector through Kafka", .sharedMachine)
+@Suite("Projector through Kafka", .quietMachine)
 struct ProjectorTests {
     static let population: SignedPopulation = try! SignedPopulation.make(people: 300, seed: 41, anomalyRate: 0.03)
 

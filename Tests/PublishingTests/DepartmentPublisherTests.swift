@@ -6,7 +6,7 @@ import SyntheticPopulation
 import Testing
 import TongbanTesting
 
-@Suite("Publishing a department's events", .timeLimit(.minutes(5)), .sharedMachine)
+@Suite("Publishing a department's events", .timeLimit(.minutes(20)), .sharedMachine)
 struct DepartmentPublisherTests {
     let logger = testLogger("publishing-tests")
 

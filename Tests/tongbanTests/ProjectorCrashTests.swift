@@ -8,7 +8,7 @@ import TongbanTesting
 
 /// `tongban project` processes killed with SIGKILL at random moments: the views must end equal to a from-zero
 /// application of the valid events — nothing lost, nothing doubled.
-@Suite("tongban project survives SIGKILL", .sharedMachine)
+@Suite("tongban project survives SIGKILL", .quietMachine)
 struct ProjectorCrashTests {
     /// A `tongban project` child process.
     final class ProjectProcess: @unchecked Sendable {
@@ -23,7 +23,7 @@ struct ProjectorCrashTests {
                 throw ScenarioError("the tongban executable is not at \(binary.path): build it with `swift build`")
             }
             output = FileManager.default.temporaryDirectory.appendingPathComponent("project-\(UUID()).log")
-            FileManager.default.createFile(atPath: output.path, contents: nil)
+            _ = FileManager.default.createFile(atPath: output.path, contents: nil)
             process.executableURL = binary
             process.arguments = [
                 "project", "--dev-keys", "--no-metrics", "--batch-size", String(batchSize), "--batch-wait-ms", "50",
@@ -41,16 +41,21 @@ struct ProjectorCrashTests {
             try process.run()
         }
 
-        func kill() {
+        func kill() async {
             Foundation.kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+            await exited()
         }
 
         /// SIGTERM, and waits for the graceful exit; returns the exit status.
-        func terminate() -> Int32 {
+        func terminate() async -> Int32 {
             process.terminate()
-            process.waitUntilExit()
+            await exited()
             return process.terminationStatus
+        }
+
+        /// Waits for the process to end without blocking a thread of the cooperative pool.
+        private func exited() async {
+            while process.isRunning { try? await Task.sleep(for: .milliseconds(20)) }
         }
 
         var log: String { (try? String(contentsOf: output, encoding: .utf8)) ?? "" }
@@ -113,7 +118,7 @@ struct ProjectorCrashTests {
                         }
                         try await Task.sleep(for: .seconds(Double.random(in: 0...1.5, using: &random)))
                     }
-                    process.kill()
+                    await process.kill()
                     let after = await Self.applied(database.conninfo)
                     if after > before { killedWhileWorking += 1 }
                     #expect(!process.log.contains("Fatal error"), "kill \(kill): \(process.log.suffix(2_000))")
@@ -122,7 +127,7 @@ struct ProjectorCrashTests {
                 #expect(killedWhileWorking >= 10, "only \(killedWhileWorking) of 20 kills hit a working projector")
                 let last = try ProjectProcess(cluster: cluster, database: database, batchSize: 1_000)
                 try await ProjectionScenario.waitUntilCaughtUp(ends, conninfo: database.conninfo)
-                #expect(last.terminate() == 0, "\(last.log.suffix(2_000))")
+                #expect(await last.terminate() == 0, "\(last.log.suffix(2_000))")
                 try await Self.checkOutcome(population, cluster: cluster, database: database)
             }
         }
@@ -144,9 +149,9 @@ struct ProjectorCrashTests {
                 while await Self.applied(database.conninfo) < 2_000 && ContinuousClock.now < deadline {
                     try await Task.sleep(for: .milliseconds(100))
                 }
-                first.kill()
+                await first.kill()
                 try await ProjectionScenario.waitUntilCaughtUp(ends, conninfo: database.conninfo)
-                #expect(second.terminate() == 0, "\(second.log.suffix(2_000))")
+                #expect(await second.terminate() == 0, "\(second.log.suffix(2_000))")
                 try await Self.checkOutcome(population, cluster: cluster, database: database)
             }
         }

@@ -62,8 +62,9 @@ enum IngestBenchmark {
         let published = try await publish(events: options.events, to: cluster, logger: logger)
         let total = published.messages
         try await checkRetention(cluster: cluster, topics: topics, logger: logger)
-        print("published \(total) events (\(published.megabytes) MiB as JSON) to \(topics.count) topics × "
-            + "\(options.partitions) partitions")
+        print(
+            "published \(total) events (\(published.megabytes) MiB as JSON) to \(topics.count) topics × "
+                + "\(options.partitions) partitions")
 
         var figures: [BenchmarkFigure] = []
         let raw = try await rawConsume(cluster: cluster, topics: topics, total: total, logger: logger)
@@ -259,7 +260,8 @@ enum IngestBenchmark {
                 }
                 try await Task.sleep(for: .milliseconds(50))
                 let rows = try await connection.query(
-                    "SELECT coalesce(sum(next_offset), 0)::bigint FROM tongban.checkpoint WHERE view_group = 'tongban.views'")
+                    "SELECT coalesce(sum(next_offset), 0)::bigint FROM tongban.checkpoint WHERE view_group = 'tongban.views'"
+                )
                 done = Int(try rows[0].decode(Int64.self, at: 0))
                 if first == nil && done > 0 { first = (.now, done) }
                 if memory.isEmpty && done >= 100_000, let rss = residentKilobytes(process.processIdentifier) {
