@@ -66,6 +66,20 @@ struct ProjectorCrashTests {
         }
     }
 
+    /// Waits until the checkpoints reach `ends`; when they do not, the error carries the projectors' logs.
+    static func waitUntilCaughtUp(
+        _ ends: [KafkaTopicPartition: Int64], database: TestDatabase, watching processes: ProjectProcess...
+    ) async throws {
+        do {
+            try await ProjectionScenario.waitUntilCaughtUp(ends, conninfo: database.conninfo)
+        } catch {
+            let logs = processes.enumerated().map {
+                "log of projector \($0.offset + 1):\n\($0.element.log.suffix(4_000))"
+            }
+            throw ScenarioError(([String(describing: error)] + logs).joined(separator: "\n"))
+        }
+    }
+
     static func applied(_ conninfo: String) async -> Int64 {
         let checkpoints = (try? await ProjectionScenario.checkpoints(conninfo: conninfo)) ?? [:]
         return checkpoints.values.reduce(0, +)
@@ -126,7 +140,7 @@ struct ProjectorCrashTests {
                 // Most kills must have hit a projector that was applying batches, or the test proves little.
                 #expect(killedWhileWorking >= 10, "only \(killedWhileWorking) of 20 kills hit a working projector")
                 let last = try ProjectProcess(cluster: cluster, database: database, batchSize: 1_000)
-                try await ProjectionScenario.waitUntilCaughtUp(ends, conninfo: database.conninfo)
+                try await Self.waitUntilCaughtUp(ends, database: database, watching: last)
                 #expect(await last.terminate() == 0, "\(last.log.suffix(2_000))")
                 try await Self.checkOutcome(population, cluster: cluster, database: database)
             }
@@ -150,7 +164,7 @@ struct ProjectorCrashTests {
                     try await Task.sleep(for: .milliseconds(100))
                 }
                 await first.kill()
-                try await ProjectionScenario.waitUntilCaughtUp(ends, conninfo: database.conninfo)
+                try await Self.waitUntilCaughtUp(ends, database: database, watching: first, second)
                 #expect(await second.terminate() == 0, "\(second.log.suffix(2_000))")
                 try await Self.checkOutcome(population, cluster: cluster, database: database)
             }
