@@ -9,15 +9,22 @@ public struct StagedEvent: Sendable {
     public var topicPartition: KafkaTopicPartition
     /// Its offset in that partition.
     public var offset: Int64
+    /// The message value the event was read from, when the caller has it: it is stored as the envelope as it is,
+    /// instead of serializing `event.json` again.
+    public var message: [UInt8]?
 
     /// Creates a staged event.
     /// - Parameters:
     ///   - event: the validated event.
     ///   - topicPartition: where it was read.
     ///   - offset: its offset.
-    public init(_ event: ValidatedEvent, at topicPartition: KafkaTopicPartition, offset: Int64) {
+    ///   - message: the message value `event` was read from (must be that very JSON), or `nil`.
+    public init(
+        _ event: ValidatedEvent, at topicPartition: KafkaTopicPartition, offset: Int64, message: [UInt8]? = nil
+    ) {
         self.event = event
         self.topicPartition = topicPartition
         self.offset = offset
+        self.message = message
     }
 }

@@ -12,7 +12,7 @@ public import Postgres
 /// projector resumes exactly where the views end.
 ///
 /// ```swift
-/// let store = try ViewStore(viewGroup: "tongban.views")
+/// let store = ViewStore(viewGroup: "tongban.views")
 /// try await client.withConnection { connection in
 ///     let stored = try await store.positions(of: partitions, on: connection)
 ///     // … read from stored[partition]?.nextOffset, validate, verify …
@@ -24,7 +24,6 @@ public import Postgres
 public struct ViewStore: Sendable {
     /// The checkpoint group this store advances (`tongban.checkpoint.view_group`).
     public let viewGroup: String
-    private let catalog: EventCatalog
 
     /// The columns `COPY` fills in the staging table, in order.
     static let stageColumns = [
@@ -34,10 +33,8 @@ public struct ViewStore: Sendable {
 
     /// Creates a store.
     /// - Parameter viewGroup: the checkpoint group (one per consumer group; a rebuild uses its own).
-    /// - Throws: `EventCatalogError` if the embedded event catalog is broken (needed to upcast old versions).
-    public init(viewGroup: String = "tongban.views") throws {
+    public init(viewGroup: String = "tongban.views") {
         self.viewGroup = viewGroup
-        self.catalog = try EventCatalog.embedded()
     }
 
     // MARK: - Apply
@@ -215,7 +212,7 @@ public struct ViewStore: Sendable {
         var offset: Int64
     }
 
-    /// The staging row of an event: `data` upcast to the current version of its type.
+    /// The staging row of an event: `data` upcast to the current version of its type, and the envelope as read.
     func stageRow(_ staged: StagedEvent) throws(PostgresError) -> StageRow {
         let event = staged.event
         guard let id = UUID(uuidString: event.id) else {
@@ -224,37 +221,8 @@ public struct ViewStore: Sendable {
         return StageRow(
             eventID: id, sentType: event.type, type: event.payload.eventType, subject: event.subject,
             source: event.envelope.source, time: event.time,
-            data: PostgresJSONB(String(decoding: upcast(event).serialized, as: UTF8.self)),
-            envelope: PostgresJSONB(String(decoding: event.json.serialized, as: UTF8.self)),
+            data: PostgresJSONB(String(decoding: event.data.serialized, as: UTF8.self)),
+            envelope: PostgresJSONB(String(decoding: staged.message ?? event.json.serialized, as: UTF8.self)),
             topic: staged.topicPartition.topic, partition: staged.topicPartition.partition, offset: staged.offset)
-    }
-
-    /// `data` in the form of the current version of the event's type, by the catalog's upcast rules (the same
-    /// rules `EventValidator` used to build `payload`).
-    func upcast(_ event: ValidatedEvent) -> JSONValue {
-        var type = event.type
-        var data = event.envelope.data
-        var steps = 0
-        while let (target, rule) = catalog.upcast(from: type), steps < 16 {
-            for (pointer, value) in rule.set { data = Self.setting(value, at: pointer, in: data) }
-            type = target.type
-            steps += 1
-        }
-        return data
-    }
-
-    /// Sets a value at a JSON pointer made of object members, creating only the last member.
-    static func setting(_ value: JSONValue, at pointer: String, in document: JSONValue) -> JSONValue {
-        let tokens = pointer.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
-            .map { String($0).replacing("~1", with: "/").replacing("~0", with: "~") }
-        func set(_ tokens: ArraySlice<String>, in node: JSONValue) -> JSONValue {
-            guard let first = tokens.first, case .object(var object) = node else {
-                return tokens.isEmpty ? value : node
-            }
-            object[first] =
-                tokens.count == 1 ? value : set(tokens.dropFirst(), in: object[first] ?? .object(JSONObject()))
-            return .object(object)
-        }
-        return set(ArraySlice(tokens), in: document)
     }
 }

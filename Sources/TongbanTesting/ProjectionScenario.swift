@@ -238,7 +238,7 @@ public enum ProjectionScenario {
     /// - Throws: validation or database errors.
     public static func applyReference(_ population: SignedPopulation, to client: PostgresClient) async throws {
         let validator = try EventValidator()
-        let store = try ViewStore(viewGroup: "reference")
+        let store = ViewStore(viewGroup: "reference")
         var staged: [StagedEvent] = []
         for (index, event) in population.events.enumerated() where event.shouldBeApplied {
             let validated = try validator.validate(event.line, key: Array(event.key.utf8))

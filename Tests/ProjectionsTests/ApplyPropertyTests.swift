@@ -14,7 +14,7 @@ struct ApplyPropertyTests {
         let population = ProjectionFixtures.small
         try await withTestDatabase { db in
             try await ProjectionFixtures.migrate(db.client)
-            let store = try ViewStore()
+            let store = ViewStore()
             try await ProjectionFixtures.apply(
                 population.events, batchSize: population.events.count, store: store, client: db.client)
             let reference = try await ProjectionFixtures.dump(db.client)
@@ -46,7 +46,7 @@ struct ApplyPropertyTests {
         let population = ProjectionFixtures.small
         try await withTestDatabase { db in
             try await ProjectionFixtures.migrate(db.client)
-            let store = try ViewStore()
+            let store = ViewStore()
             try await ProjectionFixtures.apply(population.events, batchSize: 97, store: store, client: db.client)
             let incremental = try await ProjectionFixtures.dump(db.client)
             try await ProjectionFixtures.reset(db.client)
@@ -61,7 +61,7 @@ struct ApplyPropertyTests {
         let population = ProjectionFixtures.small
         try await withTestDatabase { db in
             try await ProjectionFixtures.migrate(db.client)
-            let store = try ViewStore()
+            let store = ViewStore()
             try await ProjectionFixtures.apply(population.events, batchSize: 5_000, store: store, client: db.client)
             let first = try await ProjectionFixtures.dump(db.client)
             let eventCount = try await count("tongban.event", db.client)
@@ -94,7 +94,7 @@ struct ApplyPropertyTests {
         let population = ProjectionFixtures.small
         try await withTestDatabase { db in
             try await ProjectionFixtures.migrate(db.client)
-            let store = try ViewStore()
+            let store = ViewStore()
             let original = try #require(
                 population.events.first { $0.event.type == "household.name-changed.v2" })
             let names = try await db.client.withConnection { connection in

@@ -16,7 +16,7 @@ struct CheckpointTests {
         let letter = DeadLetter(at: partition, offset: 7, key: Array("k".utf8), value: [0x7B], reason: "not JSON")
         try await withTestDatabase { db in
             try await ProjectionFixtures.migrate(db.client)
-            let store = try ViewStore(viewGroup: "test.views")
+            let store = ViewStore(viewGroup: "test.views")
             try await db.client.withConnection { connection in
                 #expect(try await store.positions(of: [partition], on: connection).isEmpty)
                 try await store.apply(
@@ -55,7 +55,7 @@ struct CheckpointTests {
                 #expect(try await count("tongban.dead_letter", connection) == 1)
                 #expect(try await count("tongban.rejected_offset", connection) == 1)
                 // Another view group has its own checkpoints.
-                let other = try ViewStore(viewGroup: "other.views")
+                let other = ViewStore(viewGroup: "other.views")
                 #expect(try await other.positions(of: [partition], on: connection).isEmpty)
             }
         }

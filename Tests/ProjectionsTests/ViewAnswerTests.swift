@@ -22,7 +22,7 @@ struct ViewAnswerTests {
         let population = index == 1 ? ProjectionFixtures.answers1 : ProjectionFixtures.answers2
         try await withTestDatabase { db in
             try await ProjectionFixtures.migrate(db.client)
-            let store = try ViewStore()
+            let store = ViewStore()
             try await ProjectionFixtures.apply(population.events, batchSize: 2_000, store: store, client: db.client)
             try await db.client.withConnection { connection in
                 let expected = population.expected

@@ -143,16 +143,67 @@ public struct EventValidator: Sendable {
         if let first = rules.first { throw reject(first, rules.violations) }
 
         // 5. Upcast, decode, and rules across fields.
-        let payload: EventPayload
+        let decoded: (payload: EventPayload, data: JSONValue)
         do {
-            payload = try decodePayload(type: entry.type, data: data)
+            decoded = try decodePayload(type: entry.type, data: data)
         } catch {
             throw reject(.schemaViolation, [error.violation])
         }
-        checkFacts(payload, original: data, into: &rules)
+        checkFacts(decoded.payload, original: data, into: &rules)
         if let first = rules.first { throw reject(first, rules.violations) }
 
-        return ValidatedEvent(json: json, envelope: envelope, entry: entry, payload: payload, key: recordKey ?? "")
+        return ValidatedEvent(
+            json: json, envelope: envelope, entry: entry, payload: decoded.payload, data: decoded.data,
+            key: recordKey ?? "")
+    }
+
+    /// Reads a message that passed ``validate(_:key:options:now:)`` before, without checking it again: it is
+    /// parsed, its envelope read and its `data` upcast and decoded, but no schema or rule is evaluated.
+    ///
+    /// A rebuild reads messages below a partition's verified watermark this way (they were validated and verified
+    /// when first read, and Kafka offsets never change). Anything else must use `validate`.
+    /// - Parameters:
+    ///   - message: the Kafka message value.
+    ///   - key: the Kafka message key (the record key is taken from `data`, as `validate` does).
+    /// - Returns: the event, as `validate` returned it the first time.
+    /// - Throws: ``EventValidationError`` when the message cannot even be read as an event of the catalog (a
+    ///   caller should then validate it, to report every reason).
+    public func readAccepted(_ message: [UInt8], key: [UInt8]? = nil) throws(EventValidationError) -> ValidatedEvent {
+        let json: JSONValue
+        do {
+            json = try JSONParser.parse(message)
+        } catch {
+            throw EventValidationError(
+                code: .unparsable,
+                violations: [EventViolation(pointer: "", rule: "json", value: nil, message: error.description)])
+        }
+        let eventType = json["type"]?.stringValue
+        guard let envelope = EventEnvelope(json: json), let data = json["data"] else {
+            throw EventValidationError(
+                code: .schemaViolation,
+                violations: [
+                    EventViolation(pointer: "", rule: "envelope", value: nil, message: "cannot be read as an event")
+                ], eventID: json["id"]?.stringValue, eventType: eventType)
+        }
+        guard let entry = catalog.entry(for: envelope.type) else {
+            throw EventValidationError(
+                code: .unknownType,
+                violations: [
+                    EventViolation(
+                        pointer: "/type", rule: "catalog", value: EventViolation.masked(envelope.type),
+                        message: "is not an event type in the catalog")
+                ], eventID: envelope.id, eventType: envelope.type)
+        }
+        let decoded: (payload: EventPayload, data: JSONValue)
+        do {
+            decoded = try decodePayload(type: entry.type, data: data)
+        } catch {
+            throw EventValidationError(
+                code: .schemaViolation, violations: [error.violation], eventID: envelope.id, eventType: eventType)
+        }
+        return ValidatedEvent(
+            json: json, envelope: envelope, entry: entry, payload: decoded.payload, data: decoded.data,
+            key: data.value(at: entry.keyPointer)?.stringValue ?? "")
     }
 
     /// Validates a `data` object alone (no envelope), as `tongban validate --data` does.
@@ -185,7 +236,7 @@ public struct EventValidator: Sendable {
         }
         let payload: EventPayload
         do {
-            payload = try decodePayload(type: entry.type, data: data)
+            payload = try decodePayload(type: entry.type, data: data).payload
         } catch {
             throw EventValidationError(code: .schemaViolation, violations: [error.violation], eventType: type)
         }
@@ -197,7 +248,10 @@ public struct EventValidator: Sendable {
     }
 
     /// Reads `data` as the current version of its type, applying the catalog's upcast rules.
-    func decodePayload(type: String, data: JSONValue) throws(PayloadDecodingFailure) -> EventPayload {
+    /// - Returns: the typed payload, and `data` upcast (the JSON the payload was decoded from).
+    func decodePayload(
+        type: String, data: JSONValue
+    ) throws(PayloadDecodingFailure) -> (payload: EventPayload, data: JSONValue) {
         var type = type
         var data = data
         var steps = 0
@@ -207,7 +261,7 @@ public struct EventValidator: Sendable {
             steps += 1
         }
         do {
-            if let payload = try EventPayload.decode(type: type, data: data) { return payload }
+            if let payload = try EventPayload.decode(type: type, data: data) { return (payload, data) }
         } catch {
             throw PayloadDecodingFailure(
                 violation: EventViolation(

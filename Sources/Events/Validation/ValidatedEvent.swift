@@ -10,6 +10,9 @@ public struct ValidatedEvent: Sendable {
     public let entry: EventCatalog.Entry
     /// The typed fact, upcast to the current version.
     public let payload: EventPayload
+    /// `data` upcast to the current version of the type (equal to the envelope's `data` for a current type): the
+    /// JSON `payload` was decoded from.
+    public let data: JSONValue
     /// The Kafka key: the string in `data` at the entry's key pointer.
     public let key: String
 
