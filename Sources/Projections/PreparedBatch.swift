@@ -27,8 +27,8 @@ struct PreparedBatch: Sendable {
     }
 }
 
-/// Checks the messages of a batch on all cores: parses and validates each one, and verifies its signature
-/// unless it lies below its partition's verified watermark.
+/// Checks the messages of a batch on all cores: parses, validates and verifies each one, unless it lies below its
+/// partition's verified watermark (then it was checked when first read, and is only parsed and decoded again).
 struct BatchVerifier: Sendable {
     let validator: EventValidator
     let keys: EventKeyRegistry
@@ -53,14 +53,16 @@ struct BatchVerifier: Sendable {
     ) async -> PreparedBatch {
         let owned = messages.filter { positions[$0.topicPartition] != nil }
         let outcomes: [Outcome]
-        let chunkCount = min(tasks, max(1, owned.count / 64))
+        // Several chunks per task: when the cores are shared with the apply of the previous batch, chunks of equal
+        // size finish at different times, and small ones keep every core busy to the end.
+        let chunkCount = min(tasks * 4, max(1, owned.count / 64))
         if chunkCount <= 1 {
             outcomes = owned.map { check($0, position: positions[$0.topicPartition]!, now: now) }
         } else {
             let chunkSize = (owned.count + chunkCount - 1) / chunkCount
             outcomes = await withTaskGroup(of: (Int, [Outcome]).self) { group in
                 for chunk in 0..<chunkCount {
-                    let range = (chunk * chunkSize)..<min(owned.count, (chunk + 1) * chunkSize)
+                    let range = min(owned.count, chunk * chunkSize)..<min(owned.count, (chunk + 1) * chunkSize)
                     group.addTask {
                         (chunk, owned[range].map { self.check($0, position: positions[$0.topicPartition]!, now: now) })
                     }
@@ -96,8 +98,14 @@ struct BatchVerifier: Sendable {
         var eventID: String?
         var eventType: String?
         do {
-            let options = EventValidator.Options(requireSignature: !trusted, maximumClockSkew: maximumClockSkew)
-            let event = try validator.validate(message.value, key: message.key, options: options, now: now)
+            let event: ValidatedEvent
+            if trusted, let accepted = try? validator.readAccepted(message.value, key: message.key) {
+                // Validated and verified when it was first read: only parsed and decoded again.
+                event = accepted
+            } else {
+                let options = EventValidator.Options(requireSignature: !trusted, maximumClockSkew: maximumClockSkew)
+                event = try validator.validate(message.value, key: message.key, options: options, now: now)
+            }
             eventID = event.id
             eventType = event.type
             if !trusted {
@@ -108,7 +116,9 @@ struct BatchVerifier: Sendable {
                 }
                 try keys.verify(envelope, purpose: .ingest)
             }
-            return .stage(StagedEvent(event, at: message.topicPartition, offset: message.offset), trusted: trusted)
+            return .stage(
+                StagedEvent(event, at: message.topicPartition, offset: message.offset, message: message.value),
+                trusted: trusted)
         } catch let error as EventValidationError {
             return .deadLetter(
                 letter(message, reason: error.reason, eventID: error.eventID, eventType: error.eventType))

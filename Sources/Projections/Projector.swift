@@ -1,7 +1,7 @@
 import CoreMetrics
 public import Events
 import Foundation
-public import Kafka
+import Kafka
 public import Logging
 public import Postgres
 public import ServiceLifecycle
@@ -18,7 +18,8 @@ import Synchronization
 /// - Messages that cannot be applied go to the dead-letter topic (original key and bytes, reason and position
 ///   as headers) and to `tongban.dead_letter`; the topic is written before the batch commits, so a crash can
 ///   only repeat a dead letter, never lose one.
-/// - While batch *n* is applied, batch *n + 1* is read and verified.
+/// - While batch *n* is applied, batch *n + 1* is read and verified. A batch is applied on several connections at
+///   once (``ProjectorConfiguration/applyConnections``), each with its own share of the partitions.
 /// - PostgreSQL or Kafka failures: the batch is retried with backoff until it commits; a checkpoint moved by
 ///   another instance ends the consumer session and a new one starts from the stored positions.
 /// - Graceful shutdown (ServiceLifecycle): the batch in hand is applied and committed, then the consumer leaves
@@ -54,7 +55,7 @@ public final class Projector: Service, Sendable {
     ) throws {
         self.configuration = configuration
         self.database = database
-        self.store = try ViewStore(viewGroup: configuration.viewGroup)
+        self.store = ViewStore(viewGroup: configuration.viewGroup)
         self.verifier = BatchVerifier(
             validator: try validator ?? EventValidator(), keys: keys, tasks: max(1, configuration.verificationTasks),
             maximumClockSkew: configuration.maximumClockSkew)
@@ -247,67 +248,101 @@ public final class Projector: Service, Sendable {
     // MARK: - Applying
 
     /// Applies one batch, retrying until it commits (or the projector stops).
+    ///
+    /// The batch's partitions are dealt to ``ProjectorConfiguration/applyConnections`` lanes; each lane commits its
+    /// partitions' events, dead letters and checkpoints in a transaction of its own, on its own connection, so that
+    /// PostgreSQL works on several cores. A lane that fails is retried alone: the others' checkpoints have moved.
     private func apply(_ batch: PreparedBatch, session: Session, producer: KafkaProducer) async throws {
         session.gate.begin()
         defer { session.gate.end() }
         var backoff = configuration.retryBackoff
         while true {
-            let positions = session.positions.withLock { $0 }
-            var advances: [CheckpointAdvance] = []
-            for (partition, range) in batch.ranges {
-                // A revoked partition's messages are left to its next owner; a range already applied (read again
-                // after a reassignment) moves nothing.
-                guard let position = positions[partition], range.upperBound + 1 > position.expected ?? 0 else {
-                    continue
-                }
-                advances.append(
-                    CheckpointAdvance(
-                        partition, from: position.expected, to: range.upperBound + 1,
-                        verifiedThrough: max(position.watermark, range.upperBound + 1)))
-            }
-            let from = Dictionary(
-                uniqueKeysWithValues: advances.map { ($0.topicPartition, $0.expectedNextOffset ?? 0) })
-            func wanted(_ partition: KafkaTopicPartition, _ offset: Int64) -> Bool {
-                guard let start = from[partition] else { return false }
-                return offset >= start
-            }
-            let staged = batch.staged.filter { wanted($0.topicPartition, $0.offset) }
-            let letters = batch.deadLetters.filter { wanted($0.topicPartition, $0.offset) }
-            guard !advances.isEmpty else { return }
-            do {
-                try await commit(batch, staged: staged, letters: letters, advances: advances, producer: producer)
-                session.positions.withLock { positions in
-                    for advance in advances {
-                        positions[advance.topicPartition]?.expected = advance.nextOffset
-                        positions[advance.topicPartition]?.watermark = advance.verifiedThrough ?? 0
+            let lanes = pendingLanes(of: batch, positions: session.positions.withLock { $0 })
+            guard !lanes.isEmpty else { return }
+            let failures = await withTaskGroup(of: (any Error)?.self) { group in
+                for advances in lanes {
+                    group.addTask {
+                        do {
+                            try await self.commitLane(batch, advances: advances, session: session, producer: producer)
+                            return nil
+                        } catch {
+                            return error
+                        }
                     }
                 }
+                var failures: [any Error] = []
+                for await case let error? in group { failures.append(error) }
+                return failures
+            }
+            guard let error = failures.first(where: { $0 is SessionRestart }) ?? failures.first else {
+                metrics.skippedRejected.increment(by: batch.skippedRejected)
+                state.withLock { $0.trusted += batch.trusted }
                 return
-            } catch let error as PostgresError where error.code == .checkpointConflict {
-                // After a lost connection the previous attempt may have committed; then the stored positions are
-                // exactly this batch's.
-                if try await alreadyCommitted(advances) {
-                    logger.info("the batch had committed before the connection was lost")
-                    session.positions.withLock { positions in
-                        for advance in advances { positions[advance.topicPartition]?.expected = advance.nextOffset }
-                    }
-                    return
-                }
+            }
+            if error is SessionRestart { throw error }
+            if isStopping {
+                logger.notice("stopping with an uncommitted batch (it will be read again): \(error)")
+                throw CancellationError()
+            }
+            logger.warning("applying a batch failed, retrying in \(backoff): \(error)")
+            metrics.retry(cause: error is KafkaError ? "kafka" : "postgres")
+            state.withLock {
+                $0.retries += 1
+                $0.phase = .retrying
+                $0.lastError = "\(error)"
+            }
+            try? await Task.sleep(for: backoff)
+            backoff = min(backoff * 2, configuration.maxRetryBackoff)
+        }
+    }
+
+    /// The checkpoint advances a batch still needs, dealt round-robin over the lanes (by partition, in order).
+    private func pendingLanes(
+        of batch: PreparedBatch, positions: [KafkaTopicPartition: PartitionPosition]
+    ) -> [[CheckpointAdvance]] {
+        var lanes = [[CheckpointAdvance]](repeating: [], count: max(1, configuration.applyConnections))
+        var next = 0
+        for (partition, range) in batch.ranges.sorted(by: {
+            ($0.key.topic, $0.key.partition) < ($1.key.topic, $1.key.partition)
+        }) {
+            // A revoked partition's messages are left to its next owner; a range already applied (read again after a
+            // reassignment, or by a lane that committed before another failed) moves nothing.
+            guard let position = positions[partition], range.upperBound + 1 > position.expected ?? 0 else { continue }
+            lanes[next].append(
+                CheckpointAdvance(
+                    partition, from: position.expected, to: range.upperBound + 1,
+                    verifiedThrough: max(position.watermark, range.upperBound + 1)))
+            next = (next + 1) % lanes.count
+        }
+        return lanes.filter { !$0.isEmpty }
+    }
+
+    /// Commits one lane: the batch's events and dead letters of the lane's partitions, from where each checkpoint
+    /// stands, with those checkpoints.
+    private func commitLane(
+        _ batch: PreparedBatch, advances: [CheckpointAdvance], session: Session, producer: KafkaProducer
+    ) async throws {
+        let from = Dictionary(uniqueKeysWithValues: advances.map { ($0.topicPartition, $0.expectedNextOffset ?? 0) })
+        func wanted(_ partition: KafkaTopicPartition, _ offset: Int64) -> Bool {
+            guard let start = from[partition] else { return false }
+            return offset >= start
+        }
+        let staged = batch.staged.filter { wanted($0.topicPartition, $0.offset) }
+        let letters = batch.deadLetters.filter { wanted($0.topicPartition, $0.offset) }
+        do {
+            try await commit(batch, staged: staged, letters: letters, advances: advances, producer: producer)
+        } catch let error as PostgresError where error.code == .checkpointConflict {
+            // After a lost connection the previous attempt may have committed; then the stored positions are
+            // exactly this lane's.
+            guard try await alreadyCommitted(advances) else {
                 throw SessionRestart(description: "another writer moved a checkpoint: \(error.message)")
-            } catch {
-                if isStopping {
-                    logger.notice("stopping with an uncommitted batch (it will be read again): \(error)")
-                    throw CancellationError()
-                }
-                logger.warning("applying a batch failed, retrying in \(backoff): \(error)")
-                metrics.retry(cause: error is KafkaError ? "kafka" : "postgres")
-                state.withLock {
-                    $0.retries += 1
-                    $0.phase = .retrying
-                    $0.lastError = "\(error)"
-                }
-                try? await Task.sleep(for: backoff)
-                backoff = min(backoff * 2, configuration.maxRetryBackoff)
+            }
+            logger.info("the batch had committed before the connection was lost")
+        }
+        session.positions.withLock { positions in
+            for advance in advances {
+                positions[advance.topicPartition]?.expected = advance.nextOffset
+                positions[advance.topicPartition]?.watermark = advance.verifiedThrough ?? 0
             }
         }
     }
@@ -342,11 +377,10 @@ public final class Projector: Service, Sendable {
         let elapsed = ContinuousClock.now - started
         metrics.batchSeconds.recordNanoseconds(
             elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
-        metrics.batchEvents.record(batch.messages.count)
+        metrics.batchEvents.record(staged.count + letters.count)
         metrics.applied.increment(by: outcome.applied)
         metrics.duplicates.increment(by: outcome.duplicates.count)
         metrics.deadLettered.increment(by: letters.count + outcome.rejected.count)
-        metrics.skippedRejected.increment(by: batch.skippedRejected)
         for letter in letters { metrics.deadLetter(topic: letter.topicPartition.topic) }
         for rejected in outcome.rejected { metrics.deadLetter(topic: rejected.topicPartition.topic) }
         state.withLock {
@@ -356,7 +390,6 @@ public final class Projector: Service, Sendable {
             $0.applied += outcome.applied
             $0.duplicates += outcome.duplicates.count
             $0.deadLetters += letters.count + outcome.rejected.count
-            $0.trusted += batch.trusted
         }
     }
 

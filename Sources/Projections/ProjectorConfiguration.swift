@@ -23,6 +23,10 @@ public struct ProjectorConfiguration: Sendable {
     public var batchWait: Duration = .milliseconds(200)
     /// How many tasks verify signatures in parallel (default: the number of active cores).
     public var verificationTasks: Int
+    /// How many connections apply a batch at once, each in its own transaction over its own share of the batch's
+    /// partitions (a partition's facts and checkpoint always commit together). More lets PostgreSQL use more
+    /// cores. Default 2; the database pool needs this many connections per projector, plus one.
+    public var applyConnections: Int = 2
     /// The first pause after a failed batch; doubled on every further failure up to ``maxRetryBackoff``.
     public var retryBackoff: Duration = .milliseconds(100)
     /// The longest pause between two attempts of a failing batch. Default 5 s.

@@ -48,6 +48,9 @@ struct ProjectCommand: AsyncParsableCommand {
     @Option(help: "Tasks verifying signatures per projector (default: the number of cores).")
     var verificationTasks: Int?
 
+    @Option(help: "Connections applying each batch at once, each over its own share of the partitions.")
+    var applyConnections = 2
+
     @Option(help: "A JWK Set of the departments' public keys (env TONGBAN_DEPARTMENT_KEYS: a file path).")
     var keys: String?
 
@@ -60,8 +63,9 @@ struct ProjectCommand: AsyncParsableCommand {
     @OptionGroup var operations: OperationsOptions
 
     func validate() throws {
-        guard batchSize > 0, batchWaitMs >= 0, instances > 0 else {
-            throw ValidationError("--batch-size and --instances must be positive, --batch-wait-ms not negative")
+        guard batchSize > 0, batchWaitMs >= 0, instances > 0, applyConnections > 0 else {
+            throw ValidationError(
+                "--batch-size, --instances and --apply-connections must be positive, --batch-wait-ms not negative")
         }
     }
 
@@ -82,9 +86,11 @@ struct ProjectCommand: AsyncParsableCommand {
         configuration.batchSize = batchSize
         configuration.batchWait = .milliseconds(batchWaitMs)
         if let verificationTasks { configuration.verificationTasks = max(1, verificationTasks) }
+        configuration.applyConnections = applyConnections
 
         let database = PostgresClient(
-            configuration: .init(conninfo: global.resolvedDatabaseURL, maxConnections: 2 * instances + 2),
+            configuration: .init(
+                conninfo: global.resolvedDatabaseURL, maxConnections: (applyConnections + 1) * instances + 2),
             logger: logger)
         if migrate {
             do {
