@@ -121,15 +121,7 @@ public final class Projector: Service, Sendable {
             } catch is CancellationError {
                 return
             } catch {
-                logger.warning("consumer session failed: \(error); retrying in \(backoff)")
-                metrics.retry(cause: "session")
-                state.withLock {
-                    $0.retries += 1
-                    $0.phase = .retrying
-                    $0.lastError = "\(error)"
-                }
-                try? await Task.sleep(for: backoff)
-                backoff = min(backoff * 2, configuration.maxRetryBackoff)
+                await retry(after: error, "consumer session failed", cause: "session", backoff: &backoff)
             }
         }
     }
@@ -284,16 +276,23 @@ public final class Projector: Service, Sendable {
                 logger.notice("stopping with an uncommitted batch (it will be read again): \(error)")
                 throw CancellationError()
             }
-            logger.warning("applying a batch failed, retrying in \(backoff): \(error)")
-            metrics.retry(cause: error is KafkaError ? "kafka" : "postgres")
-            state.withLock {
-                $0.retries += 1
-                $0.phase = .retrying
-                $0.lastError = "\(error)"
-            }
-            try? await Task.sleep(for: backoff)
-            backoff = min(backoff * 2, configuration.maxRetryBackoff)
+            await retry(
+                after: error, "applying a batch failed", cause: error is KafkaError ? "kafka" : "postgres",
+                backoff: &backoff)
         }
+    }
+
+    /// Reports a failure that will be retried (log, metric, status), then waits `backoff` and doubles it.
+    private func retry(after error: any Error, _ what: String, cause: String, backoff: inout Duration) async {
+        logger.warning("\(what), retrying in \(backoff): \(error)")
+        metrics.retry(cause: cause)
+        state.withLock {
+            $0.retries += 1
+            $0.phase = .retrying
+            $0.lastError = "\(error)"
+        }
+        try? await Task.sleep(for: backoff)
+        backoff = min(backoff * 2, configuration.maxRetryBackoff)
     }
 
     /// The checkpoint advances a batch still needs, dealt round-robin over the lanes (by partition, in order).

@@ -77,15 +77,19 @@ public struct EventValidator: Sendable {
     public func validate(
         _ message: [UInt8], key: [UInt8]? = nil, options: Options = Options(), now: Date = Date()
     ) throws(EventValidationError) -> ValidatedEvent {
-        let json: JSONValue
+        let json = try Self.parse(message)
+        return try validate(envelope: json, key: key, options: options, now: now)
+    }
+
+    /// Parses a message, or says why it is not JSON.
+    static func parse(_ message: [UInt8]) throws(EventValidationError) -> JSONValue {
         do {
-            json = try JSONParser.parse(message)
+            return try JSONParser.parse(message)
         } catch {
             throw EventValidationError(
                 code: .unparsable,
                 violations: [EventViolation(pointer: "", rule: "json", value: nil, message: error.description)])
         }
-        return try validate(envelope: json, key: key, options: options, now: now)
     }
 
     /// Validates a parsed envelope.
@@ -169,14 +173,7 @@ public struct EventValidator: Sendable {
     /// - Throws: ``EventValidationError`` when the message cannot even be read as an event of the catalog (a
     ///   caller should then validate it, to report every reason).
     public func readAccepted(_ message: [UInt8], key: [UInt8]? = nil) throws(EventValidationError) -> ValidatedEvent {
-        let json: JSONValue
-        do {
-            json = try JSONParser.parse(message)
-        } catch {
-            throw EventValidationError(
-                code: .unparsable,
-                violations: [EventViolation(pointer: "", rule: "json", value: nil, message: error.description)])
-        }
+        let json = try Self.parse(message)
         let eventType = json["type"]?.stringValue
         guard let envelope = EventEnvelope(json: json), let data = json["data"] else {
             throw EventValidationError(
