@@ -126,6 +126,22 @@ public final class Projector: Service, Sendable {
         }
     }
 
+    /// Events of a lane that the views refuse: they go to the dead letters when the lane is tried again.
+    private struct RefusedEvents: Error, CustomStringConvertible {
+        let letters: [DeadLetter]
+        var description: String { "the views refused \(letters.count) event(s)" }
+    }
+
+    /// A message's position, to find it in a set.
+    private struct PartitionOffset: Hashable {
+        let partition: KafkaTopicPartition
+        let offset: Int64
+        init(_ partition: KafkaTopicPartition, _ offset: Int64) {
+            self.partition = partition
+            self.offset = offset
+        }
+    }
+
     /// The positions of one consumer session's partitions, and the gate revocations wait on.
     private final class Session: Sendable {
         let positions = Mutex<[KafkaTopicPartition: PartitionPosition]>([:])
@@ -248,14 +264,17 @@ public final class Projector: Service, Sendable {
         session.gate.begin()
         defer { session.gate.end() }
         var backoff = configuration.retryBackoff
+        // Events the views refused (found after a failed attempt): dead letters from then on.
+        var refused: [DeadLetter] = []
         while true {
             let lanes = pendingLanes(of: batch, positions: session.positions.withLock { $0 })
             guard !lanes.isEmpty else { return }
-            let failures = await withTaskGroup(of: (any Error)?.self) { group in
+            let failures = await withTaskGroup(of: (any Error)?.self) { [refused] group in
                 for advances in lanes {
                     group.addTask {
                         do {
-                            try await self.commitLane(batch, advances: advances, session: session, producer: producer)
+                            try await self.commitLane(
+                                batch, advances: advances, refused: refused, session: session, producer: producer)
                             return nil
                         } catch {
                             return error
@@ -266,12 +285,19 @@ public final class Projector: Service, Sendable {
                 for await case let error? in group { failures.append(error) }
                 return failures
             }
-            guard let error = failures.first(where: { $0 is SessionRestart }) ?? failures.first else {
+            if failures.isEmpty {
                 metrics.skippedRejected.increment(by: batch.skippedRejected)
                 state.withLock { $0.trusted += batch.trusted }
                 return
             }
-            if error is SessionRestart { throw error }
+            if let restart = failures.first(where: { $0 is SessionRestart }) { throw restart }
+            for letter in failures.compactMap({ $0 as? RefusedEvents }).flatMap(\.letters) {
+                logger.warning(
+                    "\(letter.topicPartition) offset \(letter.offset) goes to the dead letters: \(letter.reason)")
+                refused.append(letter)
+            }
+            // Lanes that only had refused events are tried again at once, without them.
+            guard let error = failures.first(where: { !($0 is RefusedEvents) }) else { continue }
             if isStopping {
                 logger.notice("stopping with an uncommitted batch (it will be read again): \(error)")
                 throw CancellationError()
@@ -301,9 +327,7 @@ public final class Projector: Service, Sendable {
     ) -> [[CheckpointAdvance]] {
         var lanes = [[CheckpointAdvance]](repeating: [], count: max(1, configuration.applyConnections))
         var next = 0
-        for (partition, range) in batch.ranges.sorted(by: {
-            ($0.key.topic, $0.key.partition) < ($1.key.topic, $1.key.partition)
-        }) {
+        for (partition, range) in batch.ranges.sorted(by: { $0.key < $1.key }) {
             // A revoked partition's messages are left to its next owner; a range already applied (read again after a
             // reassignment, or by a lane that committed before another failed) moves nothing.
             guard let position = positions[partition], range.upperBound + 1 > position.expected ?? 0 else { continue }
@@ -318,18 +342,39 @@ public final class Projector: Service, Sendable {
 
     /// Commits one lane: the batch's events and dead letters of the lane's partitions, from where each checkpoint
     /// stands, with those checkpoints.
+    /// When the views refuse events (see ``ViewStore/refusedEvents(_:on:)``), the lane fails with them, and they are
+    /// dead letters on the next attempt.
     private func commitLane(
-        _ batch: PreparedBatch, advances: [CheckpointAdvance], session: Session, producer: KafkaProducer
+        _ batch: PreparedBatch, advances: [CheckpointAdvance], refused: [DeadLetter], session: Session,
+        producer: KafkaProducer
     ) async throws {
         let from = Dictionary(uniqueKeysWithValues: advances.map { ($0.topicPartition, $0.expectedNextOffset ?? 0) })
         func wanted(_ partition: KafkaTopicPartition, _ offset: Int64) -> Bool {
             guard let start = from[partition] else { return false }
             return offset >= start
         }
-        let staged = batch.staged.filter { wanted($0.topicPartition, $0.offset) }
-        let letters = batch.deadLetters.filter { wanted($0.topicPartition, $0.offset) }
+        let refusedLetters = refused.filter { wanted($0.topicPartition, $0.offset) }
+        let refusedPositions = Set(refusedLetters.map { PartitionOffset($0.topicPartition, $0.offset) })
+        let staged = batch.staged.filter {
+            wanted($0.topicPartition, $0.offset)
+                && !refusedPositions.contains(PartitionOffset($0.topicPartition, $0.offset))
+        }
+        let letters = batch.deadLetters.filter { wanted($0.topicPartition, $0.offset) } + refusedLetters
         do {
             try await commit(batch, staged: staged, letters: letters, advances: advances, producer: producer)
+        } catch let error where ViewStore.isRefusal(error) {
+            let found = try await database.withConnection { connection in
+                try await store.refusedEvents(staged, on: connection)
+            }
+            guard !found.isEmpty else { throw error }
+            throw RefusedEvents(
+                letters: found.map { event, reason in
+                    let message = batch.message(at: event.topicPartition, offset: event.offset)
+                    return DeadLetter(
+                        at: event.topicPartition, offset: event.offset, key: message?.key,
+                        value: message?.value ?? event.message ?? event.event.json.serialized, reason: reason,
+                        eventID: event.event.id, eventType: event.event.type)
+                })
         } catch let error as PostgresError where error.code == .checkpointConflict {
             // After a lost connection the previous attempt may have committed; then the stored positions are
             // exactly this lane's.

@@ -69,17 +69,7 @@ public struct ViewStore: Sendable {
         return try await connection.withTransaction { connection in
             var outcome = ApplyOutcome(applied: 0, duplicates: [], rejected: [])
             if !rows.isEmpty {
-                try await connection.execute("SELECT tongban.prepare_stage()")
-                _ = try await connection.copyInBinary(table: "pg_temp.tongban_stage", columns: Self.stageColumns) {
-                    writer in
-                    for row in rows {
-                        writer.appendRow(
-                            row.eventID, row.sentType, row.type, row.subject, row.source, row.time, row.data,
-                            row.envelope, row.topic, row.partition, row.offset)
-                    }
-                }
-                let skipped = try await connection.query(
-                    "SELECT topic, partition, message_offset, event_id, outcome FROM tongban.apply_stage()")
+                let skipped = try await stageAndApply(rows, on: connection)
                 for row in skipped {
                     let entry = ApplyOutcome.Skipped(
                         topicPartition: KafkaTopicPartition(
@@ -101,6 +91,83 @@ public struct ViewStore: Sendable {
             try await beforeCommit?(outcome, connection)
             return outcome
         }
+    }
+
+    /// Copies rows into the connection's stage and runs `tongban.apply_stage()`, inside the caller's transaction.
+    /// - Returns: the staged events that were not applied (topic, partition, offset, event id, outcome).
+    private func stageAndApply(_ rows: [StageRow], on connection: PostgresConnection) async throws -> PostgresRows {
+        try await connection.execute("SELECT tongban.prepare_stage()")
+        _ = try await connection.copyInBinary(table: "pg_temp.tongban_stage", columns: Self.stageColumns) { writer in
+            for row in rows {
+                writer.appendRow(
+                    row.eventID, row.sentType, row.type, row.subject, row.source, row.time, row.data, row.envelope,
+                    row.topic, row.partition, row.offset)
+            }
+        }
+        return try await connection.query(
+            "SELECT topic, partition, message_offset, event_id, outcome FROM tongban.apply_stage()")
+    }
+
+    // MARK: - Refused events
+
+    /// Whether a failed apply means the views refuse some event's facts (a data error, or an exception raised by
+    /// the database, that will come back every time) rather than a passing failure worth retrying as it is.
+    ///
+    /// A unique violation is not a refusal: two apply connections inserting the same event id at once meet one,
+    /// and the retry finds the id applied.
+    public static func isRefusal(_ error: any Error) -> Bool {
+        guard let error = error as? PostgresError, let state = error.sqlState, state != "23505" else { return false }
+        return state.hasPrefix("22") || state.hasPrefix("23") || state == "P0001"
+    }
+
+    /// Finds the events whose facts the views refuse, so that they can go to the dead letters instead of stopping
+    /// their partitions: halves of the batch are applied under savepoints in a transaction that is always rolled
+    /// back, down to single events.
+    /// - Parameters:
+    ///   - events: the events of a batch whose apply failed with a refusal (``isRefusal(_:)``).
+    ///   - connection: a connection outside any transaction.
+    /// - Returns: each refused event with the reason (the SQLSTATE and its name, never values). Empty when no single
+    ///   event fails alone: the failure came from events together, or has passed.
+    /// - Throws: `PostgresError` for any failure that is not a refusal (the connection was lost, …).
+    public func refusedEvents(
+        _ events: [StagedEvent], on connection: PostgresConnection
+    ) async throws -> [(event: StagedEvent, reason: String)] {
+        let rows = try events.map(stageRow)
+        var refused: [(event: StagedEvent, reason: String)] = []
+        try await connection.execute("BEGIN")
+        do {
+            var pending: [Range<Int>] = rows.isEmpty ? [] : [0..<rows.count]
+            while let range = pending.popLast() {
+                try await connection.execute("SAVEPOINT tongban_probe")
+                var failure: (any Error)?
+                do {
+                    _ = try await stageAndApply(Array(rows[range]), on: connection)
+                } catch {
+                    failure = error
+                }
+                try await connection.execute("ROLLBACK TO SAVEPOINT tongban_probe")
+                guard let failure else { continue }
+                guard Self.isRefusal(failure) else { throw failure }
+                if range.count == 1 {
+                    let error = failure as? PostgresError
+                    refused.append(
+                        (
+                            events[range.lowerBound],
+                            "the views refused the event: \(error?.message ?? "statement failed") (SQLSTATE "
+                                + "\(error?.sqlState ?? "?"))"
+                        ))
+                } else {
+                    let middle = range.lowerBound + range.count / 2
+                    pending.append(middle..<range.upperBound)
+                    pending.append(range.lowerBound..<middle)
+                }
+            }
+        } catch {
+            _ = try? await connection.execute("ROLLBACK")
+            throw error
+        }
+        try await connection.execute("ROLLBACK")
+        return refused
     }
 
     /// Records dead letters (and their offsets in `tongban.rejected_offset`); a letter already recorded for the

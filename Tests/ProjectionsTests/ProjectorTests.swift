@@ -199,4 +199,68 @@ struct ProjectorTests {
         }
         try await server.stop()
     }
+
+    /// Valid events whose facts the views cannot take (a trigger stands in for such a view here) go to the dead
+    /// letters with the reason; the rest of their batches and partitions is applied, and nothing stalls.
+    @Test("#4 events the views refuse are dead letters; their partitions go on")
+    func refusedEvents() async throws {
+        let population = try SignedPopulation.make(people: 80, seed: 46, anomalyRate: 0.03)
+        // Postings sent once (no duplicate or re-sent copy carries them), so each refusal is one message.
+        func posting(_ event: GeneratedEvent) -> String? {
+            guard event.type == "social-insurance.contribution-posted.v1" else { return nil }
+            return (try? JSONParser.parse(event.line))?["data"]?["postingId"]?.stringValue
+        }
+        let sent = Dictionary(population.events.compactMap(posting).map { ($0, 1) }, uniquingKeysWith: +)
+        let contributions = population.events.filter { event in
+            event.shouldBeApplied && posting(event).map { sent[$0] == 1 } == true
+        }
+        try #require(contributions.count > 10)
+        let chosen = [contributions[3], contributions[contributions.count / 2]]
+        let postings = chosen.compactMap(posting)
+        let refusedIDs = Set(chosen.compactMap(\.id))
+        try await withMockCluster { cluster in
+            try await ProjectionScenario.createTopics(on: cluster)
+            try await ProjectionScenario.publish(population.events, to: cluster)
+            try await withTestDatabase { db in
+                try await ProjectionFixtures.migrate(db.client)
+                try await db.client.withConnection { connection in
+                    _ = try await connection.executeScript(
+                        """
+                        CREATE TABLE public.refused_posting (posting_id text PRIMARY KEY);
+                        CREATE FUNCTION public.refuse_posting() RETURNS trigger LANGUAGE plpgsql AS $$
+                        BEGIN
+                            IF EXISTS (SELECT 1 FROM public.refused_posting r WHERE r.posting_id = NEW.posting_id) THEN
+                                RAISE EXCEPTION 'this test refuses the posting';
+                            END IF;
+                            RETURN NEW;
+                        END
+                        $$;
+                        CREATE TRIGGER refuse_posting BEFORE INSERT ON tongban.contribution
+                            FOR EACH ROW EXECUTE FUNCTION public.refuse_posting();
+                        """)
+                    for posting in postings {
+                        try await connection.execute("INSERT INTO public.refused_posting VALUES (\(posting))")
+                    }
+                }
+                let statuses = try await Self.project(
+                    cluster, database: db, instances: 1, group: TestNames.unique("refused"))
+                #expect(statuses[0].lastError == nil)
+                #expect(statuses[0].deadLetters == population.rejected.count + chosen.count)
+                #expect(
+                    try await ProjectionScenario.ledgerIDs(db.client) == population.appliedIDs.subtracting(refusedIDs))
+
+                // In the table with the reason, and on the topic with the original bytes.
+                let rows = try await db.client.query(
+                    "SELECT event_id::text, reason FROM tongban.dead_letter WHERE reason LIKE 'the views refused%'")
+                let reasons = Dictionary(
+                    uniqueKeysWithValues: try rows.map {
+                        (try $0.decode(String.self, at: 0), try $0.decode(String.self, at: 1))
+                    })
+                #expect(Set(reasons.keys) == refusedIDs)
+                #expect(reasons.values.allSatisfy { $0.contains("SQLSTATE P0001") })
+                let onTopic = Set(try await ProjectionScenario.deadLetterMessages(on: cluster).map(\.value))
+                for event in chosen { #expect(onTopic.contains(event.line)) }
+            }
+        }
+    }
 }
