@@ -50,6 +50,20 @@ struct ProjectorCrashTests {
             await exited()
         }
 
+        /// Waits until the process has started its services (it logs "projecting …" just before): a SIGTERM before
+        /// that ends it by the signal's default action, not by a graceful stop.
+        func waitUntilStarted() async throws {
+            let deadline = ContinuousClock.now + .seconds(60)
+            while !log.contains("projecting ") {
+                guard process.isRunning, ContinuousClock.now < deadline else {
+                    throw ScenarioError("tongban project did not start:\n\(log.suffix(3_000))")
+                }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            // The service group installs its signal handlers as it starts running.
+            try await Task.sleep(for: .milliseconds(500))
+        }
+
         /// SIGTERM, and waits for the graceful exit; returns the exit status.
         func terminate() async -> Int32 {
             process.terminate()
@@ -151,6 +165,8 @@ struct ProjectorCrashTests {
                     killedWhileWorking >= 10,
                     "only \(killedWhileWorking) of 20 kills hit a working projector\n\(idle.joined(separator: "\n"))")
                 let last = try ProjectProcess(cluster: cluster, database: database, batchSize: 1_000)
+                // The killed ones may have finished the work already: the graceful stop must not come during start-up.
+                try await last.waitUntilStarted()
                 try await Self.waitUntilCaughtUp(ends, database: database, watching: last)
                 #expect(await last.terminate() == 0, "\(last.log.suffix(2_000))")
                 try await Self.checkOutcome(population, cluster: cluster, database: database)
