@@ -99,7 +99,7 @@ struct BatchVerifier: Sendable {
         var eventType: String?
         do {
             let event: ValidatedEvent
-            if trusted, let accepted = try? validator.readAccepted(message.value, key: message.key) {
+            if trusted, let accepted = try? validator.readAccepted(message.value) {
                 // Validated and verified when it was first read: only parsed and decoded again.
                 event = accepted
             } else {

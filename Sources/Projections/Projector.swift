@@ -21,7 +21,9 @@ import Synchronization
 /// - While batch *n* is applied, batch *n + 1* is read and verified. A batch is applied on several connections at
 ///   once (``ProjectorConfiguration/applyConnections``), each with its own share of the partitions.
 /// - PostgreSQL or Kafka failures: the batch is retried with backoff until it commits; a checkpoint moved by
-///   another instance ends the consumer session and a new one starts from the stored positions.
+///   another instance ends the consumer session and a new one starts from the stored positions. When PostgreSQL
+///   refuses some events' facts (``ViewStore/isRefusal(_:)``), the batch is bisected to find them
+///   (``ViewStore/refusedEvents(_:on:)``), they become dead letters, and the rest commits.
 /// - Graceful shutdown (ServiceLifecycle): the batch in hand is applied and committed, then the consumer leaves
 ///   the group.
 ///

@@ -11,7 +11,7 @@ struct ReadAcceptedTests {
     func sameAsValidate(_ example: EventFixtures.Example) throws {
         let envelope = EventFixtures.envelope(type: example.type, data: example.data)
         let validated = try EventFixtures.validator.validate(envelope: envelope, now: EventFixtures.now)
-        let read = try EventFixtures.validator.readAccepted(envelope.serialized, key: Array(validated.key.utf8))
+        let read = try EventFixtures.validator.readAccepted(envelope.serialized)
         #expect(read.json == validated.json)
         #expect(read.envelope.id == validated.envelope.id)
         #expect(read.envelope.source == validated.envelope.source)

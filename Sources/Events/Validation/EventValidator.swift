@@ -166,13 +166,11 @@ public struct EventValidator: Sendable {
     ///
     /// A rebuild reads messages below a partition's verified watermark this way (they were validated and verified
     /// when first read, and Kafka offsets never change). Anything else must use `validate`.
-    /// - Parameters:
-    ///   - message: the Kafka message value.
-    ///   - key: the Kafka message key (the record key is taken from `data`, as `validate` does).
+    /// - Parameter message: the Kafka message value (the record key is taken from `data`, as `validate` does).
     /// - Returns: the event, as `validate` returned it the first time.
     /// - Throws: ``EventValidationError`` when the message cannot even be read as an event of the catalog (a
     ///   caller should then validate it, to report every reason).
-    public func readAccepted(_ message: [UInt8], key: [UInt8]? = nil) throws(EventValidationError) -> ValidatedEvent {
+    public func readAccepted(_ message: [UInt8]) throws(EventValidationError) -> ValidatedEvent {
         let json = try Self.parse(message)
         let eventType = json["type"]?.stringValue
         guard let envelope = EventEnvelope(json: json), let data = json["data"] else {
