@@ -14,6 +14,8 @@ struct ProjectorCrashTests {
     final class ProjectProcess: @unchecked Sendable {
         let process = Process()
         let output: URL
+        /// What `tongban project` logs once it traps SIGTERM, before the rest of its start-up.
+        static let started = "starting tongban project"
 
         /// Starts `tongban project` against the mock cluster and the test database.
         init(cluster: KafkaMockCluster, database: TestDatabase, batchSize: Int) throws {
@@ -50,18 +52,15 @@ struct ProjectorCrashTests {
             await exited()
         }
 
-        /// Waits until the process has started its services (it logs "projecting …" just before): a SIGTERM before
-        /// that ends it by the signal's default action, not by a graceful stop.
-        func waitUntilStarted() async throws {
+        /// Waits until the process has logged `text`.
+        func waitForLog(_ text: String) async throws {
             let deadline = ContinuousClock.now + .seconds(60)
-            while !log.contains("projecting ") {
+            while !log.contains(text) {
                 guard process.isRunning, ContinuousClock.now < deadline else {
-                    throw ScenarioError("tongban project did not start:\n\(log.suffix(3_000))")
+                    throw ScenarioError("tongban project never logged \"\(text)\":\n\(log.suffix(3_000))")
                 }
-                try await Task.sleep(for: .milliseconds(50))
+                try await Task.sleep(for: .milliseconds(10))
             }
-            // The service group installs its signal handlers as it starts running.
-            try await Task.sleep(for: .milliseconds(500))
         }
 
         /// SIGTERM, and waits for the graceful exit; returns the exit status.
@@ -164,12 +163,29 @@ struct ProjectorCrashTests {
                 #expect(
                     killedWhileWorking >= 10,
                     "only \(killedWhileWorking) of 20 kills hit a working projector\n\(idle.joined(separator: "\n"))")
+                // The killed ones may have finished the work already; then the stop below comes during start-up,
+                // which must be graceful too. Only before the process traps its signals ("starting") would a SIGTERM
+                // end it by the signal's default action.
                 let last = try ProjectProcess(cluster: cluster, database: database, batchSize: 1_000)
-                // The killed ones may have finished the work already: the graceful stop must not come during start-up.
-                try await last.waitUntilStarted()
+                try await last.waitForLog(ProjectProcess.started)
                 try await Self.waitUntilCaughtUp(ends, database: database, watching: last)
                 #expect(await last.terminate() == 0, "\(last.log.suffix(2_000))")
                 try await Self.checkOutcome(population, cluster: cluster, database: database)
+            }
+        }
+    }
+
+    @Test("#4 SIGTERM during start-up: a graceful stop with status 0")
+    func stoppedDuringStartUp() async throws {
+        try await withMockCluster { cluster in
+            try await ProjectionScenario.createTopics(on: cluster)
+            try await withTestDatabase { database in
+                // Not migrated yet: the projector's start-up applies the migrations, and the signal comes meanwhile.
+                let process = try ProjectProcess(cluster: cluster, database: database, batchSize: 100)
+                try await process.waitForLog(ProjectProcess.started)
+                #expect(await process.terminate() == 0, "\(process.log.suffix(2_000))")
+                // Before the fix, the signal's default action ended the process here (terminated by SIGTERM).
+                #expect(process.process.terminationReason == .exit, "ended by a signal:\n\(process.log.suffix(2_000))")
             }
         }
     }

@@ -9,7 +9,6 @@ import Projections
 import ServiceLifecycle
 import SyntheticPopulation
 import TongbanSchemas
-import UnixSignals
 
 /// `tongban dev`: the whole stack on this machine with nothing to configure.
 ///
@@ -46,12 +45,17 @@ struct DevCommand: AsyncParsableCommand {
     var exitWhenReady = false
 
     func run() async throws {
+        // First: Ctrl-C while the embedded cluster starts must still stop it, not leave a PostgreSQL running.
+        let stop = await StopSignals.trap()
         let logger = global.bootstrapLogging(label: "tongban.dev")
         let stack = try await DevStack.start(brokers: brokers, partitions: partitions, logger: logger)
         do {
+            try stop.check()
             try await stack.selfCheck(logger: logger)
+            try stop.check()
             let published = try await stack.publishPopulation(
                 people: people, seed: seed, anomalies: anomalies, logger: logger)
+            try stop.check()
             let statuses = StatusBoard()
             let server = try operations.server(
                 health: { HealthReport(projectors: statuses.projectors.map(\.status)) }, logger: logger)
@@ -66,20 +70,30 @@ struct DevCommand: AsyncParsableCommand {
             FileHandle.standardOutput.write(Data((stack.banner(published: published) + "\n").utf8))
             var services: [any Service] = [stack.database, projector]
             if let server { services.append(server) }
-            let group = ServiceGroup(
-                configuration: .init(
-                    services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
-                    gracefulShutdownSignals: [.sigterm, .sigint],
-                    logger: logger))
-            try await withThrowingTaskGroup(of: Void.self) { tasks in
-                tasks.addTask { try await group.run() }
+            let group = ServiceGroup(services: services, logger: logger)
+            // The views are reported once ready; when the services end first (Ctrl-C), the wait is given up.
+            try await withThrowingTaskGroup(of: Bool.self) { tasks in
                 tasks.addTask {
-                    let outcome = try await Self.waitForViews(projector, published: published)
-                    FileHandle.standardOutput.write(Data((outcome + "\n").utf8))
-                    if exitWhenReady { await group.triggerGracefulShutdown() }
+                    try await stop.run(group)
+                    return true
                 }
-                try await tasks.waitForAll()
+                tasks.addTask {
+                    let outcome: String
+                    do {
+                        outcome = try await Self.waitForViews(projector, published: published)
+                    } catch let error where stop.isRequested || error is CancellationError {
+                        return false  // stopped before the views were ready: nothing to report
+                    }
+                    FileHandle.standardOutput.write(Data((outcome + "\n").utf8))
+                    if exitWhenReady { await stop.request() }
+                    return false
+                }
+                while let servicesEnded = try await tasks.next() {
+                    if servicesEnded { tasks.cancelAll() }
+                }
             }
+        } catch is StopRequested {
+            logger.notice("stopped during start-up")
         } catch {
             await stack.stop()
             throw error

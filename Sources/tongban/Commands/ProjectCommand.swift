@@ -9,13 +9,13 @@ import Projections
 import ServiceLifecycle
 import Synchronization
 import SyntheticPopulation
-import UnixSignals
 
 /// `tongban project`: the projectors, from the department topics to the verified views.
 ///
 /// Runs `--instances` projectors in one consumer group (more processes with the same `--group` share the
 /// partitions too), applies pending migrations first, and stops gracefully on SIGTERM or Ctrl-C: each projector
-/// commits the batch in hand before the process exits.
+/// commits the batch in hand before the process exits. A signal during start-up stops it gracefully too (status 0),
+/// once the step in hand (applying a migration, say) is done.
 struct ProjectCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "project",
@@ -70,7 +70,10 @@ struct ProjectCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        // First: a SIGTERM during start-up is then a graceful stop too, not the signal's default action.
+        let stop = await StopSignals.trap()
         let logger = global.bootstrapLogging(label: "tongban.project")
+        logger.notice("starting tongban project (consumer group \(group), view group \(viewGroup))")
         let registry = try loadKeys()
         guard let servers = global.resolvedKafkaBootstrapServers else {
             throw CommandFailure("no Kafka cluster: set KAFKA_BOOTSTRAP_SERVERS or pass --kafka-bootstrap-servers")
@@ -101,6 +104,11 @@ struct ProjectCommand: AsyncParsableCommand {
                 throw CommandFailure("could not apply the migrations: \(error)")
             }
         }
+        if stop.isRequested {
+            logger.notice("stopped during start-up, before reading anything")
+            await database.shutdown()
+            return
+        }
         let validator = try EventValidator()
         // The metrics backend first: the projectors create their metrics when they are made.
         let statuses = StatusBoard()
@@ -118,12 +126,7 @@ struct ProjectCommand: AsyncParsableCommand {
         var services: [any Service] = [database]
         services += projectors
         if let server { services.append(server) }
-        let group = ServiceGroup(
-            configuration: .init(
-                services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger))
-        try await group.run()
+        try await stop.run(ServiceGroup(services: services, logger: logger))
     }
 
     /// The departments' public keys: `--keys`, `TONGBAN_DEPARTMENT_KEYS`, or the development keys.
