@@ -71,8 +71,9 @@ enum IngestBenchmark {
         let raw = try await rawConsume(cluster: cluster, topics: topics, total: total, logger: logger)
         figures.append(
             BenchmarkFigure(
-                name: "raw consume", value: raw, unit: "events/s",
-                note: "one consumer, no processing, group join excluded"))
+                name: "raw consume", value: raw.rate, unit: "events/s",
+                note: "one consumer, no processing, group join excluded; CPU per event (consumer and brokers) "
+                    + String(format: "%.1f µs", raw.cpuMicros)))
 
         let database = PostgresClient(configuration: .init(conninfo: conninfo, maxConnections: 2), logger: logger)
         _ = try await TongbanMigrations.migrate(database, logger: logger)
@@ -94,7 +95,7 @@ enum IngestBenchmark {
                 name: "projector, verifying", value: verified.rate, unit: "events/s",
                 note: "from zero: validate + verify + apply; \(ratio(verified.rate, bound)) of the verify bound "
                     + "(\(ratio(verified.rate, spread[1]))–\(ratio(verified.rate, spread[0])) against either "
-                    + "measurement; goal ≥ 0.80)"))
+                    + "measurement; goal ≥ 0.80); \(verified.cpu)"))
 
         try await database.withConnection { try await ViewStore().resetForRebuild(on: $0) }
         await database.shutdown()
@@ -103,8 +104,8 @@ enum IngestBenchmark {
         figures.append(
             BenchmarkFigure(
                 name: "projector, rebuild mode", value: rebuilt.rate, unit: "events/s",
-                note: "below the verified watermark; \(ratio(rebuilt.rate, raw)) of raw consume (goals ≥ 100,000/s "
-                    + "and ≥ 0.50)"))
+                note: "below the verified watermark; \(ratio(rebuilt.rate, raw.rate)) of raw consume (goals ≥ "
+                    + "100,000/s and ≥ 0.50); \(rebuilt.cpu)"))
         for (name, run) in [("verifying", verified), ("rebuild", rebuilt)] {
             for (events, kilobytes) in run.memory {
                 figures.append(
@@ -211,16 +212,22 @@ enum IngestBenchmark {
     /// Messages per second of a consumer that only counts, from its first message to the last.
     static func rawConsume(
         cluster: KafkaMockCluster, topics: [String], total: Int, logger: Logger
-    ) async throws -> Double {
+    ) async throws -> (rate: Double, cpuMicros: Double) {
         let consumer = try KafkaConsumer(
             configuration: .init(kafka: .init(bootstrapServers: cluster.bootstrapServers), groupID: "bench-raw"),
             topics: topics, handler: .always(.beginning), logger: logger)
         var count = 0
         var start: ContinuousClock.Instant?
+        var startCPU = ProcessCPU.snapshot()
+        var counted = 0
         do {
             while count < total {
                 let batch = try await consumer.nextBatch(maxMessages: 10_000, maxWait: .milliseconds(100))
-                if start == nil && !batch.isEmpty { start = .now }
+                if start == nil && !batch.isEmpty {
+                    start = .now
+                    startCPU = ProcessCPU.snapshot()
+                    counted = batch.count
+                }
                 count += batch.count
             }
         } catch {
@@ -228,14 +235,18 @@ enum IngestBenchmark {
             throw error
         }
         let seconds = (ContinuousClock.now - (start ?? .now)).seconds
+        let cpu = (ProcessCPU.snapshot().benchmark - startCPU.benchmark) * 1e6 / Double(max(count - counted, 1))
         await consumer.shutdown()
-        return Double(count) / max(seconds, 1e-9)
+        return (Double(count - counted) / max(seconds, 1e-9), cpu)
     }
 
     struct ProjectorRun {
         var rate: Double
         /// (events projected, resident kilobytes) when the projector passed 100k events, and at the end.
         var memory: [(Int, Int)]
+        /// Where the CPU went, per event, from the first commit to the last.
+        var cpu = ""
+
     }
 
     /// Runs `tongban project` as a child process until the checkpoints reach `total`, and measures it from its
@@ -258,6 +269,7 @@ enum IngestBenchmark {
 
         let connection = try await PostgresConnection.connect(conninfo, logger: Logger(label: "bench"))
         var first: (ContinuousClock.Instant, Int)?
+        var firstCPU = ProcessCPU.snapshot()
         var memory: [(Int, Int)] = []
         var done = 0
         var progress = ProgressBar(label: label, total: total)
@@ -271,7 +283,10 @@ enum IngestBenchmark {
                     "SELECT coalesce(sum(next_offset), 0)::bigint FROM tongban.checkpoint WHERE view_group = 'tongban.views'"
                 )
                 done = Int(try rows[0].decode(Int64.self, at: 0))
-                if first == nil && done > 0 { first = (.now, done) }
+                if first == nil && done > 0 {
+                    first = (.now, done)
+                    firstCPU = ProcessCPU.snapshot(child: process.processIdentifier)
+                }
                 if memory.isEmpty && done >= 100_000, let rss = residentKilobytes(process.processIdentifier) {
                     memory.append((done, rss))
                 }
@@ -283,6 +298,7 @@ enum IngestBenchmark {
             throw error
         }
         let end = ContinuousClock.now
+        let endCPU = ProcessCPU.snapshot(child: process.processIdentifier)
         progress.finish(done)
         if let rss = residentKilobytes(process.processIdentifier) { memory.append((done, rss)) }
         await connection.close()
@@ -290,7 +306,9 @@ enum IngestBenchmark {
         // Polled, not `waitUntilExit()`: that would block a thread of the cooperative pool.
         while process.isRunning { try? await Task.sleep(for: .milliseconds(20)) }
         guard let first, done > first.1 else { return ProjectorRun(rate: 0, memory: memory) }
-        return ProjectorRun(rate: Double(done - first.1) / max((end - first.0).seconds, 1e-9), memory: memory)
+        return ProjectorRun(
+            rate: Double(done - first.1) / max((end - first.0).seconds, 1e-9), memory: memory,
+            cpu: ProcessCPU.perEvent(from: firstCPU, to: endCPU, events: done - first.1, childName: "projector"))
     }
 
     /// VmRSS of a process, in KiB.
