@@ -124,9 +124,12 @@ public struct EventKeyRegistry: Sendable {
     /// - Parameters:
     ///   - envelope: the envelope object as received.
     ///   - purpose: `.ingest` for new events (key must be active), `.evidence` for accepted ones.
+    ///   - canonical: the envelope's canonical forms, if the caller has them already (they are computed otherwise).
     /// - Throws: ``EventSignatureError``: `.missingSignature`, `.malformedSignature`, `.unknownKey`,
     ///   `.departmentMismatch`, `.keyRevoked`, `.badSignature`, `.keyRetired` — distinct on purpose.
-    public func verify(_ envelope: JSONObject, purpose: Purpose = .ingest) throws(EventSignatureError) {
+    public func verify(
+        _ envelope: JSONObject, purpose: Purpose = .ingest, canonical: EventCanonicalForms? = nil
+    ) throws(EventSignatureError) {
         guard let kid = envelope["tbkid"]?.stringValue, !kid.isEmpty else {
             throw EventSignatureError(.missingSignature, "the event has no tbkid: it is not signed")
         }
@@ -152,7 +155,12 @@ public struct EventKeyRegistry: Sendable {
         if entry.status == .revoked {
             throw EventSignatureError(.keyRevoked, "key \(kid) was revoked")
         }
-        let bytes = try EventSignatures.signingBytes(of: envelope)
+        let bytes: [UInt8]
+        if let canonical {
+            bytes = canonical.signingBytes
+        } else {
+            bytes = try EventSignatures.signingBytes(of: envelope)
+        }
         guard entry.publicKey.isValidSignature(signature, for: bytes) else {
             throw EventSignatureError(
                 .badSignature,
