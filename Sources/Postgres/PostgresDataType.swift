@@ -45,6 +45,8 @@ public struct PostgresDataType: Hashable, Sendable, CustomStringConvertible {
     public static let numeric = PostgresDataType(oid: 1700)
     /// `uuid`
     public static let uuid = PostgresDataType(oid: 2950)
+    /// `uuid[]`
+    public static let uuidArray = PostgresDataType(oid: 2951)
     /// `jsonb`
     public static let jsonb = PostgresDataType(oid: 3802)
 

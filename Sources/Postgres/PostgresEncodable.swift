@@ -232,6 +232,26 @@ extension UUID: PostgresEncodable {
     }
 }
 
+extension UUID: PostgresArrayElement {
+    /// `uuid[]`
+    public static var postgresArrayType: PostgresDataType { .uuidArray }
+    /// Appends an array literal, `{0193a5c2-…,…}`.
+    /// - Parameters:
+    ///   - array: the UUIDs.
+    ///   - buffer: where to write.
+    /// - Returns: `.text`.
+    public static func encodeArray(_ array: [UUID], into buffer: inout [UInt8]) -> PostgresFormat {
+        buffer.reserveCapacity(buffer.count + array.count * 37 + 2)
+        buffer.append(UInt8(ascii: "{"))
+        for (i, element) in array.enumerated() {
+            if i > 0 { buffer.append(UInt8(ascii: ",")) }
+            buffer.append(contentsOf: element.uuidString.utf8)
+        }
+        buffer.append(UInt8(ascii: "}"))
+        return .text
+    }
+}
+
 extension Optional: PostgresEncodable where Wrapped: PostgresEncodable {
     /// The wrapped type's type.
     public static var postgresType: PostgresDataType { Wrapped.postgresType }

@@ -133,6 +133,62 @@ extension PostgresTests {
             }
         }
 
+        @Test("dates, numerics and text arrays in binary COPY read back as PostgreSQL prints them")
+        func datesNumericsAndArrays() async throws {
+            try await withTestDatabase { db in
+                try await db.client.execute("CREATE TABLE v (n int, d date, x numeric(16, 2), y numeric, a text[])")
+                let values: [(PostgresDate, PostgresNumeric, PostgresNumeric, PostgresTextArray)] = [
+                    (PostgresDate(daysSince1970: 0), .init(0, scale: 2), .init(0, scale: 0), .init([])),
+                    (PostgresDate(daysSince1970: 10_957), .init(5, scale: 2), .init(-7, scale: 0), .init(["a"])),
+                    (
+                        PostgresDate(daysSince1970: 20_000), .init(123_450, scale: 2), .init(10_000, scale: 4),
+                        .init(["x", "", "引号 \"q\" \\ {,}"])
+                    ),
+                    (
+                        PostgresDate(daysSince1970: -1), .init(12_345_678_901_299, scale: 2),
+                        .init(-1_000_000_000_000_001, scale: 9), .init(["NULL"])
+                    ),
+                    (
+                        PostgresDate(daysSince1970: -25_567), .init(-100, scale: 2), .init(1, scale: 16),
+                        .init(["1", "2"])
+                    ),
+                ]
+                _ = try await db.client.withConnection { connection in
+                    try await connection.copyInBinary(table: "v", columns: ["n", "d", "x", "y", "a"]) { writer in
+                        for (n, value) in values.enumerated() {
+                            writer.appendRow(Int32(n), value.0, value.1, value.2, value.3)
+                        }
+                    }
+                }
+                let rows = try await db.client.query(
+                    "SELECT d::text, x::text, y::text, a::text, array_length(a, 1) FROM v ORDER BY n")
+                let printed = try rows.map {
+                    [
+                        try $0.decode(String.self, at: 0), try $0.decode(String.self, at: 1),
+                        try $0.decode(String.self, at: 2), try $0.decode(String.self, at: 3),
+                        String(describing: try $0.decode(Int?.self, at: 4)),
+                    ]
+                }
+                #expect(
+                    printed == [
+                        ["1970-01-01", "0.00", "0", "{}", "nil"],
+                        ["2000-01-01", "0.05", "-7", "{a}", "Optional(1)"],
+                        ["2024-10-04", "1234.50", "1.0000", #"{x,"","引号 \"q\" \\ {,}"}"#, "Optional(3)"],
+                        ["1969-12-31", "123456789012.99", "-1000000.000000001", #"{"NULL"}"#, "Optional(1)"],
+                        ["1900-01-01", "-1.00", "0.0000000000000001", "{1,2}", "Optional(2)"],
+                    ])
+                // The column's precision is checked as for text input.
+                let overflow = await expectPostgresError {
+                    _ = try await db.client.withConnection { connection in
+                        try await connection.copyInBinary(table: "v", columns: ["x"]) { writer in
+                            writer.appendRow(PostgresNumeric(100_000_000_000_000_000, scale: 2))
+                        }
+                    }
+                }
+                #expect(overflow?.sqlState == "22003")
+            }
+        }
+
         @Test func writerBuildsTheBinaryFormatInMemory() {
             var writer = PostgresCopyWriter()
             writer.appendRow(Int32(1), Optional<String>.none)
