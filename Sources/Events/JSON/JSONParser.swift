@@ -150,14 +150,20 @@ private struct Parser {
         index += 1  // opening quote
         let start = index
         // Fast path: no escapes.
+        var highBits: UInt8 = 0
         while index < bytes.count {
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
-                guard let s = String(validating: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
-                else { throw JSONParseError(offset: start, reason: "string is not valid UTF-8") }
+                let text = UnsafeBufferPointer(rebasing: bytes[start..<index])
                 index += 1
+                // ASCII needs no validation (most strings of events are ids, codes and dates).
+                if highBits < 0x80 { return String(decoding: text, as: UTF8.self) }
+                guard let s = String(validating: text, as: UTF8.self) else {
+                    throw JSONParseError(offset: start, reason: "string is not valid UTF-8")
+                }
                 return s
             }
+            highBits |= byte
             if byte == UInt8(ascii: "\\") { break }
             if byte < 0x20 { throw error("control character in string (escape it)") }
             index += 1
