@@ -108,16 +108,21 @@ struct BatchVerifier: Sendable {
             }
             eventID = event.id
             eventType = event.type
+            var canonical: EventCanonicalForms?
             if !trusted {
                 guard let envelope = event.json.objectValue else {
                     return .deadLetter(
                         letter(message, reason: "the envelope is not an object", eventID: eventID, eventType: eventType)
                     )
                 }
-                try keys.verify(envelope, purpose: .ingest)
+                // One canonical pass serves the signature and the fingerprint.
+                canonical = try EventCanonicalForms(envelope)
+                try keys.verify(envelope, purpose: .ingest, canonical: canonical)
             }
             return .stage(
-                StagedEvent(event, at: message.topicPartition, offset: message.offset, message: message.value),
+                try StagedEvent(
+                    event, at: message.topicPartition, offset: message.offset, message: message.value,
+                    canonical: canonical),
                 trusted: trusted)
         } catch let error as EventValidationError {
             return .deadLetter(

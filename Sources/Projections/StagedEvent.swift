@@ -1,30 +1,47 @@
 public import Events
 public import Kafka
 
-/// A validated event and where it was read: what `ViewStore.apply` stages.
+/// A validated event and where it was read: what `ViewStore.apply` writes to the views.
 public struct StagedEvent: Sendable {
     /// The event, as `EventValidator` returned it (signature already verified by the caller).
-    public var event: ValidatedEvent
+    public let event: ValidatedEvent
     /// The topic and partition it was read from.
-    public var topicPartition: KafkaTopicPartition
+    public let topicPartition: KafkaTopicPartition
     /// Its offset in that partition.
-    public var offset: Int64
+    public let offset: Int64
     /// The message value the event was read from, when the caller has it: it is stored as the envelope as it is,
     /// instead of serializing `event.json` again.
-    public var message: [UInt8]?
+    public let message: [UInt8]?
+    /// The event's content and fact hashes, the idempotency keys of the views.
+    public let fingerprint: EventFingerprint
 
-    /// Creates a staged event.
+    /// Creates a staged event and fingerprints it (call it where the work can run in parallel: it hashes the
+    /// canonical bytes).
     /// - Parameters:
     ///   - event: the validated event.
     ///   - topicPartition: where it was read.
     ///   - offset: its offset.
     ///   - message: the message value `event` was read from (must be that very JSON), or `nil`.
+    ///   - canonical: the envelope's canonical forms, if the caller computed them (verifying a signature does).
+    /// - Throws: ``EventSignatureError`` `.notCanonicalizable` when the envelope has no canonical form.
     public init(
-        _ event: ValidatedEvent, at topicPartition: KafkaTopicPartition, offset: Int64, message: [UInt8]? = nil
-    ) {
+        _ event: ValidatedEvent, at topicPartition: KafkaTopicPartition, offset: Int64, message: [UInt8]? = nil,
+        canonical: EventCanonicalForms? = nil
+    ) throws(EventSignatureError) {
         self.event = event
         self.topicPartition = topicPartition
         self.offset = offset
         self.message = message
+        self.fingerprint = try EventFingerprint(event, canonical: canonical)
+    }
+
+    /// The message as stored: the bytes read, or the envelope serialized.
+    var envelopeBytes: [UInt8] { message ?? event.json.serialized }
+
+    /// Whether this event was read before `other` (topic, partition, offset): among copies of one event or one fact,
+    /// the earliest counts.
+    func precedes(_ other: StagedEvent) -> Bool {
+        if topicPartition != other.topicPartition { return topicPartition < other.topicPartition }
+        return offset < other.offset
     }
 }

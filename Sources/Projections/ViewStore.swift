@@ -5,11 +5,16 @@ public import Postgres
 
 /// Applies batches of validated events to Tongban's views in PostgreSQL, set-based, with the checkpoints.
 ///
-/// One call to ``apply(_:checkpoints:deadLetters:on:)`` is one transaction: the batch is copied into the
-/// connection's staging table (binary COPY), `tongban.apply_stage()` turns every staged event into fact rows
-/// with one `INSERT … SELECT` per event type, the dead letters are recorded, and each partition's checkpoint
-/// moves forward with a compare-and-set. Either all of it commits or none of it does, so after a restart the
-/// projector resumes exactly where the views end.
+/// One call to ``apply(_:checkpoints:deadLetters:on:beforeCommit:)`` is one transaction:
+/// 1. the batch's event ids and fact hashes are looked up in the ledger (`tongban.event`) with one indexed query, and
+///    each event is decided: applied, a duplicate (its id was applied with the same content), or rejected (its id
+///    was applied with other content); of the applied ones, the first of each fact hash establishes the fact;
+/// 2. one binary `COPY` per table writes the ledger rows, then the fact rows of the events that establish facts
+///    (the view projectors, `Views/`, turn payloads into rows);
+/// 3. rejected ids and the batch's dead letters are recorded, and each partition's checkpoint moves forward with a
+///    compare-and-set.
+/// Either all of it commits or none of it does, so after a restart the projector resumes exactly where the views
+/// end.
 ///
 /// ```swift
 /// let store = ViewStore(viewGroup: "tongban.views")
@@ -25,11 +30,13 @@ public struct ViewStore: Sendable {
     /// The checkpoint group this store advances (`tongban.checkpoint.view_group`).
     public let viewGroup: String
 
-    /// The columns `COPY` fills in the staging table, in order.
-    static let stageColumns = [
-        "event_id", "sent_type", "type", "subject", "source", "effective_time", "data", "envelope", "topic",
-        "partition", "message_offset",
-    ]
+    /// The ledger's columns, in row order.
+    static let ledger = FactTable(
+        name: "event",
+        columns: [
+            "event_id", "type", "subject", "source", "effective_time", "topic", "partition", "message_offset",
+            "content_hash", "envelope", "fact_hash", "establishes",
+        ])
 
     /// Creates a store.
     /// - Parameter viewGroup: the checkpoint group (one per consumer group; a rebuild uses its own).
@@ -43,7 +50,8 @@ public struct ViewStore: Sendable {
     ///
     /// - Parameters:
     ///   - events: validated events with their Kafka positions, in any order (per-key order does not matter
-    ///     either: the views derive state from effective dates).
+    ///     either: the views derive state from effective dates; among copies of one event or fact, the earliest
+    ///     position counts).
     ///   - checkpoints: one advance per partition the batch read from (including partitions whose messages were
     ///     all dead-lettered).
     ///   - deadLetters: messages of the batch that cannot be applied (recorded in `tongban.dead_letter` and
@@ -65,47 +73,107 @@ public struct ViewStore: Sendable {
         on connection: PostgresConnection,
         beforeCommit: ((ApplyOutcome, PostgresConnection) async throws -> Void)? = nil
     ) async throws -> ApplyOutcome {
-        let rows = try events.map(stageRow)
-        return try await connection.withTransaction { connection in
-            var outcome = ApplyOutcome(applied: 0, duplicates: [], rejected: [])
-            if !rows.isEmpty {
-                let skipped = try await stageAndApply(rows, on: connection)
-                for row in skipped {
-                    let entry = ApplyOutcome.Skipped(
-                        topicPartition: KafkaTopicPartition(
-                            try row.decode(String.self, at: 0), try row.decode(Int32.self, at: 1)),
-                        offset: try row.decode(Int64.self, at: 2),
-                        eventID: try row.decode(UUID.self, at: 3).uuidString.lowercased())
-                    if try row.decode(String.self, at: 4) == "rejected" {
-                        outcome.rejected.append(entry)
-                    } else {
-                        outcome.duplicates.append(entry)
-                    }
+        let batch = try ApplyBatch(events)
+        func attempt(probing: Bool) async throws -> ApplyOutcome {
+            try await connection.withTransaction { connection in
+                let written = try await write(batch, probing: probing, on: connection)
+                try await recordDeadLetters(deadLetters + written.rejectedLetters, on: connection)
+                for advance in checkpoints {
+                    try await self.advance(advance, on: connection)
                 }
-                outcome.applied = rows.count - skipped.count
+                try await beforeCommit?(written.outcome, connection)
+                return written.outcome
             }
-            try await recordDeadLetters(deadLetters, on: connection)
-            for advance in checkpoints {
-                try await self.advance(advance, on: connection)
-            }
-            try await beforeCommit?(outcome, connection)
-            return outcome
+        }
+        do {
+            // Almost every batch holds only new ids and facts: it is written without looking the ledger up first.
+            return try await attempt(probing: false)
+        } catch is LedgerConflict {
+            return try await attempt(probing: true)
         }
     }
 
-    /// Copies rows into the connection's stage and runs `tongban.apply_stage()`, inside the caller's transaction.
-    /// - Returns: the staged events that were not applied (topic, partition, offset, event id, outcome).
-    private func stageAndApply(_ rows: [StageRow], on connection: PostgresConnection) async throws -> PostgresRows {
-        try await connection.execute("SELECT tongban.prepare_stage()")
-        _ = try await connection.copyInBinary(table: "pg_temp.tongban_stage", columns: Self.stageColumns) { writer in
+    /// The optimistic attempt met an id or a fact the ledger holds already: the batch is decided against the ledger.
+    private struct LedgerConflict: Error {}
+
+    /// Decides a batch and writes what it applies (ledger and fact rows), inside the caller's transaction.
+    /// - Parameters:
+    ///   - batch: the batch.
+    ///   - probing: whether to look the batch's ids and facts up in the ledger first; without, every id and fact is
+    ///     taken to be new, and ``LedgerConflict`` is thrown when the ledger's unique indexes say otherwise (the
+    ///     transaction must then be rolled back).
+    ///   - connection: the connection, in a transaction.
+    /// - Returns: the outcome, and dead letters for the rejected ids.
+    private func write(
+        _ batch: ApplyBatch, probing: Bool, on connection: PostgresConnection
+    ) async throws -> (outcome: ApplyOutcome, rejectedLetters: [DeadLetter]) {
+        guard !batch.events.isEmpty else { return (ApplyOutcome(applied: 0, duplicates: [], rejected: []), []) }
+        var ledger = ApplyBatch.Ledger()
+        if probing {
+            let rows = try await connection.query(
+                """
+                SELECT event_id, content_hash, NULL::uuid FROM tongban.event WHERE event_id = ANY(\(batch.candidateIDs))
+                UNION ALL
+                SELECT NULL, NULL, fact_hash FROM tongban.event
+                WHERE establishes AND fact_hash = ANY(\(batch.candidateFacts))
+                """)
             for row in rows {
-                writer.appendRow(
-                    row.eventID, row.sentType, row.type, row.subject, row.source, row.time, row.data, row.envelope,
-                    row.topic, row.partition, row.offset)
+                if let id = try row.decode(UUID?.self, at: 0) {
+                    ledger.contents[id] = try row.decode(UUID.self, at: 1)
+                } else if let fact = try row.decode(UUID?.self, at: 2) {
+                    ledger.establishedFacts.insert(fact)
+                }
             }
         }
-        return try await connection.query(
-            "SELECT topic, partition, message_offset, event_id, outcome FROM tongban.apply_stage()")
+        let decided = batch.decide(against: ledger)
+        var tables = FactRows()
+        for (index, establishes) in decided.applied {
+            let staged = batch.events[index]
+            let event = staged.event
+            tables.row(
+                Self.ledger, batch.ids[index], event.type, event.subject, event.envelope.source, event.time,
+                staged.topicPartition.topic, staged.topicPartition.partition, staged.offset,
+                staged.fingerprint.content, staged.envelopeBytes, staged.fingerprint.fact, establishes)
+            if establishes {
+                ViewProjectors.project(
+                    FactSource(
+                        payload: event.payload, type: event.payload.eventType, effectiveTime: event.time,
+                        eventID: batch.ids[index], factHash: staged.fingerprint.fact),
+                    into: &tables)
+            }
+        }
+        for copy in tables.finish(in: [Self.ledger] + ViewProjectors.tables) {
+            let sql =
+                "COPY \(copy.table.qualifiedName) (\(copy.table.columns.joined(separator: ", "))) FROM STDIN (FORMAT binary)"
+            let failure: PostgresError?
+            do {
+                _ = try await connection.copyIn(sql, chunks: [copy.data])
+                failure = nil
+            } catch {
+                failure = error
+            }
+            if let failure {
+                let conflict = !probing && copy.table.name == Self.ledger.name && failure.sqlState == "23505"
+                if conflict { throw LedgerConflict() }
+                throw failure
+            }
+        }
+        func skipped(_ index: Int) -> ApplyOutcome.Skipped {
+            let staged = batch.events[index]
+            return ApplyOutcome.Skipped(
+                topicPartition: staged.topicPartition, offset: staged.offset, eventID: batch.ids[index].lowercasedText)
+        }
+        let outcome = ApplyOutcome(
+            applied: decided.applied.count, duplicates: decided.duplicates.map(skipped),
+            rejected: decided.rejected.map(skipped))
+        let letters = decided.rejected.map { index in
+            let staged = batch.events[index]
+            return DeadLetter(
+                at: staged.topicPartition, offset: staged.offset, key: nil, value: staged.envelopeBytes,
+                reason: "event id \(batch.ids[index].lowercasedText) was already applied with different content",
+                eventID: staged.event.id, eventType: staged.event.type)
+        }
+        return (outcome, letters)
     }
 
     // MARK: - Refused events
@@ -132,16 +200,15 @@ public struct ViewStore: Sendable {
     public func refusedEvents(
         _ events: [StagedEvent], on connection: PostgresConnection
     ) async throws -> [(event: StagedEvent, reason: String)] {
-        let rows = try events.map(stageRow)
         var refused: [(event: StagedEvent, reason: String)] = []
         try await connection.execute("BEGIN")
         do {
-            var pending: [Range<Int>] = rows.isEmpty ? [] : [0..<rows.count]
+            var pending: [Range<Int>] = events.isEmpty ? [] : [0..<events.count]
             while let range = pending.popLast() {
                 try await connection.execute("SAVEPOINT tongban_probe")
                 var failure: (any Error)?
                 do {
-                    _ = try await stageAndApply(Array(rows[range]), on: connection)
+                    _ = try await write(try ApplyBatch(Array(events[range])), probing: true, on: connection)
                 } catch {
                     failure = error
                 }
@@ -260,36 +327,5 @@ public struct ViewStore: Sendable {
                 nextOffset: try row.decode(Int64.self, at: 2), verifiedThrough: try row.decode(Int64?.self, at: 3))
         }
         return positions
-    }
-
-    // MARK: - Staging rows
-
-    /// One row of the staging table.
-    struct StageRow: Sendable {
-        var eventID: UUID
-        var sentType: String
-        var type: String
-        var subject: String
-        var source: String
-        var time: Date
-        var data: PostgresJSONB
-        var envelope: PostgresJSONB
-        var topic: String
-        var partition: Int32
-        var offset: Int64
-    }
-
-    /// The staging row of an event: `data` upcast to the current version of its type, and the envelope as read.
-    func stageRow(_ staged: StagedEvent) throws(PostgresError) -> StageRow {
-        let event = staged.event
-        guard let id = UUID(uuidString: event.id) else {
-            throw PostgresError(.query, "event id \(event.id) is not a UUID; validate events before applying them")
-        }
-        return StageRow(
-            eventID: id, sentType: event.type, type: event.payload.eventType, subject: event.subject,
-            source: event.envelope.source, time: event.time,
-            data: PostgresJSONB(String(decoding: event.data.serialized, as: UTF8.self)),
-            envelope: PostgresJSONB(String(decoding: staged.message ?? event.json.serialized, as: UTF8.self)),
-            topic: staged.topicPartition.topic, partition: staged.topicPartition.partition, offset: staged.offset)
     }
 }

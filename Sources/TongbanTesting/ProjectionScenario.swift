@@ -242,7 +242,7 @@ public enum ProjectionScenario {
         var staged: [StagedEvent] = []
         for (index, event) in population.events.enumerated() where event.shouldBeApplied {
             let validated = try validator.validate(event.line, key: Array(event.key.utf8))
-            staged.append(StagedEvent(validated, at: KafkaTopicPartition(event.topic, 0), offset: Int64(index)))
+            staged.append(try StagedEvent(validated, at: KafkaTopicPartition(event.topic, 0), offset: Int64(index)))
         }
         try await client.withConnection { connection in
             try await store.apply(staged, checkpoints: [], on: connection)

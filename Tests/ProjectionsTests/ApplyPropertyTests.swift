@@ -107,7 +107,7 @@ struct ApplyPropertyTests {
                 let altered = try ProjectionFixtures.validator.validate(
                     JSONValue.object(envelope).serialized, options: .init(requireSignature: false))
                 let outcome = try await store.apply(
-                    [StagedEvent(altered, at: KafkaTopicPartition("tongban.household", 0), offset: 99)],
+                    [try StagedEvent(altered, at: KafkaTopicPartition("tongban.household", 0), offset: 99)],
                     checkpoints: [], on: connection)
                 #expect(outcome.rejected.count == 1)
                 #expect(outcome.applied == 0)
@@ -128,7 +128,7 @@ struct ApplyPropertyTests {
         envelope["id"] = .string(newID.uuidString.lowercased())
         let event = try ProjectionFixtures.validator.validate(
             JSONValue.object(envelope).serialized, options: .init(requireSignature: false))
-        return StagedEvent(event, at: staged.topicPartition, offset: offset)
+        return try StagedEvent(event, at: staged.topicPartition, offset: offset)
     }
 
     func count(_ table: String, _ client: PostgresClient) async throws -> Int {

@@ -47,7 +47,7 @@ enum ProjectionFixtures {
             nextOffset[partition] = offset + 1
             do {
                 let event = try validator.validate(message.line, key: Array(message.key.utf8), options: options)
-                population.events.append(StagedEvent(event, at: partition, offset: offset))
+                population.events.append(try StagedEvent(event, at: partition, offset: offset))
                 population.keys.append(message.key)
                 if !message.shouldBeApplied { population.wronglyAccepted += 1 }
             } catch {

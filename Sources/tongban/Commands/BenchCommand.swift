@@ -7,7 +7,7 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure Tongban's throughput and latency on this machine (use a release build).",
-        subcommands: [ClientsBench.self, EventsBench.self, IngestBench.self]
+        subcommands: [ClientsBench.self, EventsBench.self, IngestBench.self, ApplyBench.self]
     )
 }
 
@@ -58,6 +58,33 @@ struct EventsBench: AsyncParsableCommand {
             print("note: this is a debug build; run `swift run -c release tongban bench events` for real figures")
         #endif
         print(BenchmarkTable.render(try await EventsBenchmark.run(people: people, sample: sample)))
+    }
+}
+
+/// `tongban bench apply`: the views' store alone (no Kafka).
+struct ApplyBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "apply",
+        abstract: "ViewStore.apply events/s without Kafka, with the CPU of the projector side and of PostgreSQL."
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(help: "Events to apply (a signed synthetic population of about events/35 people).")
+    var events = 200_000
+
+    @Option(help: "Events per batch (one transaction).")
+    var batchSize = 5_000
+
+    func run() async throws {
+        let logger = global.bootstrapLogging(label: "tongban.bench")
+        #if DEBUG
+            print("note: this is a debug build; run `swift run -c release tongban bench apply` for real figures")
+        #endif
+        let figures = try await ApplyBenchmark.run(
+            events: events, batchSize: batchSize,
+            conninfo: global.isDatabaseConfigured ? global.resolvedDatabaseURL : nil, logger: logger)
+        print(BenchmarkTable.render(figures))
     }
 }
 

@@ -1,0 +1,19 @@
+/// A table the projectors write, with the columns of its rows in the order the rows give them.
+struct FactTable: Sendable, Hashable {
+    /// The table name in the `tongban` schema.
+    let name: String
+    /// The columns, in row order.
+    let columns: [String]
+
+    /// A fact table whose rows end with the provenance columns every fact row has: `effective_time`, `event_id`,
+    /// `fact_hash` (see `schemas/migrations/0002_facts.sql`).
+    /// - Parameters:
+    ///   - name: the table.
+    ///   - facts: the columns before the provenance columns.
+    static func facts(_ name: String, _ facts: [String]) -> FactTable {
+        FactTable(name: name, columns: facts + ["effective_time", "event_id", "fact_hash"])
+    }
+
+    /// The schema-qualified name.
+    var qualifiedName: String { "tongban." + name }
+}
