@@ -85,7 +85,8 @@ public enum EventPayload: Sendable, Hashable {
         }
     }
 
-    /// Decodes `data` of a current type.
+    /// Decodes `data` of a current type with `Codable` (the reference the validator's faster
+    /// ``read(type:data:)`` is tested against).
     /// - Parameters:
     ///   - type: a current catalog type (upcast superseded types first).
     ///   - data: the validated `data` object.

@@ -256,7 +256,7 @@ public struct EventValidator: Sendable {
             steps += 1
         }
         do {
-            if let payload = try EventPayload.decode(type: type, data: data) { return (payload, data) }
+            if let payload = try EventPayload.read(type: type, data: data) { return (payload, data) }
         } catch {
             throw PayloadDecodingFailure(
                 violation: EventViolation(
