@@ -124,7 +124,9 @@ let package = Package(
         ),
 
         .testTarget(name: "KafkaTests", dependencies: ["Kafka", "TongbanTesting"], swiftSettings: swiftSettings),
-        .testTarget(name: "EventsTests", dependencies: ["Events", "SyntheticPopulation", "TongbanTesting"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "EventsTests", dependencies: ["Events", "SyntheticPopulation", "TongbanTesting"],
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "SyntheticPopulationTests", dependencies: ["SyntheticPopulation", "Events", "TongbanTesting"],
             swiftSettings: swiftSettings),
