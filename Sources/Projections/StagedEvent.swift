@@ -2,7 +2,11 @@ public import Events
 public import Kafka
 
 /// A validated event and where it was read: what `ViewStore.apply` writes to the views.
-public struct StagedEvent: Sendable {
+///
+/// A class: a batch passes its events through several stages (verification, lanes, the apply), and an event is
+/// large (its parsed envelope, payload and catalog entry); sharing it costs one reference count per stage instead of
+/// one per string it holds.
+public final class StagedEvent: Sendable {
     /// The event, as `EventValidator` returned it (signature already verified by the caller).
     public let event: ValidatedEvent
     /// The topic and partition it was read from.

@@ -78,9 +78,7 @@ public struct ViewStore: Sendable {
             try await connection.withTransaction { connection in
                 let written = try await write(batch, probing: probing, on: connection)
                 try await recordDeadLetters(deadLetters + written.rejectedLetters, on: connection)
-                for advance in checkpoints {
-                    try await self.advance(advance, on: connection)
-                }
+                try await self.advance(checkpoints, on: connection)
                 try await beforeCommit?(written.outcome, connection)
                 return written.outcome
             }
@@ -270,33 +268,61 @@ public struct ViewStore: Sendable {
         _ = try await connection.pipeline(statements)
     }
 
-    /// The compare-and-set of one checkpoint (STYLE §4).
-    private func advance(_ advance: CheckpointAdvance, on connection: PostgresConnection) async throws {
-        let topic = advance.topicPartition.topic
-        let partition = advance.topicPartition.partition
-        let changed: Int
-        if let expected = advance.expectedNextOffset {
-            changed = try await connection.execute(
+    /// The compare-and-set of a batch's checkpoints (STYLE §4), one statement for the moves and one for the first
+    /// checkpoints of partitions, whatever the number of partitions.
+    private func advance(_ advances: [CheckpointAdvance], on connection: PostgresConnection) async throws {
+        let moves = advances.filter { $0.expectedNextOffset != nil }
+        let firsts = advances.filter { $0.expectedNextOffset == nil }
+        var changed = Set<KafkaTopicPartition>()
+        func columns(_ list: [CheckpointAdvance]) -> (
+            topics: [String], partitions: [Int64], next: [Int64], verified: [Int64]
+        ) {
+            // -1 stands for "no verified watermark" (arrays carry no NULLs here).
+            (
+                list.map(\.topicPartition.topic), list.map { Int64($0.topicPartition.partition) },
+                list.map(\.nextOffset), list.map { $0.verifiedThrough ?? -1 }
+            )
+        }
+        if !moves.isEmpty {
+            let c = columns(moves)
+            let expected = moves.map { $0.expectedNextOffset ?? 0 }
+            let rows = try await connection.query(
                 """
-                UPDATE tongban.checkpoint
-                SET next_offset = \(advance.nextOffset),
-                    verified_through = coalesce(\(advance.verifiedThrough), verified_through), updated_at = now()
-                WHERE view_group = \(viewGroup) AND topic = \(topic) AND partition = \(partition)
-                    AND next_offset = \(expected)
+                UPDATE tongban.checkpoint c
+                SET next_offset = v.next_offset,
+                    verified_through = coalesce(nullif(v.verified_through, -1), c.verified_through), updated_at = now()
+                FROM unnest(\(c.topics)::text[], \(c.partitions)::int8[], \(expected)::int8[], \(c.next)::int8[],
+                    \(c.verified)::int8[]) AS v(topic, partition, expected, next_offset, verified_through)
+                WHERE c.view_group = \(viewGroup) AND c.topic = v.topic AND c.partition = v.partition
+                    AND c.next_offset = v.expected
+                RETURNING c.topic, c.partition
                 """)
-        } else {
-            changed = try await connection.execute(
+            for row in rows {
+                changed.insert(
+                    KafkaTopicPartition(try row.decode(String.self, at: 0), try row.decode(Int32.self, at: 1)))
+            }
+        }
+        if !firsts.isEmpty {
+            let c = columns(firsts)
+            let rows = try await connection.query(
                 """
                 INSERT INTO tongban.checkpoint (view_group, topic, partition, next_offset, verified_through)
-                VALUES (\(viewGroup), \(topic), \(partition), \(advance.nextOffset), \(advance.verifiedThrough))
+                SELECT \(viewGroup), v.topic, v.partition, v.next_offset, nullif(v.verified_through, -1)
+                FROM unnest(\(c.topics)::text[], \(c.partitions)::int8[], \(c.next)::int8[], \(c.verified)::int8[])
+                    AS v(topic, partition, next_offset, verified_through)
                 ON CONFLICT DO NOTHING
+                RETURNING topic, partition
                 """)
+            for row in rows {
+                changed.insert(
+                    KafkaTopicPartition(try row.decode(String.self, at: 0), try row.decode(Int32.self, at: 1)))
+            }
         }
-        guard changed == 1 else {
+        if let stale = advances.first(where: { !changed.contains($0.topicPartition) }) {
             throw PostgresError(
                 .checkpointConflict,
-                "the checkpoint of \(viewGroup) \(advance.topicPartition) is not at "
-                    + "\(advance.expectedNextOffset.map(String.init) ?? "(none)") any more: another writer moved it; "
+                "the checkpoint of \(viewGroup) \(stale.topicPartition) is not at "
+                    + "\(stale.expectedNextOffset.map(String.init) ?? "(none)") any more: another writer moved it; "
                     + "the batch was rolled back")
         }
     }
