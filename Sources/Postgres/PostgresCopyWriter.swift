@@ -5,12 +5,13 @@ public import Foundation
 /// Used by `PostgresConnection.copyInBinary(table:columns:chunkSize:_:)`, which streams full chunks to the server
 /// while rows are appended. It can also build a whole COPY file in memory: `init()`, `appendRow`, `finish()`.
 public struct PostgresCopyWriter {
-    private var buffer: [UInt8] = []
-    private let chunkSize: Int
+    @usableFromInline var buffer: [UInt8] = []
+    @usableFromInline let chunkSize: Int
     private let sink: ((UnsafeRawBufferPointer) throws(PostgresError) -> Void)?
     private var failure: PostgresError?
     /// The number of rows appended so far.
-    public private(set) var rowCount = 0
+    public var rowCount: Int { rows }
+    @usableFromInline var rows = 0
 
     private static let signature: [UInt8] = Array("PGCOPY\n".utf8) + [0xFF, 0x0D, 0x0A, 0x00]
 
@@ -29,6 +30,7 @@ public struct PostgresCopyWriter {
 
     /// Appends one row.
     /// - Parameter values: the row's values, one per column, in column order; `nil` optionals are NULL.
+    @inlinable
     public mutating func appendRow<each Value: PostgresCopyEncodable>(_ values: repeat each Value) {
         var count: Int16 = 0
         for _ in repeat each values { count += 1 }
@@ -45,12 +47,14 @@ public struct PostgresCopyWriter {
         endRow()
     }
 
-    private mutating func endRow() {
-        rowCount += 1
+    @inlinable
+    mutating func endRow() {
+        rows += 1
         if buffer.count >= chunkSize { flush() }
     }
 
-    private mutating func flush() {
+    @usableFromInline
+    mutating func flush() {
         guard let sink, failure == nil, !buffer.isEmpty else { return }
         let result = buffer.withUnsafeBytes { bytes -> Result<Void, PostgresError> in
             Result { () throws(PostgresError) in try sink(bytes) }
@@ -94,6 +98,7 @@ public protocol PostgresCopyEncodable: Sendable {
 extension Int16: PostgresCopyEncodable {
     /// Writes an `int2` field.
     /// - Parameter buffer: where to write.
+    @inlinable
     public func encodeCopyField(into buffer: inout [UInt8]) {
         PostgresCopyWriter.appendInteger(Int32(2), to: &buffer)
         PostgresCopyWriter.appendInteger(self, to: &buffer)
@@ -103,6 +108,7 @@ extension Int16: PostgresCopyEncodable {
 extension Int32: PostgresCopyEncodable {
     /// Writes an `int4` field.
     /// - Parameter buffer: where to write.
+    @inlinable
     public func encodeCopyField(into buffer: inout [UInt8]) {
         PostgresCopyWriter.appendInteger(Int32(4), to: &buffer)
         PostgresCopyWriter.appendInteger(self, to: &buffer)
@@ -112,6 +118,7 @@ extension Int32: PostgresCopyEncodable {
 extension Int64: PostgresCopyEncodable {
     /// Writes an `int8` field.
     /// - Parameter buffer: where to write.
+    @inlinable
     public func encodeCopyField(into buffer: inout [UInt8]) {
         PostgresCopyWriter.appendInteger(Int32(8), to: &buffer)
         PostgresCopyWriter.appendInteger(self, to: &buffer)
@@ -121,6 +128,7 @@ extension Int64: PostgresCopyEncodable {
 extension Int: PostgresCopyEncodable {
     /// Writes an `int8` field.
     /// - Parameter buffer: where to write.
+    @inlinable
     public func encodeCopyField(into buffer: inout [UInt8]) {
         Int64(self).encodeCopyField(into: &buffer)
     }
@@ -129,6 +137,7 @@ extension Int: PostgresCopyEncodable {
 extension Double: PostgresCopyEncodable {
     /// Writes a `float8` field.
     /// - Parameter buffer: where to write.
+    @inlinable
     public func encodeCopyField(into buffer: inout [UInt8]) {
         PostgresCopyWriter.appendInteger(Int32(8), to: &buffer)
         PostgresCopyWriter.appendInteger(bitPattern, to: &buffer)
@@ -138,6 +147,7 @@ extension Double: PostgresCopyEncodable {
 extension Bool: PostgresCopyEncodable {
     /// Writes a `bool` field.
     /// - Parameter buffer: where to write.
+    @inlinable
     public func encodeCopyField(into buffer: inout [UInt8]) {
         PostgresCopyWriter.appendInteger(Int32(1), to: &buffer)
         buffer.append(self ? 1 : 0)
@@ -147,6 +157,7 @@ extension Bool: PostgresCopyEncodable {
 extension String: PostgresCopyEncodable {
     /// Writes a `text`/`varchar` field (UTF-8).
     /// - Parameter buffer: where to write.
+    @inlinable
     public func encodeCopyField(into buffer: inout [UInt8]) {
         var string = self
         string.withUTF8 { utf8 in
@@ -159,6 +170,7 @@ extension String: PostgresCopyEncodable {
 extension Array: PostgresCopyEncodable where Element == UInt8 {
     /// Writes a `bytea` field.
     /// - Parameter buffer: where to write.
+    @inlinable
     public func encodeCopyField(into buffer: inout [UInt8]) {
         PostgresCopyWriter.appendInteger(Int32(count), to: &buffer)
         buffer.append(contentsOf: self)
@@ -177,6 +189,7 @@ extension Date: PostgresCopyEncodable {
 extension UUID: PostgresCopyEncodable {
     /// Writes a `uuid` field (16 bytes).
     /// - Parameter buffer: where to write.
+    @inlinable
     public func encodeCopyField(into buffer: inout [UInt8]) {
         PostgresCopyWriter.appendInteger(Int32(16), to: &buffer)
         withUnsafeBytes(of: uuid) { buffer.append(contentsOf: $0) }
@@ -186,6 +199,7 @@ extension UUID: PostgresCopyEncodable {
 extension PostgresJSONB: PostgresCopyEncodable {
     /// Writes a `jsonb` field (version byte 1, then the JSON text).
     /// - Parameter buffer: where to write.
+    @inlinable
     public func encodeCopyField(into buffer: inout [UInt8]) {
         var json = self.json
         json.withUTF8 { utf8 in
@@ -199,6 +213,7 @@ extension PostgresJSONB: PostgresCopyEncodable {
 extension Optional: PostgresCopyEncodable where Wrapped: PostgresCopyEncodable {
     /// Writes the wrapped value, or a NULL field (length -1).
     /// - Parameter buffer: where to write.
+    @inlinable
     public func encodeCopyField(into buffer: inout [UInt8]) {
         switch self {
         case .none: PostgresCopyWriter.appendInteger(Int32(-1), to: &buffer)

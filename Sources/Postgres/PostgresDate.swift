@@ -14,6 +14,7 @@ public struct PostgresDate: Sendable, Hashable, PostgresCopyEncodable {
 
     /// Writes a `date` field (4-byte day count).
     /// - Parameter buffer: where to write.
+    @inlinable
     public func encodeCopyField(into buffer: inout [UInt8]) {
         PostgresCopyWriter.appendInteger(Int32(4), to: &buffer)
         PostgresCopyWriter.appendInteger(daysSince2000, to: &buffer)

@@ -18,45 +18,55 @@ public struct PostgresNumeric: Sendable, Hashable, PostgresCopyEncodable {
         self.scale = scale
     }
 
-    /// The base-10000 digits (most significant first, no leading or trailing zero digits) and the weight of the first.
-    var digits: (digits: [Int16], weight: Int16) {
+    /// Writes a `numeric` field: base-10000 digits (most significant first, no leading or trailing zero digits), the
+    /// weight of the first, the sign and the display scale.
+    /// - Parameter buffer: where to write.
+    @inlinable
+    public func encodeCopyField(into buffer: inout [UInt8]) {
         var power: UInt64 = 1
         for _ in 0..<scale { power *= 10 }
         let magnitude = scaled.magnitude
         var whole = magnitude / power
-        // The fraction, padded on the right to whole groups of four digits.
-        let groups = (scale + 3) / 4
+        // The fraction, padded on the right to whole groups of four digits (at most 16 digits: it fits).
+        let fractionGroups = (scale + 3) / 4
         var fraction = magnitude % power
-        for _ in scale..<(groups * 4) { fraction *= 10 }
-        var integerDigits: [Int16] = []
-        while whole > 0 {
-            integerDigits.append(Int16(whole % 10_000))
-            whole /= 10_000
+        for _ in scale..<(fractionGroups * 4) { fraction *= 10 }
+        withUnsafeTemporaryAllocation(of: Int16.self, capacity: 16) { digits in
+            // Integer groups, least significant first, then reversed in place.
+            var count = 0
+            while whole > 0 {
+                digits[count] = Int16(whole % 10_000)
+                whole /= 10_000
+                count += 1
+            }
+            let integerGroups = count
+            var low = 0
+            var high = count - 1
+            while low < high {
+                digits.swapAt(low, high)
+                low += 1
+                high -= 1
+            }
+            for index in stride(from: fractionGroups - 1, through: 0, by: -1) {
+                digits[integerGroups + index] = Int16(fraction % 10_000)
+                fraction /= 10_000
+            }
+            count += fractionGroups
+            var first = 0
+            var weight = integerGroups - 1
+            while first < count && digits[first] == 0 {
+                first += 1
+                weight -= 1
+            }
+            while count > first && digits[count - 1] == 0 { count -= 1 }
+            let used = count - first
+            if used == 0 { weight = 0 }
+            PostgresCopyWriter.appendInteger(Int32(8 + 2 * used), to: &buffer)
+            PostgresCopyWriter.appendInteger(Int16(used), to: &buffer)
+            PostgresCopyWriter.appendInteger(Int16(weight), to: &buffer)
+            PostgresCopyWriter.appendInteger(UInt16(scaled < 0 ? 0x4000 : 0x0000), to: &buffer)
+            PostgresCopyWriter.appendInteger(Int16(scale), to: &buffer)
+            for index in first..<count { PostgresCopyWriter.appendInteger(digits[index], to: &buffer) }
         }
-        var fractionDigits = [Int16](repeating: 0, count: groups)
-        for index in stride(from: groups - 1, through: 0, by: -1) {
-            fractionDigits[index] = Int16(fraction % 10_000)
-            fraction /= 10_000
-        }
-        var all = Array(integerDigits.reversed()) + fractionDigits
-        var weight = Int16(integerDigits.count) - 1
-        while let first = all.first, first == 0 {
-            all.removeFirst()
-            weight -= 1
-        }
-        while let last = all.last, last == 0 { all.removeLast() }
-        return all.isEmpty ? ([], 0) : (all, weight)
-    }
-
-    /// Writes a `numeric` field.
-    /// - Parameter buffer: where to write.
-    public func encodeCopyField(into buffer: inout [UInt8]) {
-        let (digits, weight) = self.digits
-        PostgresCopyWriter.appendInteger(Int32(8 + 2 * digits.count), to: &buffer)
-        PostgresCopyWriter.appendInteger(Int16(digits.count), to: &buffer)
-        PostgresCopyWriter.appendInteger(weight, to: &buffer)
-        PostgresCopyWriter.appendInteger(UInt16(scaled < 0 ? 0x4000 : 0x0000), to: &buffer)
-        PostgresCopyWriter.appendInteger(Int16(scale), to: &buffer)
-        for digit in digits { PostgresCopyWriter.appendInteger(digit, to: &buffer) }
     }
 }

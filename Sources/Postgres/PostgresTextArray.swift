@@ -9,6 +9,7 @@ public struct PostgresTextArray: Sendable, Hashable, PostgresCopyEncodable {
 
     /// Writes a `text[]` field: dimensions, flags, element type, bounds, then each element with its length.
     /// - Parameter buffer: where to write.
+    @inlinable
     public func encodeCopyField(into buffer: inout [UInt8]) {
         let lengthAt = buffer.count
         PostgresCopyWriter.appendInteger(Int32(0), to: &buffer)  // patched below

@@ -18,7 +18,8 @@ extension EventValidator {
         for annotation in annotations {
             let pointer = annotation.pointer
             let value = annotation.value
-            let field = pointer.split(separator: "/").last.map(String.init) ?? ""
+            // The member name, for the rule that some dates may lie in the future.
+            var field: Substring { pointer.lastIndex(of: "/").map { pointer[pointer.index(after: $0)...] } ?? "" }
             switch annotation.name {
             case "citizenId":
                 if let problem = CitizenID.problem(with: value) {
@@ -29,11 +30,13 @@ extension EventValidator {
                     rules.add(.invalidDate, pointer, "realDate", value, "is not a real calendar date")
                     continue
                 }
-                if date > today, !Self.mayLieInFuture.contains(field) {
+                if date > today, !Self.mayLieInFuture.contains(String(field)) {
                     rules.add(.futureDate, pointer, "notFuture", value, "is after today (\(today), Beijing time)")
                 }
             case "month":
-                if let month = CivilMonth(value), month > CivilMonth(today), !Self.mayLieInFuture.contains(field) {
+                if let month = CivilMonth(value), month > CivilMonth(today),
+                    !Self.mayLieInFuture.contains(String(field))
+                {
                     rules.add(
                         .futureDate, pointer, "notFuture", value,
                         "is after the current month (\(CivilMonth(today)), Beijing time)")

@@ -48,14 +48,18 @@ public enum CitizenID {
     /// What is wrong with an ID, in plain words; `nil` when the check character and birth date are valid.
     /// - Parameter id: an ID that already matches the schema pattern.
     public static func problem(with id: String) -> String? {
-        guard id.utf8.count == 18, let expected = checkCharacter(for: id), let actual = id.last else {
+        let utf8 = id.utf8
+        guard utf8.count == 18, let expected = checkCharacter(digits: utf8), let actual = utf8.last else {
             return "is not an 18-character citizen ID"
         }
-        guard birthDate(of: id) != nil else {
-            let digits = Array(id.utf8)[6..<14]
+        let digits = utf8.dropFirst(6).prefix(8)
+        guard CivilDate.compact(ArraySlice(digits)) != nil else {
             return "embedded birth date \(String(decoding: digits, as: UTF8.self)) is not a real date"
         }
-        if actual != expected { return "check character is \(actual), expected \(expected)" }
+        if actual != expected {
+            return
+                "check character is \(Character(Unicode.Scalar(actual))), expected \(Character(Unicode.Scalar(expected)))"
+        }
         return nil
     }
 }

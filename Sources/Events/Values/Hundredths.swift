@@ -12,17 +12,35 @@ extension Hundredths {
     /// Parses a decimal string with exactly two fraction digits and an optional leading `-`.
     /// - Parameter text: e.g. `"89.37"`.
     public init?(_ text: String) {
-        var bytes = Substring(text).utf8[...]
+        // One pass over the bytes: [-]digits "." two digits, 1 to 16 whole digits.
+        var whole: Int64 = 0
+        var wholeDigits = 0
+        var cents: Int64 = 0
+        var centDigits = 0
         var negative = false
-        if bytes.first == UInt8(ascii: "-") {
-            negative = true
-            bytes = bytes.dropFirst()
+        var seenPoint = false
+        for (index, byte) in text.utf8.enumerated() {
+            switch byte {
+            case UInt8(ascii: "-") where index == 0:
+                negative = true
+            case UInt8(ascii: "."):
+                guard !seenPoint else { return nil }
+                seenPoint = true
+            case UInt8(ascii: "0")...UInt8(ascii: "9"):
+                if seenPoint {
+                    centDigits += 1
+                    cents = cents * 10 + Int64(byte - UInt8(ascii: "0"))
+                } else {
+                    wholeDigits += 1
+                    guard wholeDigits <= 16 else { return nil }
+                    whole = whole * 10 + Int64(byte - UInt8(ascii: "0"))
+                }
+            default:
+                return nil
+            }
         }
-        let parts = bytes.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
-        guard parts.count == 2, parts[1].count == 2, (1...16).contains(parts[0].count),
-            let whole = CivilDate.digits(ArraySlice(parts[0])), let cents = CivilDate.digits(ArraySlice(parts[1]))
-        else { return nil }
-        let value = Int64(whole) * 100 + Int64(cents)
+        guard seenPoint, centDigits == 2, wholeDigits >= 1 else { return nil }
+        let value = whole * 100 + cents
         self.init(hundredths: negative ? -value : value)
     }
 
