@@ -54,23 +54,29 @@ public enum JSONValue: Sendable, Hashable {
         guard !pointer.isEmpty else { return self }
         guard pointer.hasPrefix("/") else { return nil }
         var current = self
-        for rawToken in pointer.dropFirst().split(separator: "/", omittingEmptySubsequences: false) {
-            var token = String(rawToken)
-            if token.utf8.contains(UInt8(ascii: "~")) {
-                token = token.replacing("~1", with: "/").replacing("~0", with: "~")
-            }
+        var rest = pointer.dropFirst()
+        while true {
+            let end = rest.firstIndex(of: "/") ?? rest.endIndex
+            let raw = rest[..<end]
             switch current {
             case .object(let object):
-                guard let next = object[token] else { return nil }
+                let next: JSONValue?
+                if raw.utf8.contains(UInt8(ascii: "~")) {
+                    next = object[String(raw).replacing("~1", with: "/").replacing("~0", with: "~")]
+                } else {
+                    next = object.members.first { $0.key == raw }?.value
+                }
+                guard let next else { return nil }
                 current = next
             case .array(let array):
-                guard let index = Int(token), array.indices.contains(index) else { return nil }
+                guard let index = Int(raw), array.indices.contains(index) else { return nil }
                 current = array[index]
             default:
                 return nil
             }
+            guard end < rest.endIndex else { return current }
+            rest = rest[rest.index(after: end)...]
         }
-        return current
     }
 }
 

@@ -265,9 +265,30 @@ struct ScalarNFA: Sendable {
         }
 
         func matches(_ string: String) -> Bool {
-            var state = 0
             if acceptsNow[0] { return true }
-            for scalar in string.unicodeScalars {
+            var state = 0
+            // ASCII bytes step straight through the table; from the first non-ASCII byte on, by scalars.
+            var rest: String.Index?
+            let finished: Bool? = transitions.withUnsafeBufferPointer { table in
+                asciiClass.withUnsafeBufferPointer { classes in
+                    var index = string.utf8.startIndex
+                    for byte in string.utf8 {
+                        if byte >= 0x80 {
+                            rest = index
+                            return nil
+                        }
+                        let target = table[state &* classCount &+ Int(classes[Int(byte)])]
+                        if target < 0 { return false }
+                        state = Int(target)
+                        if acceptsNow[state] { return true }
+                        index = string.utf8.index(after: index)
+                    }
+                    return acceptsAtEnd[state]
+                }
+            }
+            if let finished { return finished }
+            guard let rest else { return false }
+            for scalar in string.unicodeScalars[rest...] {
                 let value = scalar.value
                 let classIndex: Int
                 if value < 128 {
