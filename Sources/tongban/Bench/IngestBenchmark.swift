@@ -21,6 +21,7 @@ enum IngestBenchmark {
         var events: Int
         var partitions: Int
         var batchSize: Int
+        var applyConnections: Int
         var conninfo: String?
     }
 
@@ -81,7 +82,8 @@ enum IngestBenchmark {
         // verifying run, and the ratio is given against their mean and their range.
         let before = Ed25519Bound.measure(sample: published.sample)
         let verified = try await projectInChild(
-            cluster: cluster, conninfo: conninfo, total: total, batchSize: options.batchSize, label: "verified")
+            cluster: cluster, conninfo: conninfo, total: total, batchSize: options.batchSize,
+            applyConnections: options.applyConnections, label: "verified")
         let after = Ed25519Bound.measure(sample: published.sample)
         let bound = (before.perSecond + after.perSecond) / 2
         figures.append(
@@ -100,7 +102,8 @@ enum IngestBenchmark {
         try await database.withConnection { try await ViewStore().resetForRebuild(on: $0) }
         await database.shutdown()
         let rebuilt = try await projectInChild(
-            cluster: cluster, conninfo: conninfo, total: total, batchSize: options.batchSize, label: "rebuild")
+            cluster: cluster, conninfo: conninfo, total: total, batchSize: options.batchSize,
+            applyConnections: options.applyConnections, label: "rebuild")
         figures.append(
             BenchmarkFigure(
                 name: "projector, rebuild mode", value: rebuilt.rate, unit: "events/s",
@@ -252,12 +255,14 @@ enum IngestBenchmark {
     /// Runs `tongban project` as a child process until the checkpoints reach `total`, and measures it from its
     /// first commit (group join excluded) to the last.
     static func projectInChild(
-        cluster: KafkaMockCluster, conninfo: String, total: Int, batchSize: Int, label: String
+        cluster: KafkaMockCluster, conninfo: String, total: Int, batchSize: Int, applyConnections: Int,
+        label: String
     ) async throws -> ProjectorRun {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
         process.arguments = [
             "project", "--dev-keys", "--no-metrics", "--no-migrate", "--batch-size", String(batchSize),
+            "--apply-connections", String(applyConnections),
             "--group", "bench-\(label)", "--log-level", "warning",
         ]
         var environment = ProcessInfo.processInfo.environment

@@ -127,13 +127,16 @@ struct IngestBench: AsyncParsableCommand {
     @Option(help: "Messages per projector batch.")
     var batchSize = 5_000
 
+    @Option(help: "Connections each projector applies a batch on (tongban project --apply-connections).")
+    var applyConnections = 2
+
     func run() async throws {
         let logger = global.bootstrapLogging(label: "tongban.bench")
         #if DEBUG
             print("note: this is a debug build; run `swift run -c release tongban bench ingest` for real figures")
         #endif
         let options = IngestBenchmark.Options(
-            events: events, partitions: partitions, batchSize: batchSize,
+            events: events, partitions: partitions, batchSize: batchSize, applyConnections: applyConnections,
             conninfo: global.isDatabaseConfigured ? global.resolvedDatabaseURL : nil)
         print(BenchmarkTable.render(try await IngestBenchmark.run(options, logger: logger)))
     }
