@@ -11,20 +11,12 @@ struct PreparedBatch: Sendable {
     var deadLetters: [DeadLetter] = []
     /// The first and last offset read of each partition.
     var ranges: [KafkaTopicPartition: ClosedRange<Int64>] = [:]
-    /// The messages as read, to find the original bytes of an event the views reject (an id reused with other
-    /// content).
-    var messages: [KafkaMessage] = []
     /// Messages below the verified watermark, not verified again.
     var trusted = 0
     /// Messages below the watermark that were rejected before: skipped.
     var skippedRejected = 0
 
     var isEmpty: Bool { ranges.isEmpty }
-
-    /// The message at a position, if this batch read it.
-    func message(at partition: KafkaTopicPartition, offset: Int64) -> KafkaMessage? {
-        messages.first { $0.offset == offset && $0.partition == partition.partition && $0.topic == partition.topic }
-    }
 }
 
 /// Checks the messages of a batch on all cores: parses, validates and verifies each one, unless it lies below its
@@ -73,7 +65,6 @@ struct BatchVerifier: Sendable {
             }
         }
         var batch = PreparedBatch()
-        batch.messages = owned
         for (message, outcome) in zip(owned, outcomes) {
             let partition = message.topicPartition
             if let range = batch.ranges[partition] {
@@ -108,6 +99,9 @@ struct BatchVerifier: Sendable {
             }
             eventID = event.id
             eventType = event.type
+            if let misplaced = Self.misplacement(of: event, in: message) {
+                return .deadLetter(letter(message, reason: misplaced, eventID: eventID, eventType: eventType))
+            }
             var canonical: EventCanonicalForms?
             if !trusted {
                 guard let envelope = event.json.objectValue else {
@@ -133,6 +127,19 @@ struct BatchVerifier: Sendable {
         } catch {
             return .deadLetter(letter(message, reason: "\(error)", eventID: eventID, eventType: eventType))
         }
+    }
+
+    /// Why a valid event cannot be applied from where it arrived, or `nil`. Copies of one record must share a
+    /// partition for the earliest to win whatever the interleaving, so the projector takes an event only from its
+    /// type's topic and with its record key (`tongban validate` checks files, which have no Kafka key).
+    static func misplacement(of event: ValidatedEvent, in message: KafkaMessage) -> String? {
+        if message.topic != event.topic {
+            return "arrived on topic \(message.topic), but \(event.type) is published to \(event.topic)"
+        }
+        if message.key == nil {
+            return "the message has no Kafka key; \(event.type) is keyed by data\(event.entry.keyPointer)"
+        }
+        return nil
     }
 
     private func letter(_ message: KafkaMessage, reason: String, eventID: String?, eventType: String?) -> DeadLetter {

@@ -363,7 +363,7 @@ public final class Projector: Service, Sendable {
         }
         let letters = batch.deadLetters.filter { wanted($0.topicPartition, $0.offset) } + refusedLetters
         do {
-            try await commit(batch, staged: staged, letters: letters, advances: advances, producer: producer)
+            try await commit(staged: staged, letters: letters, advances: advances, producer: producer)
         } catch let error where ViewStore.isRefusal(error) {
             let found = try await database.withConnection { connection in
                 try await store.refusedEvents(staged, on: connection)
@@ -371,11 +371,10 @@ public final class Projector: Service, Sendable {
             guard !found.isEmpty else { throw error }
             throw RefusedEvents(
                 letters: found.map { event, reason in
-                    let message = batch.message(at: event.topicPartition, offset: event.offset)
-                    return DeadLetter(
-                        at: event.topicPartition, offset: event.offset, key: message?.key,
-                        value: message?.value ?? event.message ?? event.event.json.serialized, reason: reason,
-                        eventID: event.event.id, eventType: event.event.type)
+                    DeadLetter(
+                        at: event.topicPartition, offset: event.offset, key: Array(event.event.key.utf8),
+                        value: event.envelopeBytes, reason: reason, eventID: event.event.id,
+                        eventType: event.event.type)
                 })
         } catch let error as PostgresError where error.code == .checkpointConflict {
             // After a lost connection the previous attempt may have committed; then the stored positions are
@@ -395,29 +394,16 @@ public final class Projector: Service, Sendable {
 
     /// One attempt: the dead-letter topic first, then one transaction for views, dead letters and checkpoints.
     private func commit(
-        _ batch: PreparedBatch, staged: [StagedEvent], letters: [DeadLetter], advances: [CheckpointAdvance],
+        staged: [StagedEvent], letters: [DeadLetter], advances: [CheckpointAdvance],
         producer: KafkaProducer
     ) async throws {
         let started = ContinuousClock.now
         let deadLetterTopic = configuration.deadLetterTopic
         let outcome = try await database.withConnection { connection in
             try await store.apply(staged, checkpoints: advances, deadLetters: letters, on: connection) {
-                outcome, connection in
-                // Ids reused with other content are found by the views: they join the batch's dead letters, with
-                // the original bytes.
-                var all = letters
-                for rejected in outcome.rejected {
-                    guard let message = batch.message(at: rejected.topicPartition, offset: rejected.offset) else {
-                        continue
-                    }
-                    all.append(
-                        DeadLetter(
-                            at: rejected.topicPartition, offset: rejected.offset, key: message.key,
-                            value: message.value,
-                            reason: "event id \(rejected.eventID) was already applied with different content",
-                            eventID: rejected.eventID))
-                }
-                try await self.send(all.map { $0.message(to: deadLetterTopic) }, producer: producer)
+                _, recorded, _ in
+                // With the ids reused with other content, which only the views can find.
+                try await self.send(recorded.map { $0.message(to: deadLetterTopic) }, producer: producer)
             }
         }
         let elapsed = ContinuousClock.now - started

@@ -58,8 +58,8 @@ public struct ViewStore: Sendable {
     ///     `tongban.rejected_offset`).
     ///   - connection: a connection outside any transaction.
     ///   - beforeCommit: runs inside the transaction after everything is written and before it commits, with the
-    ///     outcome (the projector sends dead letters to Kafka there, so that a crash can repeat one but never lose
-    ///     one); when it throws, the batch rolls back.
+    ///     outcome and every dead letter recorded (those given and those for rejected ids; the projector sends them
+    ///     to Kafka there, so that a crash can repeat one but never lose one); when it throws, the batch rolls back.
     /// - Returns: how many events were applied, and which were skipped as duplicates or rejected because their
     ///   id was already applied with different content (those are recorded as dead letters too).
     /// - Throws: `PostgresError` `.checkpointConflict` when a checkpoint was not at `expectedNextOffset` (another
@@ -71,15 +71,16 @@ public struct ViewStore: Sendable {
         checkpoints: [CheckpointAdvance],
         deadLetters: [DeadLetter] = [],
         on connection: PostgresConnection,
-        beforeCommit: ((ApplyOutcome, PostgresConnection) async throws -> Void)? = nil
+        beforeCommit: ((ApplyOutcome, [DeadLetter], PostgresConnection) async throws -> Void)? = nil
     ) async throws -> ApplyOutcome {
         let batch = try ApplyBatch(events)
         func attempt(probing: Bool) async throws -> ApplyOutcome {
             try await connection.withTransaction { connection in
                 let written = try await write(batch, probing: probing, on: connection)
-                try await recordDeadLetters(deadLetters + written.rejectedLetters, on: connection)
+                let letters = deadLetters + written.rejectedLetters
+                try await recordDeadLetters(letters, on: connection)
                 try await self.advance(checkpoints, on: connection)
-                try await beforeCommit?(written.outcome, connection)
+                try await beforeCommit?(written.outcome, letters, connection)
                 return written.outcome
             }
         }
@@ -167,7 +168,8 @@ public struct ViewStore: Sendable {
         let letters = decided.rejected.map { index in
             let staged = batch.events[index]
             return DeadLetter(
-                at: staged.topicPartition, offset: staged.offset, key: nil, value: staged.envelopeBytes,
+                at: staged.topicPartition, offset: staged.offset, key: Array(staged.event.key.utf8),
+                value: staged.envelopeBytes,
                 reason: "event id \(batch.ids[index].lowercasedText) was already applied with different content",
                 eventID: staged.event.id, eventType: staged.event.type)
         }

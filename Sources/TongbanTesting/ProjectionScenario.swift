@@ -93,11 +93,20 @@ public enum ProjectionScenario {
     ///   - cluster: the mock cluster.
     /// - Throws: `KafkaError`, or when a message was not stored.
     public static func publish(_ events: [GeneratedEvent], to cluster: KafkaMockCluster) async throws {
+        try await publish(
+            messages: events.map { KafkaProducerMessage(topic: $0.topic, key: $0.key, value: $0.line) }, to: cluster)
+    }
+
+    /// Publishes messages as they are, and waits for every acknowledgement.
+    /// - Parameters:
+    ///   - messages: the messages, in order.
+    ///   - cluster: the mock cluster.
+    /// - Throws: `KafkaError`, or when a message was not stored.
+    public static func publish(messages: [KafkaProducerMessage], to cluster: KafkaMockCluster) async throws {
         var configuration = testProducerConfiguration(cluster)
         let producer = try KafkaProducer(configuration: configuration, logger: testLogger("publish"))
         do {
-            let reports = try await producer.send(
-                events.map { KafkaProducerMessage(topic: $0.topic, key: $0.key, value: $0.line) })
+            let reports = try await producer.send(messages)
             if let failed = reports.first(where: { $0.error != nil }) {
                 throw ScenarioError("a message was not stored: \(failed.error!.detail)")
             }

@@ -263,4 +263,42 @@ struct ProjectorTests {
             }
         }
     }
+
+    /// Copies of one record decide in order only on one partition, so a valid event is taken only from its type's
+    /// topic and with its record key: a copy without a key or on another department's topic is a dead letter.
+    @Test("#4 events without a Kafka key or on another topic are dead letters")
+    func misplacedEvents() async throws {
+        let population = try SignedPopulation.make(people: 60, seed: 47, anomalyRate: 0.03)
+        let applied = population.events.filter(\.shouldBeApplied)
+        let household = try #require(applied.first { $0.topic == "tongban.household" })
+        let insurance = try #require(applied.first { $0.topic == "tongban.social-insurance" })
+        let misplaced = [
+            KafkaProducerMessage(topic: household.topic, key: nil, value: household.line),
+            KafkaProducerMessage(topic: household.topic, key: insurance.key, value: insurance.line),
+        ]
+        try await withMockCluster { cluster in
+            try await ProjectionScenario.createTopics(on: cluster)
+            try await ProjectionScenario.publish(messages: misplaced, to: cluster)
+            try await ProjectionScenario.publish(population.events, to: cluster)
+            try await withTestDatabase { db in
+                try await ProjectionFixtures.migrate(db.client)
+                let statuses = try await Self.project(
+                    cluster, database: db, instances: 1, group: TestNames.unique("misplaced"))
+                #expect(statuses[0].lastError == nil)
+                #expect(statuses[0].deadLetters == population.rejected.count + misplaced.count)
+                // The copies published where they belong are applied, once.
+                #expect(try await ProjectionScenario.ledgerIDs(db.client) == population.appliedIDs)
+                let rows = try await db.client.query(
+                    """
+                    SELECT event_id::text, reason FROM tongban.dead_letter
+                    WHERE reason LIKE 'arrived on topic%' OR reason LIKE 'the message has no Kafka key%'
+                    ORDER BY reason
+                    """)
+                let letters = try rows.map { (try $0.decode(String.self, at: 0), try $0.decode(String.self, at: 1)) }
+                #expect(letters.map(\.0) == [insurance.id, household.id].compactMap { $0 })
+                #expect(letters.first?.1.contains("is published to tongban.social-insurance") == true)
+                #expect(letters.last?.1.contains("is keyed by data/") == true)
+            }
+        }
+    }
 }
