@@ -15,7 +15,7 @@ import SyntheticPopulation
 /// 3. the same after `ViewStore.resetForRebuild` (rebuild mode: below the verified watermark nothing is verified);
 /// 4. the machine's raw Ed25519 verify rate on all cores, over canonical bytes of the same events (before and after
 ///    run 2).
-/// The projector's resident memory is read from `/proc` when it passes 100,000 events and at the end.
+/// The projector's resident memory is read from `/proc` when it passes 100k, 250k, 500k and 750k events and at the end.
 enum IngestBenchmark {
     struct Options {
         var events: Int
@@ -276,6 +276,8 @@ enum IngestBenchmark {
         var first: (ContinuousClock.Instant, Int)?
         var firstCPU = ProcessCPU.snapshot()
         var memory: [(Int, Int)] = []
+        // Resident memory at these points too, to tell a plateau from growth.
+        var milestones = [100_000, 250_000, 500_000, 750_000].filter { $0 < total }
         var done = 0
         var progress = ProgressBar(label: label, total: total)
         do {
@@ -292,8 +294,11 @@ enum IngestBenchmark {
                     first = (.now, done)
                     firstCPU = ProcessCPU.snapshot(child: process.processIdentifier)
                 }
-                if memory.isEmpty && done >= 100_000, let rss = residentKilobytes(process.processIdentifier) {
+                if let milestone = milestones.first, done >= milestone,
+                    let rss = residentKilobytes(process.processIdentifier)
+                {
                     memory.append((done, rss))
+                    milestones.removeAll { $0 <= done }
                 }
                 progress.update(done)
             }
