@@ -95,6 +95,26 @@ public struct ViewStore: Sendable {
     /// The optimistic attempt met an id or a fact the ledger holds already: the batch is decided against the ledger.
     private struct LedgerConflict: Error {}
 
+    /// What the ledger holds of a batch's ids and facts.
+    private func probe(_ batch: ApplyBatch, on connection: PostgresConnection) async throws -> ApplyBatch.Ledger {
+        var ledger = ApplyBatch.Ledger()
+        let rows = try await connection.query(
+            """
+            SELECT event_id, content_hash, NULL::uuid FROM tongban.event WHERE event_id = ANY(\(batch.candidateIDs))
+            UNION ALL
+            SELECT NULL, NULL, fact_hash FROM tongban.event
+            WHERE establishes AND fact_hash = ANY(\(batch.candidateFacts))
+            """)
+        for row in rows {
+            if let id = try row.decode(UUID?.self, at: 0) {
+                ledger.contents[id] = try row.decode(UUID.self, at: 1)
+            } else if let fact = try row.decode(UUID?.self, at: 2) {
+                ledger.establishedFacts.insert(fact)
+            }
+        }
+        return ledger
+    }
+
     /// Decides a batch and writes what it applies (ledger and fact rows), inside the caller's transaction.
     /// - Parameters:
     ///   - batch: the batch.
@@ -107,23 +127,7 @@ public struct ViewStore: Sendable {
         _ batch: ApplyBatch, probing: Bool, on connection: PostgresConnection
     ) async throws -> (outcome: ApplyOutcome, rejectedLetters: [DeadLetter]) {
         guard !batch.events.isEmpty else { return (ApplyOutcome(applied: 0, duplicates: [], rejected: []), []) }
-        var ledger = ApplyBatch.Ledger()
-        if probing {
-            let rows = try await connection.query(
-                """
-                SELECT event_id, content_hash, NULL::uuid FROM tongban.event WHERE event_id = ANY(\(batch.candidateIDs))
-                UNION ALL
-                SELECT NULL, NULL, fact_hash FROM tongban.event
-                WHERE establishes AND fact_hash = ANY(\(batch.candidateFacts))
-                """)
-            for row in rows {
-                if let id = try row.decode(UUID?.self, at: 0) {
-                    ledger.contents[id] = try row.decode(UUID.self, at: 1)
-                } else if let fact = try row.decode(UUID?.self, at: 2) {
-                    ledger.establishedFacts.insert(fact)
-                }
-            }
-        }
+        let ledger = probing ? try await probe(batch, on: connection) : ApplyBatch.Ledger()
         let decided = batch.decide(against: ledger)
         var tables = FactRows()
         for (index, establishes) in decided.applied {
@@ -203,6 +207,12 @@ public struct ViewStore: Sendable {
         var refused: [(event: StagedEvent, reason: String)] = []
         try await connection.execute("BEGIN")
         do {
+            // Only events the whole batch applies are candidates: a copy that is a duplicate or a reused id in
+            // context must not be found "refused" when its half is tried alone.
+            let whole = try ApplyBatch(events)
+            let events = whole.decide(against: try await probe(whole, on: connection)).applied.map {
+                whole.events[$0.index]
+            }
             var pending: [Range<Int>] = events.isEmpty ? [] : [0..<events.count]
             while let range = pending.popLast() {
                 try await connection.execute("SAVEPOINT tongban_probe")

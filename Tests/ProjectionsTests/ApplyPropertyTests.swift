@@ -99,16 +99,8 @@ struct ApplyPropertyTests {
                 population.events.first { $0.event.type == "household.name-changed.v2" })
             let names = try await db.client.withConnection { connection in
                 try await store.apply([original], checkpoints: [], on: connection)
-                // Same id, another reason code: different content.
-                guard case .object(var envelope) = original.event.json, case .object(var data) = envelope["data"]
-                else { throw PostgresError(.decoding, "not an object") }
-                data["reasonCode"] = data["reasonCode"]?.stringValue == "other" ? "correction" : "other"
-                envelope["data"] = .object(data)
-                let altered = try ProjectionFixtures.validator.validate(
-                    JSONValue.object(envelope).serialized, options: .init(requireSignature: false))
                 let outcome = try await store.apply(
-                    [try StagedEvent(altered, at: KafkaTopicPartition("tongban.household", 0), offset: 99)],
-                    checkpoints: [], on: connection)
+                    [try Self.reused(original, offset: 99)], checkpoints: [], on: connection)
                 #expect(outcome.rejected.count == 1)
                 #expect(outcome.applied == 0)
                 return try await connection.query("SELECT count(*) FROM tongban.name_change")
@@ -120,6 +112,57 @@ struct ApplyPropertyTests {
             #expect(letters.count == 1)
             #expect(try letters[0].decode(Int64.self, at: 0) == 99)
         }
+    }
+
+    /// The search for events the views refuse tries only what the whole batch would apply: when another event's
+    /// refusal splits a batch, a reused id that the views would refuse alone stays a rejected copy, not a refusal.
+    @Test("refused events are searched among the events the batch applies")
+    func refusalSearchSkipsRejectedCopies() async throws {
+        let population = ProjectionFixtures.small
+        try await withTestDatabase { db in
+            try await ProjectionFixtures.migrate(db.client)
+            let store = ViewStore()
+            let nameChanges = population.events.filter { $0.event.type == "household.name-changed.v2" }
+            try #require(nameChanges.count >= 2)
+            let (original, refused) = (nameChanges[0], nameChanges[1])
+            // Later on the original's partition than anything the population has there.
+            let reused = try Self.reused(original, offset: 1_000_000)
+            try await db.client.withConnection { connection in
+                _ = try await connection.executeScript(
+                    """
+                    CREATE TABLE public.refused_fact (fact_hash uuid PRIMARY KEY);
+                    CREATE FUNCTION public.refuse_fact() RETURNS trigger LANGUAGE plpgsql AS $$
+                    BEGIN
+                        IF EXISTS (SELECT 1 FROM public.refused_fact r WHERE r.fact_hash = NEW.fact_hash) THEN
+                            RAISE EXCEPTION 'this test refuses the fact';
+                        END IF;
+                        RETURN NEW;
+                    END
+                    $$;
+                    CREATE TRIGGER refuse_fact BEFORE INSERT ON tongban.name_change
+                        FOR EACH ROW EXECUTE FUNCTION public.refuse_fact();
+                    """)
+                for fact in [refused.fingerprint.fact, reused.fingerprint.fact] {
+                    try await connection.execute("INSERT INTO public.refused_fact VALUES (\(fact))")
+                }
+                // Alone, the altered copy is refused. In a batch after its original it is only a reused id, even
+                // when the search splits the two apart.
+                #expect(try await store.refusedEvents([reused], on: connection).map(\.event.offset) == [1_000_000])
+                let found = try await store.refusedEvents([original, refused, reused], on: connection)
+                #expect(found.map(\.event.event.id) == [refused.event.id])
+            }
+        }
+    }
+
+    /// The event's id with other content (another reason code), validated again.
+    static func reused(_ original: StagedEvent, offset: Int64) throws -> StagedEvent {
+        guard case .object(var envelope) = original.event.json, case .object(var data) = envelope["data"]
+        else { throw PostgresError(.decoding, "not an object") }
+        data["reasonCode"] = data["reasonCode"]?.stringValue == "other" ? "correction" : "other"
+        envelope["data"] = .object(data)
+        let altered = try ProjectionFixtures.validator.validate(
+            JSONValue.object(envelope).serialized, options: .init(requireSignature: false))
+        return try StagedEvent(altered, at: original.topicPartition, offset: offset)
     }
 
     /// The same envelope under a new id, validated again.
