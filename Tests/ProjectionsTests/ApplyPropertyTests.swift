@@ -128,23 +128,9 @@ struct ApplyPropertyTests {
             // Later on the original's partition than anything the population has there.
             let reused = try Self.reused(original, offset: 1_000_000)
             try await db.client.withConnection { connection in
-                _ = try await connection.executeScript(
-                    """
-                    CREATE TABLE public.refused_fact (fact_hash uuid PRIMARY KEY);
-                    CREATE FUNCTION public.refuse_fact() RETURNS trigger LANGUAGE plpgsql AS $$
-                    BEGIN
-                        IF EXISTS (SELECT 1 FROM public.refused_fact r WHERE r.fact_hash = NEW.fact_hash) THEN
-                            RAISE EXCEPTION 'this test refuses the fact';
-                        END IF;
-                        RETURN NEW;
-                    END
-                    $$;
-                    CREATE TRIGGER refuse_fact BEFORE INSERT ON tongban.name_change
-                        FOR EACH ROW EXECUTE FUNCTION public.refuse_fact();
-                    """)
-                for fact in [refused.fingerprint.fact, reused.fingerprint.fact] {
-                    try await connection.execute("INSERT INTO public.refused_fact VALUES (\(fact))")
-                }
+                try await ProjectionFixtures.refuse(
+                    "name_change", where: "fact_hash",
+                    isOneOf: [refused.fingerprint.fact, reused.fingerprint.fact].map(\.lowercasedText), on: connection)
                 // Alone, the altered copy is refused. In a batch after its original it is only a reused id, even
                 // when the search splits the two apart.
                 #expect(try await store.refusedEvents([reused], on: connection).map(\.event.offset) == [1_000_000])

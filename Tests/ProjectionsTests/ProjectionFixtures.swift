@@ -64,6 +64,37 @@ enum ProjectionFixtures {
         return hash
     }
 
+    /// Makes the views refuse the rows of a fact table whose column (as text) is one of some values, as a view that
+    /// cannot take a fact would: a trigger raises an exception (SQLSTATE P0001).
+    /// - Parameters:
+    ///   - table: a table of the `tongban` schema.
+    ///   - column: its column.
+    ///   - values: the refused values, as the column reads as text.
+    ///   - connection: a connection to the migrated test database.
+    static func refuse(
+        _ table: String, where column: String, isOneOf values: [String], on connection: PostgresConnection
+    ) async throws {
+        _ = try await connection.executeScript(
+            """
+            CREATE TABLE public.refused_value (value text PRIMARY KEY);
+            CREATE FUNCTION public.refuse_value() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF EXISTS (
+                    SELECT 1 FROM public.refused_value r WHERE r.value = NEW.\(PostgresQuery.quoteIdentifier(column))::text
+                ) THEN
+                    RAISE EXCEPTION 'this test refuses the row';
+                END IF;
+                RETURN NEW;
+            END
+            $$;
+            CREATE TRIGGER refuse_value BEFORE INSERT ON tongban.\(PostgresQuery.quoteIdentifier(table))
+                FOR EACH ROW EXECUTE FUNCTION public.refuse_value();
+            """)
+        for value in values {
+            try await connection.execute("INSERT INTO public.refused_value VALUES (\(value))")
+        }
+    }
+
     /// Applies the migrations to a test database.
     static func migrate(_ client: PostgresClient) async throws {
         try await TongbanMigrations.migrate(client, logger: TestPostgres.logger)

@@ -224,23 +224,8 @@ struct ProjectorTests {
             try await withTestDatabase { db in
                 try await ProjectionFixtures.migrate(db.client)
                 try await db.client.withConnection { connection in
-                    _ = try await connection.executeScript(
-                        """
-                        CREATE TABLE public.refused_posting (posting_id text PRIMARY KEY);
-                        CREATE FUNCTION public.refuse_posting() RETURNS trigger LANGUAGE plpgsql AS $$
-                        BEGIN
-                            IF EXISTS (SELECT 1 FROM public.refused_posting r WHERE r.posting_id = NEW.posting_id) THEN
-                                RAISE EXCEPTION 'this test refuses the posting';
-                            END IF;
-                            RETURN NEW;
-                        END
-                        $$;
-                        CREATE TRIGGER refuse_posting BEFORE INSERT ON tongban.contribution
-                            FOR EACH ROW EXECUTE FUNCTION public.refuse_posting();
-                        """)
-                    for posting in postings {
-                        try await connection.execute("INSERT INTO public.refused_posting VALUES (\(posting))")
-                    }
+                    try await ProjectionFixtures.refuse(
+                        "contribution", where: "posting_id", isOneOf: postings, on: connection)
                 }
                 let statuses = try await Self.project(
                     cluster, database: db, instances: 1, group: TestNames.unique("refused"))
