@@ -370,12 +370,7 @@ public final class Projector: Service, Sendable {
             }
             guard !found.isEmpty else { throw error }
             throw RefusedEvents(
-                letters: found.map { event, reason in
-                    DeadLetter(
-                        at: event.topicPartition, offset: event.offset, key: Array(event.event.key.utf8),
-                        value: event.envelopeBytes, reason: reason, eventID: event.event.id,
-                        eventType: event.event.type)
-                })
+                letters: found.map { event, reason in event.deadLetter(reason: reason) })
         } catch let error as PostgresError where error.code == .checkpointConflict {
             // After a lost connection the previous attempt may have committed; then the stored positions are
             // exactly this lane's.

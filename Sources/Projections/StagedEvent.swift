@@ -42,6 +42,13 @@ public final class StagedEvent: Sendable {
     /// The message as stored: the bytes read, or the envelope serialized.
     var envelopeBytes: [UInt8] { message ?? event.json.serialized }
 
+    /// This event as a dead letter: its position, record key and original bytes, with the reason.
+    func deadLetter(reason: String) -> DeadLetter {
+        DeadLetter(
+            at: topicPartition, offset: offset, key: Array(event.key.utf8), value: envelopeBytes, reason: reason,
+            eventID: event.id, eventType: event.type)
+    }
+
     /// Whether this event was read before `other` (topic, partition, offset): among copies of one event or one fact,
     /// the earliest counts.
     func precedes(_ other: StagedEvent) -> Bool {

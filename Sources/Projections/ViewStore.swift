@@ -170,12 +170,8 @@ public struct ViewStore: Sendable {
             applied: decided.applied.count, duplicates: decided.duplicates.map(skipped),
             rejected: decided.rejected.map(skipped))
         let letters = decided.rejected.map { index in
-            let staged = batch.events[index]
-            return DeadLetter(
-                at: staged.topicPartition, offset: staged.offset, key: Array(staged.event.key.utf8),
-                value: staged.envelopeBytes,
-                reason: "event id \(batch.ids[index].lowercasedText) was already applied with different content",
-                eventID: staged.event.id, eventType: staged.event.type)
+            batch.events[index].deadLetter(
+                reason: "event id \(batch.ids[index].lowercasedText) was already applied with different content")
         }
         return (outcome, letters)
     }
