@@ -4,7 +4,10 @@ import Foundation
 import SyntheticPopulation
 
 /// `tongban generate`: a deterministic synthetic population as NDJSON event streams.
-struct GenerateCommand: AsyncParsableCommand {
+///
+/// A synchronous command: it writes its files from start to end on the main thread, never on a thread of Swift's
+/// cooperative pool (STYLE §3).
+struct GenerateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "generate",
         abstract: "Write a deterministic synthetic population: NDJSON events for all five departments.",
@@ -37,7 +40,7 @@ struct GenerateCommand: AsyncParsableCommand {
     @Option(help: "A directory to write the files to, or - for standard output.")
     var out: String
 
-    func run() async throws {
+    func run() throws {
         var configuration = PopulationConfiguration(people: people, seed: seed)
         configuration.anomalyRate = anomalies
         configuration.asOf = asOf

@@ -74,7 +74,7 @@ struct ProjectCommand: AsyncParsableCommand {
         let stop = await StopSignals.trap()
         let logger = global.bootstrapLogging(label: "tongban.project")
         logger.notice("starting tongban project (consumer group \(group), view group \(viewGroup))")
-        let registry = try loadKeys()
+        let registry = try await loadKeys()
         guard let servers = global.resolvedKafkaBootstrapServers else {
             throw CommandFailure("no Kafka cluster: set KAFKA_BOOTSTRAP_SERVERS or pass --kafka-bootstrap-servers")
         }
@@ -130,17 +130,17 @@ struct ProjectCommand: AsyncParsableCommand {
     }
 
     /// The departments' public keys: `--keys`, `TONGBAN_DEPARTMENT_KEYS`, or the development keys.
-    func loadKeys() throws -> EventKeyRegistry {
+    func loadKeys() async throws -> EventKeyRegistry {
         if devKeys { return DevKeys.registry }
         guard let path = keys ?? ProcessInfo.processInfo.environment["TONGBAN_DEPARTMENT_KEYS"] else {
             throw CommandFailure(
                 "no department keys: pass --keys FILE (a JWK Set, e.g. from `tongban keys public`) or set "
                     + "TONGBAN_DEPARTMENT_KEYS; --dev-keys trusts the development keys of `tongban generate --signed`")
         }
-        guard let bytes = FileManager.default.contents(atPath: path) else {
+        guard let bytes = await FileInput.contents(of: path) else {
             throw CommandFailure("cannot read the key set \(path)")
         }
-        return try EventKeyRegistry.load(jwks: Array(bytes))
+        return try EventKeyRegistry.load(jwks: bytes)
     }
 }
 

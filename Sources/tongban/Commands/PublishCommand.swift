@@ -47,15 +47,15 @@ struct PublishCommand: AsyncParsableCommand {
         guard let servers = global.resolvedKafkaBootstrapServers else {
             throw ValidationError("no Kafka: pass --kafka-bootstrap-servers or set KAFKA_BOOTSTRAP_SERVERS")
         }
-        guard let keyBytes = FileManager.default.contents(atPath: key) else {
+        guard let keyBytes = await FileInput.contents(of: key) else {
             throw CommandFailure("cannot read the key file \(key)")
         }
-        let signingKey = try DepartmentSigningKey.load(jwk: Array(keyBytes))
+        let signingKey = try DepartmentSigningKey.load(jwk: keyBytes)
         guard signingKey.department == department else {
             throw ValidationError("the key \(signingKey.keyID) belongs to \(signingKey.department), not \(department)")
         }
         let signer = EventSigner(validator: try EventValidator(), key: signingKey)
-        let lines = try NDJSONInput.read(file)
+        let lines = try await NDJSONInput.read(file)
         let now = Date()
         let (ready, rejected) = await Self.prepare(lines, signer: signer, now: now)
         for (number, reason) in rejected { printError("\(file):\(number): \(reason)") }

@@ -32,18 +32,21 @@ struct ValidateCommand: AsyncParsableCommand {
 
     func run() async throws {
         let validator = try EventValidator()
-        let registry = try keys.map { path -> EventKeyRegistry in
-            guard let bytes = FileManager.default.contents(atPath: path) else {
+        let registry: EventKeyRegistry?
+        if let path = keys {
+            guard let bytes = await FileInput.contents(of: path) else {
                 throw ValidationError("cannot read the key set \(path)")
             }
-            return try EventKeyRegistry.load(jwks: Array(bytes))
+            registry = try EventKeyRegistry.load(jwks: bytes)
+        } else {
+            registry = nil
         }
         if data && type == nil { throw ValidationError("--data needs --type") }
         let now = Date()
         var valid = 0
         var invalid = 0
         for file in files {
-            let lines = try NDJSONInput.read(file)
+            let lines = try await NDJSONInput.read(file)
             let verdicts = await NDJSONInput.parallelMap(lines) { line -> String? in
                 Self.check(line.bytes, validator: validator, registry: registry, dataType: data ? type : nil, now: now)
             }

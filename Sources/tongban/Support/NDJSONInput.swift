@@ -8,15 +8,13 @@ enum NDJSONInput {
         let bytes: [UInt8]
     }
 
-    static func read(_ path: String) throws -> [Line] {
-        let data: Data
-        if path == "-" {
-            data = FileHandle.standardInput.readDataToEndOfFile()
-        } else {
-            guard let contents = FileManager.default.contents(atPath: path) else {
-                throw CommandFailure("cannot read \(path): no such file, or not readable")
-            }
-            data = contents
+    /// Reads and splits a file (off the cooperative pool: ``FileInput``).
+    /// - Parameter path: the file, or `-` for standard input.
+    /// - Returns: the lines that are not blank, with their numbers.
+    /// - Throws: ``CommandFailure`` when the file cannot be read.
+    static func read(_ path: String) async throws -> [Line] {
+        guard let data = await FileInput.contents(of: path) else {
+            throw CommandFailure("cannot read \(path): no such file, or not readable")
         }
         var lines: [Line] = []
         var number = 0
