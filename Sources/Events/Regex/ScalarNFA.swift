@@ -267,27 +267,30 @@ struct ScalarNFA: Sendable {
         func matches(_ string: String) -> Bool {
             if acceptsNow[0] { return true }
             var state = 0
-            // ASCII bytes step straight through the table; from the first non-ASCII byte on, by scalars.
-            var rest: String.Index?
-            let finished: Bool? = transitions.withUnsafeBufferPointer { table in
-                asciiClass.withUnsafeBufferPointer { classes in
-                    var index = string.utf8.startIndex
-                    for byte in string.utf8 {
-                        if byte >= 0x80 {
-                            rest = index
-                            return nil
+            // ASCII bytes step straight through the table: the verdict, or nil and the offset of the first
+            // non-ASCII byte, from which on the string is read by scalars.
+            func ascii(_ bytes: some Collection<UInt8>) -> (verdict: Bool?, stop: Int) {
+                transitions.withUnsafeBufferPointer { table in
+                    asciiClass.withUnsafeBufferPointer { classes in
+                        acceptsNow.withUnsafeBufferPointer { acceptsNow in
+                            var offset = 0
+                            for byte in bytes {
+                                if byte >= 0x80 { return (nil, offset) }
+                                let target = table[state &* classCount &+ Int(classes[Int(byte)])]
+                                if target < 0 { return (false, offset) }
+                                state = Int(target)
+                                if acceptsNow[state] { return (true, offset) }
+                                offset &+= 1
+                            }
+                            return (acceptsAtEnd[state], offset)
                         }
-                        let target = table[state &* classCount &+ Int(classes[Int(byte)])]
-                        if target < 0 { return false }
-                        state = Int(target)
-                        if acceptsNow[state] { return true }
-                        index = string.utf8.index(after: index)
                     }
-                    return acceptsAtEnd[state]
                 }
             }
-            if let finished { return finished }
-            guard let rest else { return false }
+            // Native strings (all the parser makes) are contiguous: then a plain loop over their bytes.
+            let (verdict, stop) = string.utf8.withContiguousStorageIfAvailable(ascii) ?? ascii(string.utf8)
+            if let verdict { return verdict }
+            let rest = string.utf8.index(string.utf8.startIndex, offsetBy: stop)
             for scalar in string.unicodeScalars[rest...] {
                 let value = scalar.value
                 let classIndex: Int
