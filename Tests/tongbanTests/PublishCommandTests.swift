@@ -25,7 +25,7 @@ struct PublishCommandTests {
         try Data(text.utf8).write(to: URL(fileURLWithPath: path))
         defer { try? FileManager.default.removeItem(atPath: path) }
 
-        let lines = try NDJSONInput.read(path)
+        let lines = try await NDJSONInput.read(path)
         #expect(lines.map(\.number) == [1, 2, 3, 4, 5])
         let signer = EventSigner(validator: try EventValidator(), key: DevKeys.key(for: .household))
         let (ready, rejected) = await PublishCommand.prepare(lines, signer: signer, now: Date())
