@@ -187,7 +187,9 @@ struct ScalarNFA: Sendable {
         let acceptsAtEnd: [Bool]
 
         init?(_ nfa: ScalarNFA) {
-            // Classes: intervals between every range boundary of every set.
+            // Intervals between every range boundary of every set (and each ASCII code point) are uniform: every set
+            // holds all of an interval or none of it. Intervals held by the same sets are one class, since sets are
+            // all the program reads of a character: a dozen classes instead of hundreds keep the table in L1.
             var cuts: Set<UInt32> = [0, 128]
             for matcher in nfa.sets {
                 for range in matcher.ranges {
@@ -197,21 +199,28 @@ struct ScalarNFA: Sendable {
             }
             for value in 0..<128 { cuts.insert(UInt32(value)) }
             let sortedCuts = cuts.sorted()
-            guard sortedCuts.count < Int(UInt16.max) else { return nil }
             var asciiClass = [UInt16](repeating: 0, count: 128)
             var bounds: [UInt32] = []
             var boundClass: [UInt16] = []
             var representatives: [UInt32] = []
-            for (index, cut) in sortedCuts.enumerated() {
-                let classIndex = UInt16(representatives.count)
-                representatives.append(cut)
+            var classOfMembership: [[Bool]: UInt16] = [:]
+            for cut in sortedCuts {
+                let membership = nfa.sets.map { $0.contains(cut) }
+                let classIndex: UInt16
+                if let known = classOfMembership[membership] {
+                    classIndex = known
+                } else {
+                    guard representatives.count < Int(UInt16.max) else { return nil }
+                    classIndex = UInt16(representatives.count)
+                    classOfMembership[membership] = classIndex
+                    representatives.append(cut)
+                }
                 if cut < 128 {
                     asciiClass[Int(cut)] = classIndex
                 } else {
                     bounds.append(cut)
                     boundClass.append(classIndex)
                 }
-                _ = index
             }
             let classCount = representatives.count
 
