@@ -14,7 +14,8 @@ import Synchronization
 ///   there; Kafka's own committed offsets are written only for lag tools, never read.
 /// - Every message at or above its partition's verified watermark is validated and its signature verified
 ///   (``ProjectorConfiguration/verificationTasks`` tasks); below the watermark (a rebuild) it is only parsed,
-///   and offsets rejected before are skipped.
+///   and offsets rejected before are skipped. When every checkpoint of the view group is back at its watermark, the
+///   projector restores what ``ViewStore/resetForRebuild(on:)`` deferred (``ViewStore/finishRebuild(on:)``).
 /// - Messages that cannot be applied go to the dead-letter topic (original key and bytes, reason and position
 ///   as headers) and to `tongban.dead_letter`; the topic is written before the batch commits, so a crash can
 ///   only repeat a dead letter, never lose one.
@@ -148,6 +149,8 @@ public final class Projector: Service, Sendable {
     private final class Session: Sendable {
         let positions = Mutex<[KafkaTopicPartition: PartitionPosition]>([:])
         let gate = ApplyGate()
+        /// Whether a rebuild may still have indexes to restore (see ``ViewStore/finishRebuild(on:)``).
+        let rebuildPending = Atomic<Bool>(true)
     }
 
     private func runSession(producer: KafkaProducer) async throws {
@@ -183,6 +186,7 @@ public final class Projector: Service, Sendable {
     private func consume(_ consumer: KafkaConsumer, session: Session, producer: KafkaProducer) async throws {
         var pending: PreparedBatch?
         var readBackoff = configuration.retryBackoff
+        var rebuildChecked: ContinuousClock.Instant?
         while true {
             if isStopping {
                 // Graceful shutdown: the batch in hand commits, then the session ends.
@@ -206,6 +210,11 @@ public final class Projector: Service, Sendable {
                 readError = error
             }
             try await applying
+            // After every applied batch, or once a second when idle, until nothing deferred is left.
+            if current != nil || rebuildChecked.map({ ContinuousClock.now - $0 > .seconds(1) }) ?? true {
+                rebuildChecked = .now
+                await finishRebuildIfDue(session)
+            }
             pending = next.flatMap { $0.isEmpty ? nil : $0 }
             if let readError {
                 guard let kafkaError = readError as? KafkaError, kafkaError.isRetriable || kafkaError.code == .rebalance
@@ -222,6 +231,31 @@ public final class Projector: Service, Sendable {
                 readBackoff = configuration.retryBackoff
             }
             await report(consumer, session: session)
+        }
+    }
+
+    /// Restores what a rebuild deferred (indexes, autovacuum) once every checkpoint of the view group is back at its
+    /// verified watermark; a failure is logged and the next call tries again.
+    private func finishRebuildIfDue(_ session: Session) async {
+        guard session.rebuildPending.load(ordering: .relaxed) else { return }
+        let started = ContinuousClock.now
+        do {
+            let progress = try await database.withConnection { connection in
+                try await store.finishRebuild(on: connection)
+            }
+            switch progress {
+            case .none:
+                session.rebuildPending.store(false, ordering: .relaxed)
+            case .pending:
+                break
+            case .finished(let indexes, let tables):
+                session.rebuildPending.store(false, ordering: .relaxed)
+                let elapsed = ContinuousClock.now - started
+                let what = "built \(indexes) deferred indexes and analyzed \(tables) tables"
+                logger.notice("the rebuild has caught up: \(what) in \(elapsed)")
+            }
+        } catch {
+            logger.warning("restoring what the rebuild deferred failed (tried again after the next batch): \(error)")
         }
     }
 

@@ -1,28 +1,133 @@
 public import Postgres
 
 extension ViewStore {
-    /// The tables of the `tongban` schema that are not views' content: positions, dead letters, migrations.
-    static let runtimeTables: Set<String> = ["checkpoint", "dead_letter", "rejected_offset", "schema_migrations"]
+    /// The tables of the `tongban` schema that are not views' content: positions, dead letters, migrations, and what
+    /// a rebuild deferred.
+    static let runtimeTables: Set<String> = [
+        "checkpoint", "dead_letter", "rejected_offset", "schema_migrations", "rebuild_deferred",
+    ]
 
     /// Empties the fact tables and the applied-event ledger, and moves this view group's checkpoints back to
     /// offset 0, keeping the verified watermarks, dead letters and rejected offsets. The next projector run then
     /// rebuilds the views from the start of the streams without verifying again what was verified (rebuild mode).
     ///
-    /// - Important: readers see empty views until the rebuild has caught up; rebuilding into a shadow copy while
-    ///   the live views keep serving is not built yet.
+    /// The emptied tables lose their secondary indexes (those that are neither unique nor behind a constraint: only
+    /// readers use them) and their autovacuum until the rebuild has caught up; `tongban.rebuild_deferred` records
+    /// both, and ``finishRebuild(on:)``, which the projector calls, restores them. Filling tables without indexes
+    /// and building each index once at the end costs PostgreSQL far less than keeping them up to date row by row.
+    ///
+    /// - Important: readers see empty, then partial, views (without their indexes) until the rebuild has caught up;
+    ///   rebuilding into a shadow copy while the live views keep serving is not built yet.
     /// - Parameter connection: a connection outside any transaction.
     /// - Throws: `PostgresError`; nothing changes when it throws.
     public func resetForRebuild(on connection: PostgresConnection) async throws {
         try await connection.withTransaction { connection in
             let tables = try await connection.query(
-                "SELECT tablename FROM pg_tables WHERE schemaname = 'tongban' ORDER BY tablename"
-            ).map { try $0.decode(String.self, at: 0) }.filter { !Self.runtimeTables.contains($0) }
-            if !tables.isEmpty {
-                try await connection.executeScript(
-                    "TRUNCATE " + tables.map { "tongban." + PostgresQuery.quoteIdentifier($0) }.joined(separator: ", "))
+                """
+                SELECT c.relname, NOT EXISTS (
+                    SELECT 1 FROM unnest(coalesce(c.reloptions, '{}')) AS o WHERE o LIKE 'autovacuum\\_enabled=%')
+                FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                WHERE n.nspname = 'tongban' AND c.relkind = 'r' ORDER BY c.relname
+                """
+            ).map { (name: try $0.decode(String.self, at: 0), defaultAutovacuum: try $0.decode(Bool.self, at: 1)) }
+                .filter { !Self.runtimeTables.contains($0.name) }
+            guard !tables.isEmpty else { return }
+            let names = tables.map(\.name)
+            let indexes = try await connection.query(
+                """
+                SELECT t.relname, c.relname, pg_get_indexdef(i.indexrelid)
+                FROM pg_index i
+                JOIN pg_class c ON c.oid = i.indexrelid
+                JOIN pg_class t ON t.oid = i.indrelid
+                JOIN pg_namespace n ON n.oid = t.relnamespace
+                WHERE n.nspname = 'tongban' AND t.relname = ANY(\(names)) AND NOT i.indisunique AND NOT i.indisprimary
+                    AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)
+                ORDER BY t.relname, c.relname
+                """
+            ).map {
+                (
+                    table: try $0.decode(String.self, at: 0), index: try $0.decode(String.self, at: 1),
+                    definition: try $0.decode(String.self, at: 2)
+                )
             }
+            let quiet = tables.filter(\.defaultAutovacuum).map(\.name)
+            // A rebuild started again before the last one finished keeps what that one recorded.
+            try await connection.execute(
+                """
+                INSERT INTO tongban.rebuild_deferred (view_group, kind, table_name, object_name, definition)
+                SELECT \(viewGroup), 'index', t, i, d FROM unnest(\(indexes.map(\.table))::text[],
+                    \(indexes.map(\.index))::text[], \(indexes.map(\.definition))::text[]) AS v(t, i, d)
+                UNION ALL
+                SELECT \(viewGroup), 'autovacuum', t, t, NULL FROM unnest(\(quiet)::text[]) AS v(t)
+                ON CONFLICT DO NOTHING
+                """)
+            var script = indexes.map { "DROP INDEX tongban.\(PostgresQuery.quoteIdentifier($0.index))" }
+            script += quiet.map {
+                "ALTER TABLE tongban.\(PostgresQuery.quoteIdentifier($0)) SET (autovacuum_enabled = false)"
+            }
+            script.append(
+                "TRUNCATE " + names.map { "tongban." + PostgresQuery.quoteIdentifier($0) }.joined(separator: ", "))
+            _ = try await connection.executeScript(script.joined(separator: ";\n"))
             try await connection.execute(
                 "UPDATE tongban.checkpoint SET next_offset = 0, updated_at = now() WHERE view_group = \(viewGroup)")
+        }
+    }
+
+    /// Where a rebuild of this view group stands, as ``finishRebuild(on:)`` found it.
+    public enum RebuildProgress: Sendable, Equatable {
+        /// No rebuild of this view group has anything deferred.
+        case none
+        /// A rebuild is under way: some checkpoint is still below its verified watermark.
+        case pending
+        /// The rebuild had caught up: its deferred indexes were built and autovacuum restored, just now.
+        case finished(indexes: Int, tables: Int)
+    }
+
+    /// Restores what ``resetForRebuild(on:)`` deferred (the secondary indexes, autovacuum; then analyzes the tables)
+    /// once every checkpoint of this view group is back at its verified watermark, in one transaction.
+    ///
+    /// Call it after a batch commits, outside any transaction; concurrent callers are serialized, and only one builds.
+    /// Building the indexes blocks other writers of the views (not readers) for the few seconds it takes.
+    /// - Parameter connection: a connection outside any transaction.
+    /// - Returns: what was found, and done.
+    /// - Throws: `PostgresError`; nothing is restored when it throws (call it again).
+    @discardableResult
+    public func finishRebuild(on connection: PostgresConnection) async throws -> RebuildProgress {
+        try await connection.withTransaction { connection in
+            // Row locks: a second caller waits here, then finds the rows gone.
+            let deferred = try await connection.query(
+                """
+                SELECT kind, table_name, definition FROM tongban.rebuild_deferred WHERE view_group = \(viewGroup)
+                ORDER BY kind, object_name FOR UPDATE
+                """
+            ).map {
+                (
+                    kind: try $0.decode(String.self, at: 0), table: try $0.decode(String.self, at: 1),
+                    definition: try $0.decode(String?.self, at: 2)
+                )
+            }
+            guard !deferred.isEmpty else { return .none }
+            let behind = try await connection.query(
+                """
+                SELECT count(*)::int8 FROM tongban.checkpoint
+                WHERE view_group = \(viewGroup) AND next_offset < coalesce(verified_through, 0)
+                """)
+            guard try behind[0].decode(Int64.self, at: 0) == 0 else { return .pending }
+            // The ledger first: every apply writes it before any fact table, so no apply can hold a fact table this
+            // transaction is about to lock while waiting for one it holds.
+            var script = ["SET LOCAL search_path = tongban, pg_catalog", "LOCK TABLE tongban.event IN SHARE MODE"]
+            script += deferred.compactMap { $0.kind == "index" ? $0.definition : nil }
+            let tables = Array(Set(deferred.map(\.table))).sorted()
+            for table in tables {
+                let name = "tongban." + PostgresQuery.quoteIdentifier(table)
+                if deferred.contains(where: { $0.kind == "autovacuum" && $0.table == table }) {
+                    script.append("ALTER TABLE \(name) RESET (autovacuum_enabled)")
+                }
+                script.append("ANALYZE \(name)")
+            }
+            _ = try await connection.executeScript(script.joined(separator: ";\n"))
+            try await connection.execute("DELETE FROM tongban.rebuild_deferred WHERE view_group = \(viewGroup)")
+            return .finished(indexes: deferred.count { $0.kind == "index" }, tables: tables.count)
         }
     }
 }

@@ -9,6 +9,52 @@ import TongbanTesting
 /// Checkpoints advance with a compare-and-set in the batch's transaction; migrations are idempotent.
 @Suite("Checkpoints and migrations", .sharedMachine)
 struct CheckpointTests {
+    @Test("#4 a rebuild defers the readers' indexes until every checkpoint is back at its verified watermark")
+    func rebuildDefersIndexes() async throws {
+        let events = Array(ProjectionFixtures.small.events.prefix(20))
+        let a = KafkaTopicPartition("tongban.household", 0)
+        let b = KafkaTopicPartition("tongban.household", 1)
+        try await withTestDatabase { db in
+            try await ProjectionFixtures.migrate(db.client)
+            let store = ViewStore(viewGroup: "test.views")
+            let before = try await ProjectionFixtures.indexesAndOptions(db.client)
+            try await db.client.withConnection { connection in
+                try await store.apply(
+                    events,
+                    checkpoints: [
+                        CheckpointAdvance(a, from: nil, to: 20, verifiedThrough: 20),
+                        CheckpointAdvance(b, from: nil, to: 5, verifiedThrough: 5),
+                    ], on: connection)
+                #expect(try await store.finishRebuild(on: connection) == .none)
+                try await store.resetForRebuild(on: connection)
+                // Started again before it finished: what the first reset deferred is still recorded.
+                try await store.resetForRebuild(on: connection)
+                let deferred = try await connection.query(
+                    """
+                    SELECT count(*) FILTER (WHERE kind = 'index')::int8, count(DISTINCT table_name)::int8
+                    FROM tongban.rebuild_deferred
+                    """)
+                let indexes = Int(try deferred[0].decode(Int64.self, at: 0))
+                let tables = Int(try deferred[0].decode(Int64.self, at: 1))
+                #expect(indexes > 20)
+                let during = try await ProjectionFixtures.indexesAndOptions(db.client)
+                #expect(
+                    during.count { $0.hasPrefix("index ") } == before.count { $0.hasPrefix("index ") } - indexes)
+                #expect(during.count { $0.hasSuffix(" {autovacuum_enabled=false}") } == tables)
+                #expect(try await store.finishRebuild(on: connection) == .pending)
+
+                // One partition caught up, the other not yet.
+                try await store.apply(events, checkpoints: [CheckpointAdvance(a, from: 0, to: 20)], on: connection)
+                #expect(try await store.finishRebuild(on: connection) == .pending)
+                try await store.apply([], checkpoints: [CheckpointAdvance(b, from: 0, to: 5)], on: connection)
+                #expect(try await store.finishRebuild(on: connection) == .finished(indexes: indexes, tables: tables))
+                #expect(try await ProjectionFixtures.indexesAndOptions(db.client) == before)
+                #expect(try await store.finishRebuild(on: connection) == .none)
+                #expect(try await count("tongban.event", connection) == Set(events.map(\.event.id)).count)
+            }
+        }
+    }
+
     @Test("a stale writer's batch is rejected and rolled back, dead letters included")
     func staleWriter() async throws {
         let events = Array(ProjectionFixtures.small.events.prefix(40))

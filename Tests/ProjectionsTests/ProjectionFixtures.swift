@@ -124,6 +124,19 @@ enum ProjectionFixtures {
         }
     }
 
+    /// Every index of the `tongban` schema with its definition, and the storage options of its tables.
+    static func indexesAndOptions(_ client: PostgresClient) async throws -> [String] {
+        try await client.query(
+            """
+            SELECT 'index ' || indexname || ' ' || indexdef FROM pg_indexes WHERE schemaname = 'tongban'
+            UNION ALL
+            SELECT 'options ' || c.relname || ' ' || c.reloptions::text FROM pg_class c
+            WHERE c.relnamespace = 'tongban'::regnamespace AND c.reloptions IS NOT NULL
+            ORDER BY 1
+            """
+        ).map { try $0.decode(String.self, at: 0) }
+    }
+
     /// The names of the contract views (`tongban.v_*`), sorted.
     static func contractViews(_ client: PostgresClient) async throws -> [String] {
         let rows = try await client.query(

@@ -83,10 +83,21 @@ struct ProjectorTests {
                 #expect(try await ProjectionScenario.dump(db.client) == live)
                 try await Self.checkDeadLetters(population, copies: 2, cluster: cluster, client: db.client)
 
-                // Rebuild mode: the views emptied, every offset read again below the verified watermark.
+                // Rebuild mode: the views emptied, every offset read again below the verified watermark; the readers'
+                // indexes and autovacuum are off until the rebuild has caught up.
+                let indexes = try await ProjectionFixtures.indexesAndOptions(db.client)
                 try await db.client.withConnection { try await ViewStore().resetForRebuild(on: $0) }
                 #expect(try await ProjectionScenario.ledgerIDs(db.client).isEmpty)
+                let during = try await ProjectionFixtures.indexesAndOptions(db.client)
+                #expect(!during.contains { $0.hasPrefix("index contribution_person ") })
+                #expect(during.contains { $0.hasPrefix("index event_fact ") })
+                #expect(during.contains { $0 == "options contribution {autovacuum_enabled=false}" })
+                let progress = try await db.client.withConnection { try await ViewStore().finishRebuild(on: $0) }
+                #expect(progress == .pending)
                 let rebuilt = try await Self.project(cluster, database: db, group: TestNames.unique("e2e-rebuild"))
+                #expect(try await ProjectionFixtures.indexesAndOptions(db.client) == indexes)
+                let finished = try await db.client.withConnection { try await ViewStore().finishRebuild(on: $0) }
+                #expect(finished == .none)
                 let messages = 2 * population.events.count
                 #expect(rebuilt[0].trusted == messages - 2 * population.rejected.count)
                 #expect(rebuilt[0].deadLetters == 0)

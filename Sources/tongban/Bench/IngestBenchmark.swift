@@ -280,16 +280,21 @@ enum IngestBenchmark {
         var milestones = [100_000, 250_000, 500_000, 750_000].filter { $0 < total }
         var done = 0
         var progress = ProgressBar(label: label, total: total)
+        // A rebuild has ended when the indexes it deferred are built too.
+        var deferred = 0
         do {
-            while done < total {
+            while done < total || deferred > 0 {
                 guard process.isRunning else {
                     throw BenchmarkError("tongban project exited with status \(process.terminationStatus)")
                 }
                 try await Task.sleep(for: .milliseconds(50))
                 let rows = try await connection.query(
-                    "SELECT coalesce(sum(next_offset), 0)::bigint FROM tongban.checkpoint WHERE view_group = 'tongban.views'"
-                )
+                    """
+                    SELECT coalesce(sum(next_offset), 0)::bigint, (SELECT count(*) FROM tongban.rebuild_deferred)
+                    FROM tongban.checkpoint WHERE view_group = 'tongban.views'
+                    """)
                 done = Int(try rows[0].decode(Int64.self, at: 0))
+                deferred = Int(try rows[0].decode(Int64.self, at: 1))
                 if first == nil && done > 0 {
                     first = (.now, done)
                     firstCPU = ProcessCPU.snapshot(child: process.processIdentifier)
