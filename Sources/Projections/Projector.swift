@@ -243,6 +243,7 @@ public final class Projector: Service, Sendable {
             let progress = try await database.withConnection { connection in
                 try await store.finishRebuild(on: connection)
             }
+            state.withLock { $0.rebuilding = progress == .pending }
             switch progress {
             case .none:
                 session.rebuildPending.store(false, ordering: .relaxed)

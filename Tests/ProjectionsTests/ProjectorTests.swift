@@ -98,6 +98,7 @@ struct ProjectorTests {
                 #expect(try await ProjectionFixtures.indexesAndOptions(db.client) == indexes)
                 let finished = try await db.client.withConnection { try await ViewStore().finishRebuild(on: $0) }
                 #expect(finished == .none)
+                #expect(!rebuilt[0].rebuilding)
                 let messages = 2 * population.events.count
                 #expect(rebuilt[0].trusted == messages - 2 * population.rejected.count)
                 #expect(rebuilt[0].deadLetters == 0)

@@ -47,8 +47,8 @@ struct OperationsOptions: ParsableArguments {
 }
 
 extension HealthReport {
-    /// The health of projectors: each one ok while it commits, degraded while it joins the group, failing while
-    /// it retries a batch it cannot write (PostgreSQL or Kafka unavailable) or once it stopped.
+    /// The health of projectors: each one ok while it commits, degraded while it joins the group or rebuilds the views,
+    /// failing while it retries a batch it cannot write (PostgreSQL or Kafka unavailable) or once it stopped.
     /// - Parameter statuses: the projectors' statuses.
     init(projectors statuses: [ProjectorStatus], now: Date = Date()) {
         var checks: [String: Check] = [:]
@@ -60,6 +60,10 @@ extension HealthReport {
                 "\(status.assignment.count) partitions, lag \(status.totalLag), last commit \(lastCommit), "
                 + "\(status.applied) applied, \(status.deadLetters) dead letters"
             switch status.phase {
+            case .running where status.rebuilding:
+                checks[name] = .degraded(
+                    "rebuilding the views (partial and without their readers' indexes until every partition is back "
+                        + "at its verified watermark); " + summary)
             case .running: checks[name] = .ok(summary)
             case .starting: checks[name] = .degraded("joining the consumer group; " + summary)
             case .retrying: checks[name] = .failing("retrying: \(status.lastError ?? "unknown error"); " + summary)
