@@ -252,7 +252,7 @@ public final class Projector: Service, Sendable {
             case .finished(let indexes, let tables):
                 session.rebuildPending.store(false, ordering: .relaxed)
                 let elapsed = ContinuousClock.now - started
-                let what = "built \(indexes) deferred indexes and analyzed \(tables) tables"
+                let what = "built \(indexes) deferred indexes and restored \(tables) tables"
                 logger.notice("the rebuild has caught up: \(what) in \(elapsed)")
             }
         } catch {

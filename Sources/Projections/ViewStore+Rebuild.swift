@@ -79,12 +79,16 @@ extension ViewStore {
         case none
         /// A rebuild is under way: some checkpoint is still below its verified watermark.
         case pending
-        /// The rebuild had caught up: its deferred indexes were built and autovacuum restored, just now.
+        /// The rebuild had caught up: its deferred indexes were built and autovacuum restored (on `tables` tables), just
+        /// now.
         case finished(indexes: Int, tables: Int)
     }
 
-    /// Restores what ``resetForRebuild(on:)`` deferred (the secondary indexes, autovacuum; then analyzes the tables)
-    /// once every checkpoint of this view group is back at its verified watermark, in one transaction.
+    /// Restores what ``resetForRebuild(on:)`` deferred (the secondary indexes, autovacuum) once every checkpoint of this
+    /// view group is back at its verified watermark, in one transaction.
+    ///
+    /// The tables are not analyzed here, where the ledger is locked: autovacuum, on again, refreshes their statistics
+    /// in the background within a minute or so (`autovacuum_naptime`), without blocking writers.
     ///
     /// Call it after a batch commits, outside any transaction; concurrent callers are serialized, and only one builds.
     /// Building the indexes blocks other writers of the views (not readers) for the few seconds it takes.
@@ -118,12 +122,8 @@ extension ViewStore {
             var script = ["SET LOCAL search_path = tongban, pg_catalog", "LOCK TABLE tongban.event IN SHARE MODE"]
             script += deferred.compactMap { $0.kind == "index" ? $0.definition : nil }
             let tables = Array(Set(deferred.map(\.table))).sorted()
-            for table in tables {
-                let name = "tongban." + PostgresQuery.quoteIdentifier(table)
-                if deferred.contains(where: { $0.kind == "autovacuum" && $0.table == table }) {
-                    script.append("ALTER TABLE \(name) RESET (autovacuum_enabled)")
-                }
-                script.append("ANALYZE \(name)")
+            for table in tables where deferred.contains(where: { $0.kind == "autovacuum" && $0.table == table }) {
+                script.append("ALTER TABLE tongban.\(PostgresQuery.quoteIdentifier(table)) RESET (autovacuum_enabled)")
             }
             _ = try await connection.executeScript(script.joined(separator: ";\n"))
             try await connection.execute("DELETE FROM tongban.rebuild_deferred WHERE view_group = \(viewGroup)")

@@ -5,8 +5,8 @@
 -- index at all. The secondary indexes serve only the readers of the views, never the apply (its ledger probe uses
 -- the unique indexes of tongban.event). A rebuild empties the views anyway, so `ViewStore.resetForRebuild` now
 -- drops those indexes and turns autovacuum off on the emptied tables, recording here how to restore both; the
--- projector restores them all in one transaction, then analyzes the tables, as soon as every checkpoint of the view
--- group is back at its verified watermark (`ViewStore.finishRebuild`). A crash in between leaves this table as it
+-- projector restores them all in one transaction as soon as every checkpoint of the view group is back at its
+-- verified watermark (`ViewStore.finishRebuild`); autovacuum, on again, then refreshes the statistics. A crash in between leaves this table as it
 -- was: the next projector finishes the work.
 --
 -- Unique indexes and the indexes behind constraints stay: they decide duplicates and reused ids during the rebuild.
