@@ -13,8 +13,9 @@ extension ViewStore {
     ///
     /// The emptied tables lose their secondary indexes (those that are neither unique nor behind a constraint: only
     /// readers use them) and their autovacuum until the rebuild has caught up; `tongban.rebuild_deferred` records
-    /// both, and ``finishRebuild(on:)``, which the projector calls, restores them. Filling tables without indexes
-    /// and building each index once at the end costs PostgreSQL far less than keeping them up to date row by row.
+    /// both, and ``finishRebuild(on:)``, which the projector calls, restores them. Building each index once at the end
+    /// costs PostgreSQL less than keeping it up to date row by row (measured alone: about 7 µs per event kept up to
+    /// date, about 4 µs built at the end), though it runs on one backend while the rest of the rebuild waits.
     ///
     /// - Important: readers see empty, then partial, views (without their indexes) until the rebuild has caught up;
     ///   rebuilding into a shadow copy while the live views keep serving is not built yet.
@@ -31,7 +32,6 @@ extension ViewStore {
                 """
             ).map { (name: try $0.decode(String.self, at: 0), defaultAutovacuum: try $0.decode(Bool.self, at: 1)) }
                 .filter { !Self.runtimeTables.contains($0.name) }
-            guard !tables.isEmpty else { return }
             let names = tables.map(\.name)
             let indexes = try await connection.query(
                 """
@@ -61,16 +61,18 @@ extension ViewStore {
                 SELECT \(viewGroup), 'autovacuum', t, t, NULL FROM unnest(\(quiet)::text[]) AS v(t)
                 ON CONFLICT DO NOTHING
                 """)
-            var script = indexes.map { "DROP INDEX tongban.\(PostgresQuery.quoteIdentifier($0.index))" }
-            script += quiet.map {
-                "ALTER TABLE tongban.\(PostgresQuery.quoteIdentifier($0)) SET (autovacuum_enabled = false)"
-            }
-            script.append(
-                "TRUNCATE " + names.map { "tongban." + PostgresQuery.quoteIdentifier($0) }.joined(separator: ", "))
-            _ = try await connection.executeScript(script.joined(separator: ";\n"))
+            var script = indexes.map { "DROP INDEX \(Self.qualified($0.index))" }
+            script += quiet.map { "ALTER TABLE \(Self.qualified($0)) SET (autovacuum_enabled = false)" }
+            if !names.isEmpty { script.append("TRUNCATE " + names.map(Self.qualified).joined(separator: ", ")) }
+            if !script.isEmpty { _ = try await connection.executeScript(script.joined(separator: ";\n")) }
             try await connection.execute(
                 "UPDATE tongban.checkpoint SET next_offset = 0, updated_at = now() WHERE view_group = \(viewGroup)")
         }
+    }
+
+    /// A table or index of the `tongban` schema, quoted for SQL text.
+    private static func qualified(_ name: String) -> String {
+        "tongban." + PostgresQuery.quoteIdentifier(name)
     }
 
     /// Where a rebuild of this view group stands, as ``finishRebuild(on:)`` found it.
@@ -79,8 +81,8 @@ extension ViewStore {
         case none
         /// A rebuild is under way: some checkpoint is still below its verified watermark.
         case pending
-        /// The rebuild had caught up: its deferred indexes were built and autovacuum restored (on `tables` tables), just
-        /// now.
+        /// The rebuild had caught up: just now, its `indexes` deferred indexes were built and autovacuum restored, on
+        /// `tables` tables in all.
         case finished(indexes: Int, tables: Int)
     }
 
@@ -120,14 +122,14 @@ extension ViewStore {
             // The ledger first: every apply writes it before any fact table, so no apply can hold a fact table this
             // transaction is about to lock while waiting for one it holds.
             var script = ["SET LOCAL search_path = tongban, pg_catalog", "LOCK TABLE tongban.event IN SHARE MODE"]
-            script += deferred.compactMap { $0.kind == "index" ? $0.definition : nil }
-            let tables = Array(Set(deferred.map(\.table))).sorted()
-            for table in tables where deferred.contains(where: { $0.kind == "autovacuum" && $0.table == table }) {
-                script.append("ALTER TABLE tongban.\(PostgresQuery.quoteIdentifier(table)) RESET (autovacuum_enabled)")
+            let indexes = deferred.filter { $0.kind == "index" }.compactMap(\.definition)
+            script += indexes
+            script += deferred.filter { $0.kind == "autovacuum" }.map {
+                "ALTER TABLE \(Self.qualified($0.table)) RESET (autovacuum_enabled)"
             }
             _ = try await connection.executeScript(script.joined(separator: ";\n"))
             try await connection.execute("DELETE FROM tongban.rebuild_deferred WHERE view_group = \(viewGroup)")
-            return .finished(indexes: deferred.count { $0.kind == "index" }, tables: tables.count)
+            return .finished(indexes: indexes.count, tables: Set(deferred.map(\.table)).count)
         }
     }
 }
