@@ -266,8 +266,9 @@ extension UUID: PostgresDecodable {
     /// - Parameter cell: the column value.
     /// - Throws: `PostgresError` `.decoding` for NULL and malformed text.
     public init(postgresCell cell: PostgresCell) throws(PostgresError) {
-        guard let uuid = UUID(uuidString: String(decoding: try cell.requireBytes(for: UUID.self), as: UTF8.self))
-        else { throw cell.decodingError(UUID.self) }
+        guard let uuid = try cell.requireBytes(for: UUID.self).withUnsafeBytes({ UUID(utf8: $0) }) else {
+            throw cell.decodingError(UUID.self)
+        }
         self = uuid
     }
 }

@@ -227,7 +227,7 @@ extension UUID: PostgresEncodable {
     /// - Parameter buffer: where to write.
     /// - Returns: `.text`.
     public func encode(into buffer: inout [UInt8]) -> PostgresFormat {
-        buffer.append(contentsOf: uuidString.utf8)
+        buffer.append(contentsOf: lowercasedText.utf8)
         return .text
     }
 }
@@ -245,7 +245,7 @@ extension UUID: PostgresArrayElement {
         buffer.append(UInt8(ascii: "{"))
         for (i, element) in array.enumerated() {
             if i > 0 { buffer.append(UInt8(ascii: ",")) }
-            buffer.append(contentsOf: element.uuidString.utf8)
+            buffer.append(contentsOf: element.lowercasedText.utf8)
         }
         buffer.append(UInt8(ascii: "}"))
         return .text

@@ -52,4 +52,10 @@ struct ReadAcceptedTests {
             #expect(error.code == .unknownType)
         }
     }
+
+    @Test("the JSON parser reads ASCII and non-ASCII strings alike, and still refuses invalid UTF-8")
+    func parserStrings() throws {
+        #expect(try JSONParser.parse(#"["abc","名字","a\u00e9"]"#) == ["abc", "名字", "aé"])
+        #expect(throws: JSONParseError.self) { try JSONParser.parse([0x22, 0x61, 0xC3, 0x28, 0x22]) }
+    }
 }

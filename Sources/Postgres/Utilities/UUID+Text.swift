@@ -6,29 +6,31 @@ extension UUID {
     /// - Parameter text: the UUID text.
     /// - Returns: `nil` when `text` is not a UUID in that form.
     public init?(text: String) {
+        var text = text
+        guard let uuid = text.withUTF8({ UUID(utf8: UnsafeRawBufferPointer($0)) }) else { return nil }
+        self = uuid
+    }
+
+    /// Parses the 36-character text form from UTF-8 bytes (as PostgreSQL sends a `uuid` column).
+    /// - Parameter utf8: the bytes.
+    /// - Returns: `nil` when they are not a UUID in that form.
+    public init?(utf8: UnsafeRawBufferPointer) {
+        guard utf8.count == 36 else { return nil }
         var bytes: uuid_t = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        let parsed = text.utf8.withContiguousStorageIfAvailable { utf8 -> Bool in
-            guard utf8.count == 36 else { return false }
-            return withUnsafeMutableBytes(of: &bytes) { out -> Bool in
-                var position = 0
-                for index in 0..<16 {
-                    if position == 8 || position == 13 || position == 18 || position == 23 {
-                        guard utf8[position] == UInt8(ascii: "-") else { return false }
-                        position += 1
-                    }
-                    guard let high = Self.hexValue(utf8[position]), let low = Self.hexValue(utf8[position + 1]) else {
-                        return false
-                    }
-                    out[index] = high << 4 | low
-                    position += 2
+        let parsed = withUnsafeMutableBytes(of: &bytes) { out -> Bool in
+            var position = 0
+            for index in 0..<16 {
+                if position == 8 || position == 13 || position == 18 || position == 23 {
+                    guard utf8[position] == UInt8(ascii: "-") else { return false }
+                    position += 1
                 }
-                return true
+                guard let high = Self.hexValue(utf8[position]), let low = Self.hexValue(utf8[position + 1]) else {
+                    return false
+                }
+                out[index] = high << 4 | low
+                position += 2
             }
-        }
-        guard let parsed else {
-            guard let uuid = UUID(uuidString: text) else { return nil }
-            self = uuid
-            return
+            return true
         }
         guard parsed else { return nil }
         self.init(uuid: bytes)

@@ -1,5 +1,5 @@
-import Events
 import Foundation
+import Postgres
 import Testing
 import TongbanTesting
 
@@ -24,11 +24,5 @@ struct UUIDTextTests {
         ] {
             #expect(UUID(text: text) == nil, "\(text)")
         }
-    }
-
-    @Test("the JSON parser reads ASCII and non-ASCII strings alike, and still refuses invalid UTF-8")
-    func parserStrings() throws {
-        #expect(try JSONParser.parse(#"["abc","名字","a\u00e9"]"#) == ["abc", "名字", "aé"])
-        #expect(throws: JSONParseError.self) { try JSONParser.parse([0x22, 0x61, 0xC3, 0x28, 0x22]) }
     }
 }
