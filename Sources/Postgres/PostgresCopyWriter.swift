@@ -47,6 +47,42 @@ public struct PostgresCopyWriter {
         endRow()
     }
 
+    /// Appends a row whose leading fields were encoded ahead of time (``encodeFields(_:into:)``), followed by
+    /// `values`: rows can be built where the work runs in parallel and gathered into one COPY later.
+    /// - Parameters:
+    ///   - fields: the encoded leading fields.
+    ///   - count: how many fields `fields` holds.
+    ///   - values: the row's remaining values, in column order.
+    @inlinable
+    public mutating func appendRow<each Value: PostgresCopyEncodable>(
+        encoded fields: ArraySlice<UInt8>, count: Int16, _ values: repeat each Value
+    ) {
+        var total = count
+        for _ in repeat each values { total += 1 }
+        PostgresCopyWriter.appendInteger(total, to: &buffer)
+        buffer.append(contentsOf: fields)
+        for value in repeat each values { value.encodeCopyField(into: &buffer) }
+        endRow()
+    }
+
+    /// Encodes fields for ``appendRow(encoded:count:_:)`` at the end of `buffer`, without a field count.
+    /// - Parameters:
+    ///   - values: the values, in column order.
+    ///   - buffer: where to write.
+    /// - Returns: how many fields were written.
+    @inlinable
+    @discardableResult
+    public static func encodeFields<each Value: PostgresCopyEncodable>(
+        _ values: repeat each Value, into buffer: inout [UInt8]
+    ) -> Int16 {
+        var count: Int16 = 0
+        for value in repeat each values {
+            value.encodeCopyField(into: &buffer)
+            count += 1
+        }
+        return count
+    }
+
     @inlinable
     mutating func endRow() {
         rows += 1

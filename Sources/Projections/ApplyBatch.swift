@@ -16,6 +16,8 @@ struct ApplyBatch {
     let events: [StagedEvent]
     /// Each event's id.
     let ids: [UUID]
+    /// Each event's fingerprint.
+    let fingerprints: [EventFingerprint]
     /// The indices of ``events`` in position order.
     let order: [Int]
     /// For each event, the index of the first event of the batch with the same id, if it is not the first itself.
@@ -44,17 +46,19 @@ struct ApplyBatch {
     }
 
     /// Orders a batch and finds the copies within it.
-    /// - Parameter events: the events, in any order.
+    /// - Parameter events: the events, in any order, none of them recorded (``StagedEvent/isRecorded``).
     /// - Throws: `PostgresError` `.query` when an event id is not a UUID.
     init(_ events: [StagedEvent]) throws(PostgresError) {
         var ids: [UUID] = []
+        var fingerprints: [EventFingerprint] = []
         ids.reserveCapacity(events.count)
+        fingerprints.reserveCapacity(events.count)
         for staged in events {
-            guard let id = UUID(text: staged.event.id) else {
-                throw PostgresError(
-                    .query, "event id \(staged.event.id) is not a UUID; validate events before applying them")
+            ids.append(try staged.uuid())
+            guard let fingerprint = staged.fingerprint else {
+                throw PostgresError(.query, "event \(staged.event.id) was staged as recorded; it has no fingerprint")
             }
-            ids.append(id)
+            fingerprints.append(fingerprint)
         }
         let order = events.indices.sorted { events[$0].precedes(events[$1]) }
         var first: [UUID: Int] = [:]
@@ -71,11 +75,12 @@ struct ApplyBatch {
             }
             first[id] = index
             candidateIDs.append(id)
-            let fact = events[index].fingerprint.fact
+            let fact = fingerprints[index].fact
             if facts.insert(fact).inserted { candidateFacts.append(fact) }
         }
         self.events = events
         self.ids = ids
+        self.fingerprints = fingerprints
         self.order = order
         self.firstOfID = firstOfID
         self.candidateIDs = candidateIDs
@@ -90,8 +95,8 @@ struct ApplyBatch {
         var decision = Decision()
         var established = ledger.establishedFacts
         for index in order {
-            let fingerprint = events[index].fingerprint
-            if let reference = ledger.contents[ids[index]] ?? firstOfID[index].map({ events[$0].fingerprint.content }) {
+            let fingerprint = fingerprints[index]
+            if let reference = ledger.contents[ids[index]] ?? firstOfID[index].map({ fingerprints[$0].content }) {
                 if fingerprint.content == reference {
                     decision.duplicates.append(index)
                 } else {

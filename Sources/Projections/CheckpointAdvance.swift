@@ -39,13 +39,18 @@ public struct StoredCheckpoint: Sendable, Hashable {
     public var nextOffset: Int64
     /// Every offset below this one was verified (`nil`: nothing recorded).
     public var verifiedThrough: Int64?
+    /// During a rebuild that kept the ledger, every event applied below this offset is in the ledger (0 otherwise;
+    /// see `ViewStore.resetForRebuild(keepingLedger:on:)`).
+    public var ledgerThrough: Int64
 
     /// Creates a stored checkpoint.
     /// - Parameters:
     ///   - nextOffset: the offset to resume from.
     ///   - verifiedThrough: the verified watermark.
-    public init(nextOffset: Int64, verifiedThrough: Int64?) {
+    ///   - ledgerThrough: where the kept ledger ends, during a rebuild that kept it.
+    public init(nextOffset: Int64, verifiedThrough: Int64?, ledgerThrough: Int64 = 0) {
         self.nextOffset = nextOffset
         self.verifiedThrough = verifiedThrough
+        self.ledgerThrough = ledgerThrough
     }
 }

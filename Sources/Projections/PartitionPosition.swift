@@ -10,6 +10,9 @@ struct PartitionPosition: Sendable, Hashable {
     var watermark: Int64
     /// Offsets in `expected ..< watermark` that were rejected; a rebuild skips them without reading them again.
     var rejected: Set<Int64>
+    /// Below this offset the ledger holds every event this partition applied (a rebuild that kept the ledger): such
+    /// events are staged as recorded (``StagedEvent/isRecorded``).
+    var ledgerThrough: Int64 = 0
 
     /// Reads the positions of newly assigned partitions.
     /// - Parameters:
@@ -44,7 +47,9 @@ struct PartitionPosition: Sendable, Hashable {
         for partition in partitions {
             let expected = stored[partition]?.nextOffset
             let watermark = watermarks[partition] ?? 0
-            positions[partition] = PartitionPosition(expected: expected, watermark: watermark, rejected: [])
+            positions[partition] = PartitionPosition(
+                expected: expected, watermark: watermark, rejected: [],
+                ledgerThrough: stored[partition]?.ledgerThrough ?? 0)
             if watermark > (expected ?? 0) {
                 rangeTopics.append(partition.topic)
                 rangePartitions.append(Int64(partition.partition))

@@ -1,5 +1,7 @@
 public import Events
+import Foundation
 public import Kafka
+import Postgres
 
 /// A validated event and where it was read: what `ViewStore.apply` writes to the views.
 ///
@@ -16,27 +18,94 @@ public final class StagedEvent: Sendable {
     /// The message value the event was read from, when the caller has it: it is stored as the envelope as it is,
     /// instead of serializing `event.json` again.
     public let message: [UInt8]?
-    /// The event's content and fact hashes, the idempotency keys of the views.
-    public let fingerprint: EventFingerprint
+    /// The event's content and fact hashes, the idempotency keys of the views (`nil` for an event staged as
+    /// recorded: the ledger has them).
+    public let fingerprint: EventFingerprint?
+    /// Whether the ledger holds this event at this position already (a rebuild that kept the ledger): the apply
+    /// takes the decision and the fact hash from the ledger's row and writes only the facts.
+    public let isRecorded: Bool
+    /// The event id as a UUID (`nil` when it is not one: the apply refuses such a batch).
+    let id: UUID?
+    /// The event's ledger row without its last column, `establishes` (decided at the apply), in binary COPY format
+    /// (empty for a recorded event).
+    let ledgerFields: [UInt8]
+    /// The fact rows the event writes if it establishes its facts (empty for a recorded event: they need the fact
+    /// hash, which the apply reads from the ledger).
+    let factRows: FactRows
 
-    /// Creates a staged event and fingerprints it (call it where the work can run in parallel: it hashes the
-    /// canonical bytes).
+    /// Creates a staged event, fingerprints it and encodes its rows (call it where the work can run in parallel:
+    /// it hashes the canonical bytes and builds the COPY rows the apply gathers).
     /// - Parameters:
     ///   - event: the validated event.
     ///   - topicPartition: where it was read.
     ///   - offset: its offset.
     ///   - message: the message value `event` was read from (must be that very JSON), or `nil`.
     ///   - canonical: the envelope's canonical forms, if the caller computed them (verifying a signature does).
+    ///   - recorded: whether the ledger holds the event at this position already (see ``isRecorded``): then nothing
+    ///     is hashed or encoded here.
     /// - Throws: ``EventSignatureError`` `.notCanonicalizable` when the envelope has no canonical form.
     public init(
         _ event: ValidatedEvent, at topicPartition: KafkaTopicPartition, offset: Int64, message: [UInt8]? = nil,
-        canonical: EventCanonicalForms? = nil
+        canonical: EventCanonicalForms? = nil, recorded: Bool = false
     ) throws(EventSignatureError) {
         self.event = event
         self.topicPartition = topicPartition
         self.offset = offset
         self.message = message
-        self.fingerprint = try EventFingerprint(event, canonical: canonical)
+        self.isRecorded = recorded
+        let id = UUID(text: event.id)
+        self.id = id
+        var ledgerFields: [UInt8] = []
+        var factRows = FactRows()
+        if recorded {
+            fingerprint = nil
+        } else {
+            let fingerprint = try EventFingerprint(event, canonical: canonical)
+            self.fingerprint = fingerprint
+            if let id {
+                ledgerFields.reserveCapacity((message?.count ?? 0) + 256)
+                let count = PostgresCopyWriter.encodeFields(
+                    id, event.type, event.subject, event.envelope.source, event.time, topicPartition.topic,
+                    topicPartition.partition, offset, fingerprint.content, message ?? event.json.serialized,
+                    fingerprint.fact, into: &ledgerFields)
+                assert(Int(count) == ViewStore.ledger.columns.count - 1, "the ledger row must match ViewStore.ledger")
+                Self.project(event, id: id, factHash: fingerprint.fact, into: &factRows)
+            }
+        }
+        self.ledgerFields = ledgerFields
+        self.factRows = factRows
+    }
+
+    /// The event id as a UUID.
+    /// - Throws: `PostgresError` `.query` when it is not one.
+    func uuid() throws(PostgresError) -> UUID {
+        guard let id else {
+            throw PostgresError(.query, "event id \(event.id) is not a UUID; validate events before applying them")
+        }
+        return id
+    }
+
+    /// Adds the event's fact rows.
+    /// - Parameters:
+    ///   - factHash: the event's fact hash.
+    ///   - rows: where the rows go.
+    func project(factHash: UUID, into rows: inout FactRows) {
+        guard let id else { return }
+        Self.project(event, id: id, factHash: factHash, into: &rows)
+    }
+
+    private static func project(_ event: ValidatedEvent, id: UUID, factHash: UUID, into rows: inout FactRows) {
+        ViewProjectors.project(
+            FactSource(
+                payload: event.payload, type: event.payload.eventType, effectiveTime: event.time, eventID: id,
+                factHash: factHash),
+            into: &rows)
+    }
+
+    /// The same event staged as new, fingerprinted and encoded (for a recorded event the ledger turned out not to
+    /// hold).
+    func stagedAsNew() throws(EventSignatureError) -> StagedEvent {
+        try StagedEvent(event, at: topicPartition, offset: offset, message: message)
     }
 
     /// The message as stored: the bytes read, or the envelope serialized.

@@ -7,9 +7,15 @@ extension ViewStore {
         "checkpoint", "dead_letter", "rejected_offset", "schema_migrations", "rebuild_deferred",
     ]
 
-    /// Empties the fact tables and the applied-event ledger, and moves this view group's checkpoints back to
-    /// offset 0, keeping the verified watermarks, dead letters and rejected offsets. The next projector run then
-    /// rebuilds the views from the start of the streams without verifying again what was verified (rebuild mode).
+    /// Empties the fact tables (and the applied-event ledger, unless `keepingLedger`), and moves this view group's
+    /// checkpoints back to offset 0, keeping the verified watermarks, dead letters and rejected offsets. The next
+    /// projector run then rebuilds the views from the start of the streams without verifying again what was verified
+    /// (rebuild mode).
+    ///
+    /// Keeping the ledger, each checkpoint records where it stood (`ledger_through`), and below that the projector
+    /// takes every event's decision and fact hash from the ledger instead of deciding it again: it writes the facts
+    /// alone (see "Rebuilds" in `schemas/migrations/README.md`). That serves when the views' projectors changed; a
+    /// full rebuild serves when the ledger itself is in doubt.
     ///
     /// The emptied tables lose their secondary indexes (those that are neither unique nor behind a constraint: only
     /// readers use them) and their autovacuum until the rebuild has caught up; `tongban.rebuild_deferred` records
@@ -19,9 +25,11 @@ extension ViewStore {
     ///
     /// - Important: readers see empty, then partial, views (without their indexes) until the rebuild has caught up;
     ///   rebuilding into a shadow copy while the live views keep serving is not built yet.
-    /// - Parameter connection: a connection outside any transaction.
+    /// - Parameters:
+    ///   - keepingLedger: whether to keep `tongban.event` and rebuild the facts from its decisions.
+    ///   - connection: a connection outside any transaction.
     /// - Throws: `PostgresError`; nothing changes when it throws.
-    public func resetForRebuild(on connection: PostgresConnection) async throws {
+    public func resetForRebuild(keepingLedger: Bool = false, on connection: PostgresConnection) async throws {
         try await connection.withTransaction { connection in
             let tables = try await connection.query(
                 """
@@ -31,7 +39,7 @@ extension ViewStore {
                 WHERE n.nspname = 'tongban' AND c.relkind = 'r' ORDER BY c.relname
                 """
             ).map { (name: try $0.decode(String.self, at: 0), defaultAutovacuum: try $0.decode(Bool.self, at: 1)) }
-                .filter { !Self.runtimeTables.contains($0.name) }
+                .filter { !Self.runtimeTables.contains($0.name) && !(keepingLedger && $0.name == Self.ledger.name) }
             let names = tables.map(\.name)
             let indexes = try await connection.query(
                 """
@@ -65,8 +73,14 @@ extension ViewStore {
             script += quiet.map { "ALTER TABLE \(Self.qualified($0)) SET (autovacuum_enabled = false)" }
             if !names.isEmpty { script.append("TRUNCATE " + names.map(Self.qualified).joined(separator: ", ")) }
             if !script.isEmpty { _ = try await connection.executeScript(script.joined(separator: ";\n")) }
+            // Kept, the ledger holds every event applied below the checkpoint (and below an unfinished rebuild's mark).
             try await connection.execute(
-                "UPDATE tongban.checkpoint SET next_offset = 0, updated_at = now() WHERE view_group = \(viewGroup)")
+                """
+                UPDATE tongban.checkpoint
+                SET ledger_through = CASE WHEN \(keepingLedger) THEN greatest(ledger_through, next_offset) ELSE 0 END,
+                    next_offset = 0, updated_at = now()
+                WHERE view_group = \(viewGroup)
+                """)
         }
     }
 

@@ -51,7 +51,8 @@ public struct ViewStore: Sendable {
     /// - Parameters:
     ///   - events: validated events with their Kafka positions, in any order (per-key order does not matter
     ///     either: the views derive state from effective dates; among copies of one event or fact, the earliest
-    ///     position counts).
+    ///     position counts). Recorded events (``StagedEvent/isRecorded``, a rebuild keeping the ledger) take the
+    ///     ledger's decision and write only their facts.
     ///   - checkpoints: one advance per partition the batch read from (including partitions whose messages were
     ///     all dead-lettered).
     ///   - deadLetters: messages of the batch that cannot be applied (recorded in `tongban.dead_letter` and
@@ -73,10 +74,9 @@ public struct ViewStore: Sendable {
         on connection: PostgresConnection,
         beforeCommit: ((ApplyOutcome, [DeadLetter], PostgresConnection) async throws -> Void)? = nil
     ) async throws -> ApplyOutcome {
-        let batch = try ApplyBatch(events)
         func attempt(probing: Bool) async throws -> ApplyOutcome {
             try await connection.withTransaction { connection in
-                let written = try await write(batch, probing: probing, on: connection)
+                let written = try await write(events, probing: probing, on: connection)
                 let letters = deadLetters + written.rejectedLetters
                 try await recordDeadLetters(letters, on: connection)
                 try await self.advance(checkpoints, on: connection)
@@ -115,36 +115,100 @@ public struct ViewStore: Sendable {
         return ledger
     }
 
+    /// What the ledger recorded for a batch's recorded events (``StagedEvent/isRecorded``: a rebuild that kept the
+    /// ledger).
+    struct Replay {
+        /// Events the ledger holds at their very position, each with its fact hash when it established its facts.
+        var applied: [(event: StagedEvent, establishedFact: UUID?)] = []
+        /// Events whose id the ledger holds at another position: copies of an applied event.
+        var duplicates: [StagedEvent] = []
+        /// Events the ledger does not hold (not expected below the end it had when the rebuild began): they are
+        /// decided as new ones.
+        var missing: [StagedEvent] = []
+    }
+
+    /// Reads the ledger's decisions for recorded events, with one indexed query.
+    private func replay(_ events: [StagedEvent], on connection: PostgresConnection) async throws -> Replay {
+        var replay = Replay()
+        guard !events.isEmpty else { return replay }
+        let ids = try events.map { staged throws(PostgresError) in try staged.uuid() }
+        var recorded: [UUID: (topic: String, partition: Int32, offset: Int64, fact: UUID?)] = [:]
+        recorded.reserveCapacity(events.count)
+        for row in try await connection.query(
+            """
+            SELECT event_id, topic, partition, message_offset, CASE WHEN establishes THEN fact_hash END
+            FROM tongban.event WHERE event_id = ANY(\(ids))
+            """)
+        {
+            recorded[try row.decode(UUID.self, at: 0)] = (
+                try row.decode(String.self, at: 1), try row.decode(Int32.self, at: 2),
+                try row.decode(Int64.self, at: 3), try row.decode(UUID?.self, at: 4)
+            )
+        }
+        for (staged, id) in zip(events, ids) {
+            guard let row = recorded[id] else {
+                replay.missing.append(staged)
+                continue
+            }
+            let position = staged.topicPartition
+            if row.topic == position.topic && row.partition == position.partition && row.offset == staged.offset {
+                replay.applied.append((staged, row.fact))
+            } else {
+                replay.duplicates.append(staged)
+            }
+        }
+        return replay
+    }
+
+    /// Decides events and writes what they apply, inside the caller's transaction: recorded events from the ledger's
+    /// decisions (their facts only), the others as ``write(_:replay:probing:on:)`` does.
+    private func write(
+        _ events: [StagedEvent], probing: Bool, on connection: PostgresConnection
+    ) async throws -> (outcome: ApplyOutcome, rejectedLetters: [DeadLetter]) {
+        let recorded = events.filter(\.isRecorded)
+        let replay = try await replay(recorded, on: connection)
+        var fresh = recorded.isEmpty ? events : events.filter { !$0.isRecorded }
+        fresh += try replay.missing.map { staged throws(EventSignatureError) in try staged.stagedAsNew() }
+        return try await write(try ApplyBatch(fresh), replay: replay, probing: probing, on: connection)
+    }
+
     /// Decides a batch and writes what it applies (ledger and fact rows), inside the caller's transaction.
     /// - Parameters:
     ///   - batch: the batch.
+    ///   - replay: the recorded events' decisions, whose facts are written too.
     ///   - probing: whether to look the batch's ids and facts up in the ledger first; without, every id and fact is
     ///     taken to be new, and ``LedgerConflict`` is thrown when the ledger's unique indexes say otherwise (the
     ///     transaction must then be rolled back).
     ///   - connection: the connection, in a transaction.
     /// - Returns: the outcome, and dead letters for the rejected ids.
     private func write(
-        _ batch: ApplyBatch, probing: Bool, on connection: PostgresConnection
+        _ batch: ApplyBatch, replay: Replay, probing: Bool, on connection: PostgresConnection
     ) async throws -> (outcome: ApplyOutcome, rejectedLetters: [DeadLetter]) {
-        guard !batch.events.isEmpty else { return (ApplyOutcome(applied: 0, duplicates: [], rejected: []), []) }
+        func skipped(_ staged: StagedEvent) -> ApplyOutcome.Skipped {
+            ApplyOutcome.Skipped(
+                topicPartition: staged.topicPartition, offset: staged.offset,
+                eventID: staged.id?.lowercasedText ?? staged.event.id)
+        }
+        let replayed = replay.duplicates.map(skipped)
+        guard !batch.events.isEmpty || !replay.applied.isEmpty else {
+            return (ApplyOutcome(applied: 0, duplicates: replayed, rejected: []), [])
+        }
         let ledger = probing ? try await probe(batch, on: connection) : ApplyBatch.Ledger()
         let decided = batch.decide(against: ledger)
-        var tables = FactRows()
+        // The rows were encoded with the events, on all cores: here they are only gathered.
+        var tables = CopyBatch()
         for (index, establishes) in decided.applied {
             let staged = batch.events[index]
-            let event = staged.event
             tables.row(
-                Self.ledger, batch.ids[index], event.type, event.subject, event.envelope.source, event.time,
-                staged.topicPartition.topic, staged.topicPartition.partition, staged.offset,
-                staged.fingerprint.content, staged.envelopeBytes, staged.fingerprint.fact, establishes)
-            if establishes {
-                ViewProjectors.project(
-                    FactSource(
-                        payload: event.payload, type: event.payload.eventType, effectiveTime: event.time,
-                        eventID: batch.ids[index], factHash: staged.fingerprint.fact),
-                    into: &tables)
-            }
+                Self.ledger, encoded: staged.ledgerFields[...], count: Int16(Self.ledger.columns.count - 1),
+                establishes)
+            if establishes { tables.append(staged.factRows) }
         }
+        var recordedFacts = FactRows()
+        for (staged, fact) in replay.applied {
+            if let fact { staged.project(factHash: fact, into: &recordedFacts) }
+        }
+        tables.append(recordedFacts)
         for copy in tables.finish(in: [Self.ledger] + ViewProjectors.tables) {
             let sql =
                 "COPY \(copy.table.qualifiedName) (\(copy.table.columns.joined(separator: ", "))) FROM STDIN (FORMAT binary)"
@@ -161,14 +225,10 @@ public struct ViewStore: Sendable {
                 throw failure
             }
         }
-        func skipped(_ index: Int) -> ApplyOutcome.Skipped {
-            let staged = batch.events[index]
-            return ApplyOutcome.Skipped(
-                topicPartition: staged.topicPartition, offset: staged.offset, eventID: batch.ids[index].lowercasedText)
-        }
         let outcome = ApplyOutcome(
-            applied: decided.applied.count, duplicates: decided.duplicates.map(skipped),
-            rejected: decided.rejected.map(skipped))
+            applied: decided.applied.count + replay.applied.count,
+            duplicates: decided.duplicates.map { skipped(batch.events[$0]) } + replayed,
+            rejected: decided.rejected.map { skipped(batch.events[$0]) })
         let letters = decided.rejected.map { index in
             batch.events[index].deadLetter(
                 reason: "event id \(batch.ids[index].lowercasedText) was already applied with different content")
@@ -205,16 +265,20 @@ public struct ViewStore: Sendable {
         do {
             // Only events the whole batch applies are candidates: a copy that is a duplicate or a reused id in
             // context must not be found "refused" when its half is tried alone.
-            let whole = try ApplyBatch(events)
-            let events = whole.decide(against: try await probe(whole, on: connection)).applied.map {
-                whole.events[$0.index]
-            }
+            let recorded = events.filter(\.isRecorded)
+            let replay = try await replay(recorded, on: connection)
+            let whole = try ApplyBatch(
+                events.filter { !$0.isRecorded }
+                    + replay.missing.map { staged throws(EventSignatureError) in try staged.stagedAsNew() })
+            let events =
+                whole.decide(against: try await probe(whole, on: connection)).applied.map { whole.events[$0.index] }
+                + replay.applied.filter { $0.establishedFact != nil }.map(\.event)
             var pending: [Range<Int>] = events.isEmpty ? [] : [0..<events.count]
             while let range = pending.popLast() {
                 try await connection.execute("SAVEPOINT tongban_probe")
                 var failure: (any Error)?
                 do {
-                    _ = try await write(try ApplyBatch(Array(events[range])), probing: true, on: connection)
+                    _ = try await write(Array(events[range]), probing: true, on: connection)
                 } catch {
                     failure = error
                 }
@@ -350,7 +414,7 @@ public struct ViewStore: Sendable {
         let topics = Array(Set(partitions.map(\.topic))).sorted()
         let rows = try await connection.query(
             """
-            SELECT topic, partition, next_offset, verified_through FROM tongban.checkpoint
+            SELECT topic, partition, next_offset, verified_through, ledger_through FROM tongban.checkpoint
             WHERE view_group = \(viewGroup) AND topic = ANY(\(topics))
             """)
         var positions: [KafkaTopicPartition: StoredCheckpoint] = [:]
@@ -358,7 +422,8 @@ public struct ViewStore: Sendable {
             let key = KafkaTopicPartition(try row.decode(String.self, at: 0), try row.decode(Int32.self, at: 1))
             guard wanted.contains(key) else { continue }
             positions[key] = StoredCheckpoint(
-                nextOffset: try row.decode(Int64.self, at: 2), verifiedThrough: try row.decode(Int64?.self, at: 3))
+                nextOffset: try row.decode(Int64.self, at: 2), verifiedThrough: try row.decode(Int64?.self, at: 3),
+                ledgerThrough: try row.decode(Int64.self, at: 4))
         }
         return positions
     }

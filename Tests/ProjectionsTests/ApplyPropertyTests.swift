@@ -130,7 +130,8 @@ struct ApplyPropertyTests {
             try await db.client.withConnection { connection in
                 try await ProjectionFixtures.refuse(
                     "name_change", where: "fact_hash",
-                    isOneOf: [refused.fingerprint.fact, reused.fingerprint.fact].map(\.lowercasedText), on: connection)
+                    isOneOf: [refused.fingerprint!.fact, reused.fingerprint!.fact].map(\.lowercasedText), on: connection
+                )
                 // Alone, the altered copy is refused. In a batch after its original it is only a reused id, even
                 // when the search splits the two apart.
                 #expect(try await store.refusedEvents([reused], on: connection).map(\.event.offset) == [1_000_000])

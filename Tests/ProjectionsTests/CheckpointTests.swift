@@ -55,6 +55,82 @@ struct CheckpointTests {
         }
     }
 
+    @Test("#4 a rebuild keeping the ledger writes the facts again from its decisions, in any batching")
+    func rebuildKeepingLedger() async throws {
+        let events = ProjectionFixtures.small.events
+        var ends: [KafkaTopicPartition: Int64] = [:]
+        for staged in events { ends[staged.topicPartition] = max(ends[staged.topicPartition] ?? 0, staged.offset + 1) }
+        let advances = ends.map { CheckpointAdvance($0.key, from: nil, to: $0.value, verifiedThrough: $0.value) }
+        let ledger = """
+            SELECT string_agg(concat_ws(' ', event_id, topic, partition, message_offset, fact_hash, establishes), ','
+                ORDER BY event_id)
+            FROM tongban.event
+            """
+        try await withTestDatabase { db in
+            try await ProjectionFixtures.migrate(db.client)
+            let store = ViewStore(viewGroup: "test.views")
+            let indexes = try await ProjectionFixtures.indexesAndOptions(db.client)
+            try await db.client.withConnection { connection in
+                let first = try await store.apply(events, checkpoints: advances, on: connection)
+                #expect(first.duplicates.count > 0)
+                let views = try await ProjectionScenario.dump(db.client)
+                let recorded = try await connection.query(PostgresQuery(unsafeSQL: ledger))[0].decode(
+                    String.self, at: 0)
+
+                try await store.resetForRebuild(keepingLedger: true, on: connection)
+                #expect(try await count("tongban.contribution", connection) == 0)
+                #expect(try await count("tongban.event", connection) == first.applied)
+                // The ledger keeps its indexes and autovacuum; the fact tables lose theirs until the end.
+                let during = try await ProjectionFixtures.indexesAndOptions(db.client)
+                #expect(during.contains { $0.hasPrefix("index event_fact ") })
+                #expect(!during.contains { $0.hasPrefix("options event ") })
+                #expect(!during.contains { $0.hasPrefix("index contribution_person ") })
+                let positions = try await store.positions(of: Array(ends.keys), on: connection)
+                #expect(positions.mapValues(\.ledgerThrough) == ends)
+                #expect(positions.values.allSatisfy { $0.nextOffset == 0 })
+                // An event the ledger lost is decided as new (and establishes its fact again).
+                let lost = try await connection.query(
+                    """
+                    DELETE FROM tongban.event
+                    WHERE event_id = (SELECT event_id FROM tongban.event WHERE establishes ORDER BY event_id LIMIT 1)
+                    RETURNING event_id
+                    """)
+                #expect(lost.count == 1)
+
+                // Staged as recorded, as the projector stages what lies below ledger_through; other batches.
+                let again = try events.map {
+                    try StagedEvent(
+                        $0.event, at: $0.topicPartition, offset: $0.offset, message: $0.message, recorded: true)
+                }
+                var applied = 0
+                var duplicates = 0
+                var from: [KafkaTopicPartition: Int64] = [:]
+                for batch in stride(from: 0, to: again.count, by: 97).map({
+                    Array(again[$0..<min($0 + 97, again.count)])
+                }) {
+                    var last: [KafkaTopicPartition: Int64] = [:]
+                    for staged in batch { last[staged.topicPartition] = staged.offset + 1 }
+                    let moves = last.map { CheckpointAdvance($0.key, from: from[$0.key] ?? 0, to: $0.value) }
+                    let outcome = try await store.apply(batch.shuffled(), checkpoints: moves, on: connection)
+                    applied += outcome.applied
+                    duplicates += outcome.duplicates.count
+                    from.merge(last) { _, new in new }
+                }
+                #expect(applied == first.applied)
+                #expect(duplicates == first.duplicates.count)
+                #expect(try await ProjectionScenario.dump(db.client) == views)
+                #expect(
+                    try await connection.query(PostgresQuery(unsafeSQL: ledger))[0].decode(String.self, at: 0)
+                        == recorded)
+                guard case .finished = try await store.finishRebuild(on: connection) else {
+                    Issue.record("the rebuild did not finish")
+                    return
+                }
+                #expect(try await ProjectionFixtures.indexesAndOptions(db.client) == indexes)
+            }
+        }
+    }
+
     @Test("a stale writer's batch is rejected and rolled back, dead letters included")
     func staleWriter() async throws {
         let events = Array(ProjectionFixtures.small.events.prefix(40))

@@ -1,13 +1,18 @@
 import Foundation
 import Postgres
 
-/// The rows a batch writes, per table, in PostgreSQL's binary COPY format: one COPY per table sends them.
-struct FactRows {
-    private var writers: [String: PostgresCopyWriter] = [:]
-    private var order: [FactTable] = []
+/// The fact rows of one event, encoded in PostgreSQL's binary COPY format as the view projectors give them.
+///
+/// Encoded with the event, where batches are checked on all cores (``StagedEvent``), so that the apply only gathers
+/// bytes (``CopyBatch``) while PostgreSQL works.
+struct FactRows: Sendable {
+    /// The fields of every row, one row after the other.
+    private var fields: [UInt8] = []
+    /// Each row's table, field count and where its fields end in ``fields``.
+    private var rows: [(table: FactTable, count: Int16, end: Int)] = []
 
     /// Whether no row was added.
-    var isEmpty: Bool { order.isEmpty }
+    var isEmpty: Bool { rows.isEmpty }
 
     /// Adds a fact row: the values of the table's fact columns, then the source's provenance.
     /// - Parameters:
@@ -25,11 +30,45 @@ struct FactRows {
     ///   - table: the table.
     ///   - values: one value per column, in order.
     mutating func row<each Value: PostgresCopyEncodable>(_ table: FactTable, _ values: repeat each Value) {
+        let count = PostgresCopyWriter.encodeFields(repeat each values, into: &fields)
+        rows.append((table, count, fields.count))
+    }
+
+    /// Calls `body` with each row's table, field count and encoded fields, in the order they were added.
+    func forEach(_ body: (FactTable, Int16, ArraySlice<UInt8>) -> Void) {
+        var start = 0
+        for row in rows {
+            body(row.table, row.count, fields[start..<row.end])
+            start = row.end
+        }
+    }
+}
+
+/// The COPY data of a batch, per table: rows encoded ahead of time, gathered.
+struct CopyBatch {
+    private var writers: [String: PostgresCopyWriter] = [:]
+    private var order: [FactTable] = []
+
+    /// Appends a row whose leading fields were encoded ahead of time, followed by `values`.
+    /// - Parameters:
+    ///   - table: the table.
+    ///   - fields: the encoded leading fields.
+    ///   - count: how many fields `fields` holds.
+    ///   - values: the row's remaining values.
+    mutating func row<each Value: PostgresCopyEncodable>(
+        _ table: FactTable, encoded fields: ArraySlice<UInt8>, count: Int16, _ values: repeat each Value
+    ) {
         if writers[table.name] == nil {
             writers[table.name] = PostgresCopyWriter()
             order.append(table)
         }
-        writers[table.name]!.appendRow(repeat each values)
+        writers[table.name]!.appendRow(encoded: fields, count: count, repeat each values)
+    }
+
+    /// Appends an event's fact rows.
+    /// - Parameter rows: the rows.
+    mutating func append(_ rows: FactRows) {
+        rows.forEach { table, count, fields in row(table, encoded: fields, count: count) }
     }
 
     /// The tables written, each with its complete COPY data, in the order `ranked` lists them (tables it does not list

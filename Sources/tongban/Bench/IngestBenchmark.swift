@@ -12,7 +12,8 @@ import SyntheticPopulation
 /// Publishes a signed synthetic population to an embedded Kafka cluster, then measures, on the same topics:
 /// 1. raw consume (a consumer that only counts);
 /// 2. `tongban project` (a child process, as in production) with signature verification, from zero;
-/// 3. the same after `ViewStore.resetForRebuild` (rebuild mode: below the verified watermark nothing is verified);
+/// 3. the same after `ViewStore.resetForRebuild` (rebuild mode: below the verified watermark nothing is verified),
+///    first a full rebuild (the ledger too), then one keeping the ledger (only the facts are written again);
 /// 4. the machine's raw Ed25519 verify rate on all cores, over canonical bytes of the same events (before and after
 ///    run 2).
 /// The projector's resident memory is read from `/proc` when it passes 100k, 250k, 500k and 750k events and at the end.
@@ -99,19 +100,30 @@ enum IngestBenchmark {
                     + "(\(ratio(verified.rate, spread[1]))–\(ratio(verified.rate, spread[0])) against either "
                     + "measurement; goal ≥ 0.80); \(verified.cpu)"))
 
-        try await database.withConnection { try await ViewStore().resetForRebuild(on: $0) }
+        var rebuilds: [(String, ProjectorRun)] = []
+        for keepingLedger in [false, true] {
+            try await database.withConnection {
+                try await ViewStore().resetForRebuild(keepingLedger: keepingLedger, on: $0)
+            }
+            let label = keepingLedger ? "rebuild-facts" : "rebuild"
+            let rebuilt = try await projectInChild(
+                cluster: cluster, conninfo: conninfo, total: total, batchSize: options.batchSize,
+                applyConnections: options.applyConnections, label: label)
+            rebuilds.append((label, rebuilt))
+            figures.append(
+                BenchmarkFigure(
+                    name: keepingLedger ? "projector, rebuild keeping the ledger" : "projector, rebuild mode",
+                    value: rebuilt.rate, unit: "events/s",
+                    note: (keepingLedger
+                        ? "facts only, decisions read from the ledger; "
+                        : "ledger and facts, every event decided again; ")
+                        + "below the verified watermark; \(ratio(rebuilt.rate, raw.rate)) of raw consume (goals ≥ "
+                        + "100,000/s and ≥ 0.50); "
+                        + String(format: "including %.1f s building the deferred indexes; ", rebuilt.indexSeconds)
+                        + rebuilt.cpu))
+        }
         await database.shutdown()
-        let rebuilt = try await projectInChild(
-            cluster: cluster, conninfo: conninfo, total: total, batchSize: options.batchSize,
-            applyConnections: options.applyConnections, label: "rebuild")
-        figures.append(
-            BenchmarkFigure(
-                name: "projector, rebuild mode", value: rebuilt.rate, unit: "events/s",
-                note: "below the verified watermark; \(ratio(rebuilt.rate, raw.rate)) of raw consume (goals ≥ "
-                    + "100,000/s and ≥ 0.50); "
-                    + String(format: "including %.1f s building the deferred indexes; ", rebuilt.indexSeconds)
-                    + rebuilt.cpu))
-        for (name, run) in [("verifying", verified), ("rebuild", rebuilt)] {
+        for (name, run) in [("verifying", verified)] + rebuilds {
             for (events, kilobytes) in run.memory {
                 figures.append(
                     BenchmarkFigure(
