@@ -153,7 +153,10 @@ let package = Package(
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "TongbanTesting"], swiftSettings: swiftSettings),
         .testTarget(
             name: "tongbanTests",
-            dependencies: ["tongban", "Kafka", "Postgres", "Projections", "SyntheticPopulation", "TongbanTesting"],
+            dependencies: [
+                "tongban", "Kafka", "Postgres", "Projections", "SyntheticPopulation", "TongbanTesting",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             swiftSettings: swiftSettings
         ),
     ],

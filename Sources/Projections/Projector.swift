@@ -214,6 +214,7 @@ public final class Projector: Service, Sendable {
             if current != nil || rebuildChecked.map({ ContinuousClock.now - $0 > .seconds(1) }) ?? true {
                 rebuildChecked = .now
                 await finishRebuildIfDue(session)
+                if current == nil && next == nil { try await restartIfCheckpointsMoved(session) }
             }
             pending = next.flatMap { $0.isEmpty ? nil : $0 }
             if let readError {
@@ -257,6 +258,30 @@ public final class Projector: Service, Sendable {
             }
         } catch {
             logger.warning("restoring what the rebuild deferred failed (tried again after the next batch): \(error)")
+        }
+    }
+
+    /// Ends the session when a stored checkpoint is no longer where this projector left it (`tongban rebuild` moved
+    /// it back, say): an idle projector would otherwise not notice until its next batch. A failed read is logged and
+    /// the next idle check tries again.
+    private func restartIfCheckpointsMoved(_ session: Session) async throws {
+        let positions = session.positions.withLock { $0 }
+        guard !positions.isEmpty else { return }
+        let stored: [KafkaTopicPartition: StoredCheckpoint]
+        do {
+            stored = try await database.withConnection { connection in
+                try await store.positions(of: Array(positions.keys), on: connection)
+            }
+        } catch {
+            logger.debug("reading the checkpoints failed (tried again when idle): \(error)")
+            return
+        }
+        if let (partition, position) = positions.first(where: { stored[$0.key]?.nextOffset != $0.value.expected }) {
+            let now = stored[partition].map { String($0.nextOffset) } ?? "(none)"
+            throw SessionRestart(
+                description:
+                    "the checkpoint of \(partition) moved from \(position.expected.map(String.init) ?? "(none)") "
+                    + "to \(now) (a rebuild?)")
         }
     }
 

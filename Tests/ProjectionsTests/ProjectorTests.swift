@@ -3,9 +3,15 @@ import Foundation
 import Kafka
 import Postgres
 import Projections
+import Synchronization
 import SyntheticPopulation
 import Testing
 import TongbanTesting
+
+/// What a test's `during` closure saw, for the test to compare afterwards.
+private final class Captured: Sendable {
+    let views = Mutex<[String: String]>([:])
+}
 
 /// The projector runtime against the mock Kafka cluster and a real PostgreSQL: generated, signed populations with
 /// anomalies, published as departments would.
@@ -122,6 +128,37 @@ struct ProjectorTests {
                 #expect(try await ProjectionScenario.dump(db.client) == live)
                 #expect(try await ProjectionScenario.ledgerIDs(db.client) == population.appliedIDs)
                 try await Self.checkDeadLetters(population, copies: 2, cluster: cluster, client: db.client)
+            }
+        }
+    }
+
+    @Test("#4 a projector that is idle notices a rebuild reset under it, and rebuilds")
+    func idleProjectorRebuilds() async throws {
+        let population = try SignedPopulation.make(people: 60, seed: 47, anomalyRate: 0.03)
+        try await withMockCluster { cluster in
+            try await ProjectionScenario.createTopics(on: cluster)
+            try await ProjectionScenario.publish(population.events, to: cluster)
+            try await withTestDatabase { db in
+                try await ProjectionFixtures.migrate(db.client)
+                let indexes = try await ProjectionFixtures.indexesAndOptions(db.client)
+                let conninfo = db.conninfo
+                let live = Captured()
+                let statuses = try await Self.project(cluster, database: db, group: TestNames.unique("idle")) {
+                    let ends = try await ProjectionScenario.endOffsets(on: cluster)
+                    try await ProjectionScenario.waitUntilCaughtUp(ends, conninfo: conninfo)
+                    let dump = try await ProjectionScenario.dump(db.client)
+                    live.views.withLock { $0 = dump }
+                    // Nothing new arrives: only the idle check can see the checkpoints go back.
+                    try await db.client.withConnection {
+                        try await ViewStore().resetForRebuild(keepingLedger: true, on: $0)
+                    }
+                    #expect(
+                        try await db.client.query("SELECT count(*) FROM tongban.contribution")[0].decode(
+                            Int.self, at: 0) == 0)
+                }
+                #expect(statuses[0].retries > 0)
+                #expect(try await ProjectionFixtures.indexesAndOptions(db.client) == indexes)
+                #expect(try await ProjectionScenario.dump(db.client) == live.views.withLock { $0 })
             }
         }
     }
