@@ -39,8 +39,8 @@ public struct StoredCheckpoint: Sendable, Hashable {
     public var nextOffset: Int64
     /// Every offset below this one was verified (`nil`: nothing recorded).
     public var verifiedThrough: Int64?
-    /// During a rebuild that kept the ledger, every event applied below this offset is in the ledger (0 otherwise;
-    /// see `ViewStore.resetForRebuild(keepingLedger:on:)`).
+    /// During a rebuild that kept the ledger, every event applied below this offset is in the ledger (see
+    /// `ViewStore.resetForRebuild(keepingLedger:on:)`; it matters only while ``nextOffset`` is below it).
     public var ledgerThrough: Int64
 
     /// Creates a stored checkpoint.

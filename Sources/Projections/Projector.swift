@@ -15,7 +15,7 @@ import Synchronization
 /// - Every message at or above its partition's verified watermark is validated and its signature verified
 ///   (``ProjectorConfiguration/verificationTasks`` tasks); below the watermark (a rebuild) it is only parsed,
 ///   and offsets rejected before are skipped. When every checkpoint of the view group is back at its watermark, the
-///   projector restores what ``ViewStore/resetForRebuild(on:)`` deferred (``ViewStore/finishRebuild(on:)``).
+///   projector restores what ``ViewStore/resetForRebuild(keepingLedger:on:)`` deferred (``ViewStore/finishRebuild(on:)``).
 /// - Messages that cannot be applied go to the dead-letter topic (original key and bytes, reason and position
 ///   as headers) and to `tongban.dead_letter`; the topic is written before the batch commits, so a crash can
 ///   only repeat a dead letter, never lose one.
@@ -187,6 +187,7 @@ public final class Projector: Service, Sendable {
         var pending: PreparedBatch?
         var readBackoff = configuration.retryBackoff
         var rebuildChecked: ContinuousClock.Instant?
+        var checkpointsChecked = ContinuousClock.now
         while true {
             if isStopping {
                 // Graceful shutdown: the batch in hand commits, then the session ends.
@@ -214,7 +215,11 @@ public final class Projector: Service, Sendable {
             if current != nil || rebuildChecked.map({ ContinuousClock.now - $0 > .seconds(1) }) ?? true {
                 rebuildChecked = .now
                 await finishRebuildIfDue(session)
-                if current == nil && next == nil { try await restartIfCheckpointsMoved(session) }
+            }
+            // Once a second, busy or idle: a partition without traffic would otherwise never see its checkpoint move.
+            if ContinuousClock.now - checkpointsChecked > .seconds(1) {
+                checkpointsChecked = .now
+                try await restartIfCheckpointsMoved(session)
             }
             pending = next.flatMap { $0.isEmpty ? nil : $0 }
             if let readError {
@@ -262,8 +267,9 @@ public final class Projector: Service, Sendable {
     }
 
     /// Ends the session when a stored checkpoint is no longer where this projector left it (`tongban rebuild` moved
-    /// it back, say): an idle projector would otherwise not notice until its next batch. A failed read is logged and
-    /// the next idle check tries again.
+    /// it back, say): a partition without traffic would otherwise not notice until its next batch. Called between
+    /// applies, when the session's positions are those stored. A failed read is logged and the next check tries
+    /// again.
     private func restartIfCheckpointsMoved(_ session: Session) async throws {
         let positions = session.positions.withLock { $0 }
         guard !positions.isEmpty else { return }

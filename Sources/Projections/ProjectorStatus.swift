@@ -36,7 +36,7 @@ public struct ProjectorStatus: Sendable {
     /// Failed attempts (of a batch, or of a consumer session) that were retried since start.
     public var retries: Int = 0
     /// Whether a rebuild of the view group is under way: the views are partial, and without their readers' indexes,
-    /// until every checkpoint is back at its verified watermark (see `ViewStore.resetForRebuild(on:)`).
+    /// until every checkpoint is back at its verified watermark (see `ViewStore.resetForRebuild(keepingLedger:on:)`).
     public var rebuilding = false
     /// Messages behind the newest one, per assigned partition (as librdkafka last saw the end of each).
     public var lag: [KafkaTopicPartition: Int64] = [:]

@@ -100,7 +100,7 @@ extension ViewStore {
         case finished(indexes: Int, tables: Int)
     }
 
-    /// Restores what ``resetForRebuild(on:)`` deferred (the secondary indexes, autovacuum) once every checkpoint of this
+    /// Restores what ``resetForRebuild(keepingLedger:on:)`` deferred (the secondary indexes, autovacuum) once every checkpoint of this
     /// view group is back at its verified watermark, in one transaction.
     ///
     /// The tables are not analyzed here, where the ledger is locked: autovacuum, on again, refreshes their statistics
@@ -133,8 +133,9 @@ extension ViewStore {
                 WHERE view_group = \(viewGroup) AND next_offset < coalesce(verified_through, 0)
                 """)
             guard try behind[0].decode(Int64.self, at: 0) == 0 else { return .pending }
-            // The ledger first: every apply writes it before any fact table, so no apply can hold a fact table this
-            // transaction is about to lock while waiting for one it holds.
+            // The ledger first: an apply that writes it does so before any fact table, and one that only reads it (of
+            // recorded events) never waits for it, so no apply can hold a fact table this transaction is about to lock
+            // while waiting for one it holds.
             var script = ["SET LOCAL search_path = tongban, pg_catalog", "LOCK TABLE tongban.event IN SHARE MODE"]
             let indexes = deferred.filter { $0.kind == "index" }.compactMap(\.definition)
             script += indexes

@@ -32,6 +32,7 @@ struct RebuildCommandTests {
                 try await dryRun.perform(database: db.client, logger: logger) { said.append($0) }
             }
             #expect(said.contains { $0.contains("1 partitions would go back to offset 0") })
+            #expect(said.contains { $0.contains("view groups other.views have checkpoints too") })
             #expect(try await checkpoint(db.client, "tongban.views") == [42, 0])
 
             try await RebuildCommand.parse(["--keep-ledger", "--yes"]).perform(database: db.client, logger: logger) {

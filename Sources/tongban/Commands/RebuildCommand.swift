@@ -57,6 +57,8 @@ struct RebuildCommand: AsyncParsableCommand {
         var ledgerEvents: Int
         /// Whether an earlier rebuild has not finished.
         var unfinished: Bool
+        /// Other view groups with checkpoints: they share the tables being emptied, and their checkpoints stay.
+        var otherViewGroups: [String] = []
     }
 
     func run() async throws {
@@ -90,6 +92,11 @@ struct RebuildCommand: AsyncParsableCommand {
             ? "the fact tables (the ledger's \(plan.ledgerEvents) events stay)"
             : "the fact tables and the ledger (\(plan.ledgerEvents) events)"
         say("view group \(viewGroup): \(plan.partitions) partitions would go back to offset 0, emptying \(what)")
+        if !plan.otherViewGroups.isEmpty {
+            say(
+                "warning: view groups \(plan.otherViewGroups.joined(separator: ", ")) have checkpoints too; they share "
+                    + "these tables and are not reset: rebuild each of them as well")
+        }
         if plan.unfinished { say("an earlier rebuild has not finished; this one starts over") }
         guard yes else {
             throw CommandFailure("nothing changed: pass --yes to rebuild")
@@ -117,8 +124,13 @@ struct RebuildCommand: AsyncParsableCommand {
                 (SELECT count(*) FROM tongban.event),
                 EXISTS (SELECT 1 FROM tongban.rebuild_deferred WHERE view_group = \(viewGroup))
             """)
+        let others = try await connection.query(
+            """
+            SELECT DISTINCT view_group FROM tongban.checkpoint WHERE view_group <> \(viewGroup) ORDER BY view_group
+            """
+        ).map { try $0.decode(String.self, at: 0) }
         return Plan(
             partitions: try rows[0].decode(Int.self, at: 0), ledgerEvents: try rows[0].decode(Int.self, at: 1),
-            unfinished: try rows[0].decode(Bool.self, at: 2))
+            unfinished: try rows[0].decode(Bool.self, at: 2), otherViewGroups: others)
     }
 }
