@@ -86,6 +86,25 @@ public enum ProjectionScenario {
         try await cluster.createTopic(catalog.deadLetterTopic, partitions: 2)
     }
 
+    /// Runs `body` with `events` published to the department topics of a fresh mock cluster, and a fresh database with
+    /// Tongban's migrations applied: how the projector tests begin.
+    /// - Parameters:
+    ///   - events: the messages to publish, in order.
+    ///   - body: the test.
+    /// - Throws: what `body` threw, or what setting the cluster or the database up threw.
+    public static func withPublished(
+        _ events: [GeneratedEvent], _ body: (KafkaMockCluster, TestDatabase) async throws -> Void
+    ) async throws {
+        try await withMockCluster { cluster in
+            try await createTopics(on: cluster)
+            try await publish(events, to: cluster)
+            try await withTestDatabase { db in
+                try await TongbanMigrations.migrate(db.client, logger: TestPostgres.logger)
+                try await body(cluster, db)
+            }
+        }
+    }
+
     /// Publishes messages as the departments would (key = the record key, value = the line as generated, valid or
     /// not), and waits for every acknowledgement.
     /// - Parameters:

@@ -53,116 +53,106 @@ struct ProjectorTests {
         let population = Self.population
         #expect(population.rejected.count > 10)
         #expect(population.rejected.contains { $0.anomaly?.name == "bad-signature" })
-        try await withMockCluster { cluster in
-            try await ProjectionScenario.createTopics(on: cluster)
-            try await ProjectionScenario.publish(population.events, to: cluster)
-            try await withTestDatabase { db in
-                try await ProjectionFixtures.migrate(db.client)
-                let statuses = try await Self.project(
-                    cluster, database: db, instances: 2, group: TestNames.unique("e2e"))
-                #expect(statuses.reduce(0) { $0 + $1.applied } == population.appliedIDs.count)
-                #expect(statuses.reduce(0) { $0 + $1.deadLetters } == population.rejected.count)
+        try await ProjectionScenario.withPublished(population.events) { cluster, db in
+            let statuses = try await Self.project(
+                cluster, database: db, instances: 2, group: TestNames.unique("e2e"))
+            #expect(statuses.reduce(0) { $0 + $1.applied } == population.appliedIDs.count)
+            #expect(statuses.reduce(0) { $0 + $1.deadLetters } == population.rejected.count)
 
-                // Every valid event reached the views once; no rejected one did.
-                #expect(try await ProjectionScenario.ledgerIDs(db.client) == population.appliedIDs)
-                try await db.client.withConnection { connection in
-                    for person in population.expected.sample {
-                        try await ViewAnswerTests().check(person, expected: population.expected, on: connection)
-                    }
+            // Every valid event reached the views once; no rejected one did.
+            #expect(try await ProjectionScenario.ledgerIDs(db.client) == population.appliedIDs)
+            try await db.client.withConnection { connection in
+                for person in population.expected.sample {
+                    try await ViewAnswerTests().check(person, expected: population.expected, on: connection)
                 }
-
-                // Dead letters: exactly the rejected messages, on the topic and in the table, with reasons.
-                try await Self.checkDeadLetters(population, copies: 1, cluster: cluster, client: db.client)
-
-                // Row for row what a from-zero application of the valid events builds.
-                let live = try await ProjectionScenario.dump(db.client)
-                try await withTestDatabase { reference in
-                    try await ProjectionFixtures.migrate(reference.client)
-                    try await ProjectionScenario.applyReference(population, to: reference.client)
-                    #expect(try await ProjectionScenario.dump(reference.client) == live)
-                }
-
-                // Everything published a second time: the views do not change; the copies are dead letters again.
-                try await ProjectionScenario.publish(population.events, to: cluster)
-                let again = try await Self.project(cluster, database: db, group: TestNames.unique("e2e-again"))
-                #expect(again[0].applied == 0)
-                #expect(try await ProjectionScenario.dump(db.client) == live)
-                try await Self.checkDeadLetters(population, copies: 2, cluster: cluster, client: db.client)
-
-                // Rebuild mode: the views emptied, every offset read again below the verified watermark; the readers'
-                // indexes and autovacuum are off until the rebuild has caught up.
-                let indexes = try await ProjectionFixtures.indexesAndOptions(db.client)
-                try await db.client.withConnection { try await ViewStore().resetForRebuild(on: $0) }
-                #expect(try await ProjectionScenario.ledgerIDs(db.client).isEmpty)
-                let during = try await ProjectionFixtures.indexesAndOptions(db.client)
-                #expect(!during.contains { $0.hasPrefix("index contribution_person ") })
-                #expect(during.contains { $0.hasPrefix("index event_fact ") })
-                #expect(during.contains { $0 == "options contribution {autovacuum_enabled=false}" })
-                let progress = try await db.client.withConnection { try await ViewStore().finishRebuild(on: $0) }
-                #expect(progress == .pending)
-                let rebuilt = try await Self.project(cluster, database: db, group: TestNames.unique("e2e-rebuild"))
-                #expect(try await ProjectionFixtures.indexesAndOptions(db.client) == indexes)
-                let finished = try await db.client.withConnection { try await ViewStore().finishRebuild(on: $0) }
-                #expect(finished == .none)
-                #expect(!rebuilt[0].rebuilding)
-                let messages = 2 * population.events.count
-                #expect(rebuilt[0].trusted == messages - 2 * population.rejected.count)
-                #expect(rebuilt[0].deadLetters == 0)
-                #expect(try await ProjectionScenario.dump(db.client) == live)
-                #expect(try await ProjectionScenario.ledgerIDs(db.client) == population.appliedIDs)
-                try await Self.checkDeadLetters(population, copies: 2, cluster: cluster, client: db.client)
-
-                // A rebuild keeping the ledger, by two instances in other batches: only the facts are written
-                // again, from the ledger's decisions; the views come out the same.
-                try await db.client.withConnection {
-                    try await ViewStore().resetForRebuild(keepingLedger: true, on: $0)
-                }
-                #expect(try await ProjectionScenario.ledgerIDs(db.client) == population.appliedIDs)
-                let facts = try await Self.project(
-                    cluster, database: db, instances: 2, group: TestNames.unique("e2e-facts"), batchSize: 97)
-                #expect(facts.reduce(0) { $0 + $1.applied } == population.appliedIDs.count)
-                #expect(facts.reduce(0) { $0 + $1.deadLetters } == 0)
-                // One of the two built the deferred indexes (the other's status may lag by its idle check).
-                #expect(try await db.client.withConnection { try await ViewStore().finishRebuild(on: $0) } == .none)
-                #expect(try await ProjectionFixtures.indexesAndOptions(db.client) == indexes)
-                #expect(try await ProjectionScenario.dump(db.client) == live)
-                #expect(try await ProjectionScenario.ledgerIDs(db.client) == population.appliedIDs)
-                try await Self.checkDeadLetters(population, copies: 2, cluster: cluster, client: db.client)
             }
+
+            // Dead letters: exactly the rejected messages, on the topic and in the table, with reasons.
+            try await Self.checkDeadLetters(population, copies: 1, cluster: cluster, client: db.client)
+
+            // Row for row what a from-zero application of the valid events builds.
+            let live = try await ProjectionScenario.dump(db.client)
+            try await withTestDatabase { reference in
+                try await ProjectionFixtures.migrate(reference.client)
+                try await ProjectionScenario.applyReference(population, to: reference.client)
+                #expect(try await ProjectionScenario.dump(reference.client) == live)
+            }
+
+            // Everything published a second time: the views do not change; the copies are dead letters again.
+            try await ProjectionScenario.publish(population.events, to: cluster)
+            let again = try await Self.project(cluster, database: db, group: TestNames.unique("e2e-again"))
+            #expect(again[0].applied == 0)
+            #expect(try await ProjectionScenario.dump(db.client) == live)
+            try await Self.checkDeadLetters(population, copies: 2, cluster: cluster, client: db.client)
+
+            // Rebuild mode: the views emptied, every offset read again below the verified watermark; the readers'
+            // indexes and autovacuum are off until the rebuild has caught up.
+            let indexes = try await ProjectionFixtures.indexesAndOptions(db.client)
+            try await db.client.withConnection { try await ViewStore().resetForRebuild(on: $0) }
+            #expect(try await ProjectionScenario.ledgerIDs(db.client).isEmpty)
+            let during = try await ProjectionFixtures.indexesAndOptions(db.client)
+            #expect(!during.contains { $0.hasPrefix("index contribution_person ") })
+            #expect(during.contains { $0.hasPrefix("index event_fact ") })
+            #expect(during.contains { $0 == "options contribution {autovacuum_enabled=false}" })
+            let progress = try await db.client.withConnection { try await ViewStore().finishRebuild(on: $0) }
+            #expect(progress == .pending)
+            let rebuilt = try await Self.project(cluster, database: db, group: TestNames.unique("e2e-rebuild"))
+            #expect(try await ProjectionFixtures.indexesAndOptions(db.client) == indexes)
+            let finished = try await db.client.withConnection { try await ViewStore().finishRebuild(on: $0) }
+            #expect(finished == .none)
+            #expect(!rebuilt[0].rebuilding)
+            let messages = 2 * population.events.count
+            #expect(rebuilt[0].trusted == messages - 2 * population.rejected.count)
+            #expect(rebuilt[0].deadLetters == 0)
+            #expect(try await ProjectionScenario.dump(db.client) == live)
+            #expect(try await ProjectionScenario.ledgerIDs(db.client) == population.appliedIDs)
+            try await Self.checkDeadLetters(population, copies: 2, cluster: cluster, client: db.client)
+
+            // A rebuild keeping the ledger, by two instances in other batches: only the facts are written
+            // again, from the ledger's decisions; the views come out the same.
+            try await db.client.withConnection {
+                try await ViewStore().resetForRebuild(keepingLedger: true, on: $0)
+            }
+            #expect(try await ProjectionScenario.ledgerIDs(db.client) == population.appliedIDs)
+            let facts = try await Self.project(
+                cluster, database: db, instances: 2, group: TestNames.unique("e2e-facts"), batchSize: 97)
+            #expect(facts.reduce(0) { $0 + $1.applied } == population.appliedIDs.count)
+            #expect(facts.reduce(0) { $0 + $1.deadLetters } == 0)
+            // One of the two built the deferred indexes (the other's status may lag by its idle check).
+            #expect(try await db.client.withConnection { try await ViewStore().finishRebuild(on: $0) } == .none)
+            #expect(try await ProjectionFixtures.indexesAndOptions(db.client) == indexes)
+            #expect(try await ProjectionScenario.dump(db.client) == live)
+            #expect(try await ProjectionScenario.ledgerIDs(db.client) == population.appliedIDs)
+            try await Self.checkDeadLetters(population, copies: 2, cluster: cluster, client: db.client)
         }
     }
 
     @Test("#4 a projector that is idle notices a rebuild reset under it, and rebuilds")
     func idleProjectorRebuilds() async throws {
         let population = try SignedPopulation.make(people: 60, seed: 47, anomalyRate: 0.03)
-        try await withMockCluster { cluster in
-            try await ProjectionScenario.createTopics(on: cluster)
-            try await ProjectionScenario.publish(population.events, to: cluster)
-            try await withTestDatabase { db in
-                try await ProjectionFixtures.migrate(db.client)
-                let indexes = try await ProjectionFixtures.indexesAndOptions(db.client)
-                let conninfo = db.conninfo
-                let live = Captured()
-                let statuses = try await Self.project(cluster, database: db, group: TestNames.unique("idle")) {
-                    let ends = try await ProjectionScenario.endOffsets(on: cluster)
-                    try await ProjectionScenario.waitUntilCaughtUp(ends, conninfo: conninfo)
-                    let dump = try await ProjectionScenario.dump(db.client)
-                    live.views.withLock { $0 = dump }
-                    // No verified watermark (another writer's checkpoints, say): the events are verified again, and
-                    // still recorded, their facts written from the ledger.
-                    try await db.client.execute("UPDATE tongban.checkpoint SET verified_through = NULL")
-                    // Nothing new arrives: only the idle check can see the checkpoints go back.
-                    try await db.client.withConnection {
-                        try await ViewStore().resetForRebuild(keepingLedger: true, on: $0)
-                    }
-                    #expect(
-                        try await db.client.query("SELECT count(*) FROM tongban.contribution")[0].decode(
-                            Int.self, at: 0) == 0)
+        try await ProjectionScenario.withPublished(population.events) { cluster, db in
+            let indexes = try await ProjectionFixtures.indexesAndOptions(db.client)
+            let conninfo = db.conninfo
+            let live = Captured()
+            let statuses = try await Self.project(cluster, database: db, group: TestNames.unique("idle")) {
+                let ends = try await ProjectionScenario.endOffsets(on: cluster)
+                try await ProjectionScenario.waitUntilCaughtUp(ends, conninfo: conninfo)
+                let dump = try await ProjectionScenario.dump(db.client)
+                live.views.withLock { $0 = dump }
+                // No verified watermark (another writer's checkpoints, say): the events are verified again, and
+                // still recorded, their facts written from the ledger.
+                try await db.client.execute("UPDATE tongban.checkpoint SET verified_through = NULL")
+                // Nothing new arrives: only the idle check can see the checkpoints go back.
+                try await db.client.withConnection {
+                    try await ViewStore().resetForRebuild(keepingLedger: true, on: $0)
                 }
-                #expect(statuses[0].retries > 0)
-                #expect(try await ProjectionFixtures.indexesAndOptions(db.client) == indexes)
-                #expect(try await ProjectionScenario.dump(db.client) == live.views.withLock { $0 })
+                #expect(
+                    try await db.client.query("SELECT count(*) FROM tongban.contribution")[0].decode(
+                        Int.self, at: 0) == 0)
             }
+            #expect(statuses[0].retries > 0)
+            #expect(try await ProjectionFixtures.indexesAndOptions(db.client) == indexes)
+            #expect(try await ProjectionScenario.dump(db.client) == live.views.withLock { $0 })
         }
     }
 
@@ -287,34 +277,29 @@ struct ProjectorTests {
         let chosen = [contributions[3], contributions[contributions.count / 2]]
         let postings = chosen.compactMap(posting)
         let refusedIDs = Set(chosen.compactMap(\.id))
-        try await withMockCluster { cluster in
-            try await ProjectionScenario.createTopics(on: cluster)
-            try await ProjectionScenario.publish(population.events, to: cluster)
-            try await withTestDatabase { db in
-                try await ProjectionFixtures.migrate(db.client)
-                try await db.client.withConnection { connection in
-                    try await ProjectionFixtures.refuse(
-                        "contribution", where: "posting_id", isOneOf: postings, on: connection)
-                }
-                let statuses = try await Self.project(
-                    cluster, database: db, instances: 1, group: TestNames.unique("refused"))
-                #expect(statuses[0].lastError == nil)
-                #expect(statuses[0].deadLetters == population.rejected.count + chosen.count)
-                #expect(
-                    try await ProjectionScenario.ledgerIDs(db.client) == population.appliedIDs.subtracting(refusedIDs))
-
-                // In the table with the reason, and on the topic with the original bytes.
-                let rows = try await db.client.query(
-                    "SELECT event_id::text, reason FROM tongban.dead_letter WHERE reason LIKE 'the views refused%'")
-                let reasons = Dictionary(
-                    uniqueKeysWithValues: try rows.map {
-                        (try $0.decode(String.self, at: 0), try $0.decode(String.self, at: 1))
-                    })
-                #expect(Set(reasons.keys) == refusedIDs)
-                #expect(reasons.values.allSatisfy { $0.contains("SQLSTATE P0001") })
-                let onTopic = Set(try await ProjectionScenario.deadLetterMessages(on: cluster).map(\.value))
-                for event in chosen { #expect(onTopic.contains(event.line)) }
+        try await ProjectionScenario.withPublished(population.events) { cluster, db in
+            try await db.client.withConnection { connection in
+                try await ProjectionFixtures.refuse(
+                    "contribution", where: "posting_id", isOneOf: postings, on: connection)
             }
+            let statuses = try await Self.project(
+                cluster, database: db, instances: 1, group: TestNames.unique("refused"))
+            #expect(statuses[0].lastError == nil)
+            #expect(statuses[0].deadLetters == population.rejected.count + chosen.count)
+            #expect(
+                try await ProjectionScenario.ledgerIDs(db.client) == population.appliedIDs.subtracting(refusedIDs))
+
+            // In the table with the reason, and on the topic with the original bytes.
+            let rows = try await db.client.query(
+                "SELECT event_id::text, reason FROM tongban.dead_letter WHERE reason LIKE 'the views refused%'")
+            let reasons = Dictionary(
+                uniqueKeysWithValues: try rows.map {
+                    (try $0.decode(String.self, at: 0), try $0.decode(String.self, at: 1))
+                })
+            #expect(Set(reasons.keys) == refusedIDs)
+            #expect(reasons.values.allSatisfy { $0.contains("SQLSTATE P0001") })
+            let onTopic = Set(try await ProjectionScenario.deadLetterMessages(on: cluster).map(\.value))
+            for event in chosen { #expect(onTopic.contains(event.line)) }
         }
     }
 

@@ -127,51 +127,46 @@ struct ProjectorCrashTests {
     @Test("#4 SIGKILL at 20 random moments, then a clean run: views equal the reference")
     func killedTwentyTimes() async throws {
         let population = try SignedPopulation.make(people: 500, seed: 51, anomalyRate: 0.03)
-        try await withMockCluster { cluster in
-            try await ProjectionScenario.createTopics(on: cluster)
-            try await ProjectionScenario.publish(population.events, to: cluster)
+        try await ProjectionScenario.withPublished(population.events) { cluster, database in
             let ends = try await ProjectionScenario.endOffsets(on: cluster)
-            try await withTestDatabase { database in
-                try await TongbanMigrations.migrate(database.client, logger: TestPostgres.logger)
-                var random = SystemRandomNumberGenerator()
-                var killedWhileWorking = 0
-                var idle: [String] = []
-                for kill in 1...20 {
-                    let before = await Self.applied(database.conninfo)
-                    let process = try ProjectProcess(cluster: cluster, database: database, batchSize: 100)
-                    if kill % 4 == 0 {
-                        // Now and then while starting: connecting, migrating, joining the group.
-                        try await Task.sleep(for: .seconds(Double.random(in: 0.2...2, using: &random)))
-                    } else {
-                        // Mostly while batches are applied: once the checkpoints move, at a random moment.
-                        let deadline = ContinuousClock.now + .seconds(30)
-                        while await Self.applied(database.conninfo) == before && ContinuousClock.now < deadline {
-                            try await Task.sleep(for: .milliseconds(20))
-                        }
-                        try await Task.sleep(for: .seconds(Double.random(in: 0...1.5, using: &random)))
+            var random = SystemRandomNumberGenerator()
+            var killedWhileWorking = 0
+            var idle: [String] = []
+            for kill in 1...20 {
+                let before = await Self.applied(database.conninfo)
+                let process = try ProjectProcess(cluster: cluster, database: database, batchSize: 100)
+                if kill % 4 == 0 {
+                    // Now and then while starting: connecting, migrating, joining the group.
+                    try await Task.sleep(for: .seconds(Double.random(in: 0.2...2, using: &random)))
+                } else {
+                    // Mostly while batches are applied: once the checkpoints move, at a random moment.
+                    let deadline = ContinuousClock.now + .seconds(30)
+                    while await Self.applied(database.conninfo) == before && ContinuousClock.now < deadline {
+                        try await Task.sleep(for: .milliseconds(20))
                     }
-                    await process.kill()
-                    let after = await Self.applied(database.conninfo)
-                    if after > before {
-                        killedWhileWorking += 1
-                    } else if kill % 4 != 0 {
-                        idle.append("kill \(kill) found no progress in 30 s:\n\(process.log.suffix(3_000))")
-                    }
-                    #expect(!process.log.contains("Fatal error"), "kill \(kill): \(process.log.suffix(2_000))")
+                    try await Task.sleep(for: .seconds(Double.random(in: 0...1.5, using: &random)))
                 }
-                // Most kills must have hit a projector that was applying batches, or the test proves little.
-                #expect(
-                    killedWhileWorking >= 10,
-                    "only \(killedWhileWorking) of 20 kills hit a working projector\n\(idle.joined(separator: "\n"))")
-                // The killed ones may have finished the work already; then the stop below comes during start-up,
-                // which must be graceful too. Only before the process traps its signals ("starting") would a SIGTERM
-                // end it by the signal's default action.
-                let last = try ProjectProcess(cluster: cluster, database: database, batchSize: 1_000)
-                try await last.waitForLog(ProjectProcess.started)
-                try await Self.waitUntilCaughtUp(ends, database: database, watching: last)
-                #expect(await last.terminate() == 0, "\(last.log.suffix(2_000))")
-                try await Self.checkOutcome(population, cluster: cluster, database: database)
+                await process.kill()
+                let after = await Self.applied(database.conninfo)
+                if after > before {
+                    killedWhileWorking += 1
+                } else if kill % 4 != 0 {
+                    idle.append("kill \(kill) found no progress in 30 s:\n\(process.log.suffix(3_000))")
+                }
+                #expect(!process.log.contains("Fatal error"), "kill \(kill): \(process.log.suffix(2_000))")
             }
+            // Most kills must have hit a projector that was applying batches, or the test proves little.
+            #expect(
+                killedWhileWorking >= 10,
+                "only \(killedWhileWorking) of 20 kills hit a working projector\n\(idle.joined(separator: "\n"))")
+            // The killed ones may have finished the work already; then the stop below comes during start-up,
+            // which must be graceful too. Only before the process traps its signals ("starting") would a SIGTERM
+            // end it by the signal's default action.
+            let last = try ProjectProcess(cluster: cluster, database: database, batchSize: 1_000)
+            try await last.waitForLog(ProjectProcess.started)
+            try await Self.waitUntilCaughtUp(ends, database: database, watching: last)
+            #expect(await last.terminate() == 0, "\(last.log.suffix(2_000))")
+            try await Self.checkOutcome(population, cluster: cluster, database: database)
         }
     }
 
@@ -193,24 +188,19 @@ struct ProjectorCrashTests {
     @Test("#4 two instances in one group, one killed: the other takes over its partitions")
     func twoInstancesOneKilled() async throws {
         let population = try SignedPopulation.make(people: 250, seed: 52, anomalyRate: 0.03)
-        try await withMockCluster { cluster in
-            try await ProjectionScenario.createTopics(on: cluster)
-            try await ProjectionScenario.publish(population.events, to: cluster)
+        try await ProjectionScenario.withPublished(population.events) { cluster, database in
             let ends = try await ProjectionScenario.endOffsets(on: cluster)
-            try await withTestDatabase { database in
-                try await TongbanMigrations.migrate(database.client, logger: TestPostgres.logger)
-                let first = try ProjectProcess(cluster: cluster, database: database, batchSize: 100)
-                let second = try ProjectProcess(cluster: cluster, database: database, batchSize: 100)
-                // Both work before one dies: the checkpoints move.
-                let deadline = ContinuousClock.now + .seconds(60)
-                while await Self.applied(database.conninfo) < 2_000 && ContinuousClock.now < deadline {
-                    try await Task.sleep(for: .milliseconds(100))
-                }
-                await first.kill()
-                try await Self.waitUntilCaughtUp(ends, database: database, watching: first, second)
-                #expect(await second.terminate() == 0, "\(second.log.suffix(2_000))")
-                try await Self.checkOutcome(population, cluster: cluster, database: database)
+            let first = try ProjectProcess(cluster: cluster, database: database, batchSize: 100)
+            let second = try ProjectProcess(cluster: cluster, database: database, batchSize: 100)
+            // Both work before one dies: the checkpoints move.
+            let deadline = ContinuousClock.now + .seconds(60)
+            while await Self.applied(database.conninfo) < 2_000 && ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(100))
             }
+            await first.kill()
+            try await Self.waitUntilCaughtUp(ends, database: database, watching: first, second)
+            #expect(await second.terminate() == 0, "\(second.log.suffix(2_000))")
+            try await Self.checkOutcome(population, cluster: cluster, database: database)
         }
     }
 }
