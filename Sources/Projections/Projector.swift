@@ -279,7 +279,7 @@ public final class Projector: Service, Sendable {
                 try await store.positions(of: Array(positions.keys), on: connection)
             }
         } catch {
-            logger.debug("reading the checkpoints failed (tried again when idle): \(error)")
+            logger.debug("reading the checkpoints failed (tried again in a second): \(error)")
             return
         }
         if let (partition, position) = positions.first(where: { stored[$0.key]?.nextOffset != $0.value.expected }) {

@@ -165,11 +165,20 @@ public struct ViewStore: Sendable {
     private func write(
         _ events: [StagedEvent], probing: Bool, on connection: PostgresConnection
     ) async throws -> (outcome: ApplyOutcome, rejectedLetters: [DeadLetter]) {
+        let (batch, replay) = try await split(events, on: connection)
+        return try await write(batch, replay: replay, probing: probing, on: connection)
+    }
+
+    /// Splits events into the batch to decide and the recorded events' decisions read from the ledger (recorded events
+    /// the ledger does not hold join the batch, staged as new).
+    private func split(
+        _ events: [StagedEvent], on connection: PostgresConnection
+    ) async throws -> (batch: ApplyBatch, replay: Replay) {
         let recorded = events.filter(\.isRecorded)
         let replay = try await replay(recorded, on: connection)
         var fresh = recorded.isEmpty ? events : events.filter { !$0.isRecorded }
         fresh += try replay.missing.map { staged throws(EventSignatureError) in try staged.stagedAsNew() }
-        return try await write(try ApplyBatch(fresh), replay: replay, probing: probing, on: connection)
+        return (try ApplyBatch(fresh), replay)
     }
 
     /// Decides a batch and writes what it applies (ledger and fact rows), inside the caller's transaction.
@@ -265,11 +274,7 @@ public struct ViewStore: Sendable {
         do {
             // Only events the whole batch applies are candidates: a copy that is a duplicate or a reused id in
             // context must not be found "refused" when its half is tried alone.
-            let recorded = events.filter(\.isRecorded)
-            let replay = try await replay(recorded, on: connection)
-            let whole = try ApplyBatch(
-                events.filter { !$0.isRecorded }
-                    + replay.missing.map { staged throws(EventSignatureError) in try staged.stagedAsNew() })
+            let (whole, replay) = try await split(events, on: connection)
             let events =
                 whole.decide(against: try await probe(whole, on: connection)).applied.map { whole.events[$0.index] }
                 + replay.applied.filter { $0.establishedFact != nil }.map(\.event)

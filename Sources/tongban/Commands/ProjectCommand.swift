@@ -78,9 +78,7 @@ struct ProjectCommand: AsyncParsableCommand {
         guard let servers = global.resolvedKafkaBootstrapServers else {
             throw CommandFailure("no Kafka cluster: set KAFKA_BOOTSTRAP_SERVERS or pass --kafka-bootstrap-servers")
         }
-        guard global.isDatabaseConfigured else {
-            throw CommandFailure("no PostgreSQL: set DATABASE_URL (or PGHOST, PGDATABASE, …) or pass --database-url")
-        }
+        let conninfo = try global.requiredDatabaseURL()
         var kafka = KafkaConfiguration(bootstrapServers: servers)
         kafka.additionalProperties = try global.resolvedKafkaProperties()
         let catalog = try EventCatalog.embedded()
@@ -93,7 +91,7 @@ struct ProjectCommand: AsyncParsableCommand {
 
         let database = PostgresClient(
             configuration: .init(
-                conninfo: global.resolvedDatabaseURL, maxConnections: (applyConnections + 1) * instances + 2),
+                conninfo: conninfo, maxConnections: (applyConnections + 1) * instances + 2),
             logger: logger)
         if migrate {
             do {

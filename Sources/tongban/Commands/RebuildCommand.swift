@@ -63,10 +63,7 @@ struct RebuildCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = global.bootstrapLogging(label: "tongban.rebuild")
-        guard global.isDatabaseConfigured else {
-            throw CommandFailure("no PostgreSQL: set DATABASE_URL (or PGHOST, PGDATABASE, …) or pass --database-url")
-        }
-        let database = PostgresClient(configuration: .init(conninfo: global.resolvedDatabaseURL), logger: logger)
+        let database = PostgresClient(configuration: .init(conninfo: try global.requiredDatabaseURL()), logger: logger)
         do {
             try await perform(database: database, logger: logger) { print($0) }
         } catch {

@@ -56,6 +56,15 @@ struct GlobalOptions: ParsableArguments {
         databaseURL ?? environment["DATABASE_URL"] ?? ""
     }
 
+    /// The libpq connection string, for a command that cannot run without PostgreSQL.
+    /// - Throws: ``CommandFailure`` saying how to configure it, when nothing is (``isDatabaseConfigured``).
+    func requiredDatabaseURL() throws -> String {
+        guard isDatabaseConfigured else {
+            throw CommandFailure("no PostgreSQL: set DATABASE_URL (or PGHOST, PGDATABASE, …) or pass --database-url")
+        }
+        return resolvedDatabaseURL
+    }
+
     /// Whether a PostgreSQL server was configured at all (a URL or any `PG*` connection variable).
     var isDatabaseConfigured: Bool {
         !resolvedDatabaseURL.isEmpty
