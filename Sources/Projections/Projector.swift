@@ -151,6 +151,11 @@ public final class Projector: Service, Sendable {
         let gate = ApplyGate()
         /// Whether a rebuild may still have indexes to restore (see ``ViewStore/finishRebuild(on:)``).
         let rebuildPending = Atomic<Bool>(true)
+
+        /// Whether some partition's checkpoint is below its verified watermark (a rebuild is reading it again).
+        var isBehindWatermarks: Bool {
+            positions.withLock { $0.values.contains { ($0.expected ?? 0) < $0.watermark } }
+        }
     }
 
     private func runSession(producer: KafkaProducer) async throws {
@@ -211,8 +216,11 @@ public final class Projector: Service, Sendable {
                 readError = error
             }
             try await applying
-            // After every applied batch, or once a second when idle, until nothing deferred is left.
-            if current != nil || rebuildChecked.map({ ContinuousClock.now - $0 > .seconds(1) }) ?? true {
+            // Until nothing deferred is left: once a second, and after every applied batch once this session's
+            // partitions have caught up with their watermarks (while a rebuild reads them again, a query per batch
+            // would only say "pending").
+            let rebuildCheckDue = rebuildChecked.map { ContinuousClock.now - $0 > .seconds(1) } ?? true
+            if rebuildCheckDue || (current != nil && !session.isBehindWatermarks) {
                 rebuildChecked = .now
                 await finishRebuildIfDue(session)
             }
@@ -389,23 +397,35 @@ public final class Projector: Service, Sendable {
         backoff = min(backoff * 2, configuration.maxRetryBackoff)
     }
 
-    /// The checkpoint advances a batch still needs, dealt round-robin over the lanes (by partition, in order).
+    /// The checkpoint advances a batch still needs, dealt over the lanes so that each gets about as many messages: the
+    /// batch commits when its slowest lane does.
     private func pendingLanes(
         of batch: PreparedBatch, positions: [KafkaTopicPartition: PartitionPosition]
     ) -> [[CheckpointAdvance]] {
         var lanes = [[CheckpointAdvance]](repeating: [], count: max(1, configuration.applyConnections))
-        var next = 0
-        for (partition, range) in batch.ranges.sorted(by: { $0.key < $1.key }) {
+        var loads = [Int64](repeating: 0, count: lanes.count)
+        var advances: [(advance: CheckpointAdvance, messages: Int64)] = []
+        for (partition, range) in batch.ranges {
             // A revoked partition's messages are left to its next owner; a range already applied (read again after a
             // reassignment, or by a lane that committed before another failed) moves nothing.
             guard let position = positions[partition], range.upperBound + 1 > position.expected ?? 0 else { continue }
-            lanes[next].append(
-                CheckpointAdvance(
-                    partition, from: position.expected, to: range.upperBound + 1,
-                    verifiedThrough: max(position.watermark, range.upperBound + 1)))
-            next = (next + 1) % lanes.count
+            let advance = CheckpointAdvance(
+                partition, from: position.expected, to: range.upperBound + 1,
+                verifiedThrough: max(position.watermark, range.upperBound + 1))
+            advances.append((advance, range.upperBound + 1 - max(range.lowerBound, position.expected ?? 0)))
         }
-        return lanes.filter { !$0.isEmpty }
+        // The largest partitions first, each to the lane with the fewest messages so far (ties by partition, so that
+        // the same batch is always dealt the same way).
+        advances.sort {
+            $0.messages != $1.messages
+                ? $0.messages > $1.messages : $0.advance.topicPartition < $1.advance.topicPartition
+        }
+        for (advance, messages) in advances {
+            let lane = loads.indices.min { loads[$0] < loads[$1] }!
+            lanes[lane].append(advance)
+            loads[lane] += messages
+        }
+        return lanes.filter { !$0.isEmpty }.map { $0.sorted { $0.topicPartition < $1.topicPartition } }
     }
 
     /// Commits one lane: the batch's events and dead letters of the lane's partitions, from where each checkpoint
