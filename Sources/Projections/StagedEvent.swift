@@ -29,8 +29,8 @@ public final class StagedEvent: Sendable {
     /// The event's ledger row without its last column, `establishes` (decided at the apply), in binary COPY format
     /// (empty for a recorded event).
     let ledgerFields: [UInt8]
-    /// The fact rows the event writes if it establishes its facts (empty for a recorded event: they need the fact
-    /// hash, which the apply reads from the ledger).
+    /// The fact rows the event writes if it establishes its facts (for a recorded event, with a placeholder in every
+    /// `fact_hash`: the apply reads the hash from the ledger and puts it in with ``FactRows/withFactHash(_:)``).
     let factRows: FactRows
 
     /// Creates a staged event, fingerprints it and encodes its rows (call it where the work can run in parallel:
@@ -42,7 +42,7 @@ public final class StagedEvent: Sendable {
     ///   - message: the message value `event` was read from (must be that very JSON), or `nil`.
     ///   - canonical: the envelope's canonical forms, if the caller computed them (verifying a signature does).
     ///   - recorded: whether the ledger holds the event at this position already (see ``isRecorded``): then nothing
-    ///     is hashed or encoded here.
+    ///     is hashed, and only the fact rows are encoded.
     /// - Throws: ``EventSignatureError`` `.notCanonicalizable` when the envelope has no canonical form.
     public init(
         _ event: ValidatedEvent, at topicPartition: KafkaTopicPartition, offset: Int64, message: [UInt8]? = nil,
@@ -59,6 +59,7 @@ public final class StagedEvent: Sendable {
         var factRows = FactRows()
         if recorded {
             fingerprint = nil
+            if let id { Self.project(event, id: id, factHash: Self.placeholderFactHash, into: &factRows) }
         } else {
             let fingerprint = try EventFingerprint(event, canonical: canonical)
             self.fingerprint = fingerprint
@@ -85,14 +86,8 @@ public final class StagedEvent: Sendable {
         return id
     }
 
-    /// Adds the event's fact rows.
-    /// - Parameters:
-    ///   - factHash: the event's fact hash.
-    ///   - rows: where the rows go.
-    func project(factHash: UUID, into rows: inout FactRows) {
-        guard let id else { return }
-        Self.project(event, id: id, factHash: factHash, into: &rows)
-    }
+    /// The fact hash a recorded event's rows are encoded with until the ledger gives the real one.
+    private static let placeholderFactHash = UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0))
 
     private static func project(_ event: ValidatedEvent, id: UUID, factHash: UUID, into rows: inout FactRows) {
         ViewProjectors.project(

@@ -213,11 +213,9 @@ public struct ViewStore: Sendable {
                 establishes)
             if establishes { tables.append(staged.factRows) }
         }
-        var recordedFacts = FactRows()
         for (staged, fact) in replay.applied {
-            if let fact { staged.project(factHash: fact, into: &recordedFacts) }
+            if let fact { tables.append(staged.factRows.withFactHash(fact)) }
         }
-        tables.append(recordedFacts)
         for copy in tables.finish(in: [Self.ledger] + ViewProjectors.tables) {
             let sql =
                 "COPY \(copy.table.qualifiedName) (\(copy.table.columns.joined(separator: ", "))) FROM STDIN (FORMAT binary)"

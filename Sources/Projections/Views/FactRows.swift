@@ -10,6 +10,8 @@ struct FactRows: Sendable {
     private var fields: [UInt8] = []
     /// Each row's table, field count and where its fields end in ``fields``.
     private var rows: [(table: FactTable, count: Int16, end: Int)] = []
+    /// Where the 16 bytes of each row's `fact_hash` start in ``fields`` (see ``withFactHash(_:)``).
+    private var factHashes: [Int] = []
 
     /// Whether no row was added.
     var isEmpty: Bool { rows.isEmpty }
@@ -30,8 +32,35 @@ struct FactRows: Sendable {
     ///   - table: the table.
     ///   - values: one value per column, in order.
     mutating func row<each Value: PostgresCopyEncodable>(_ table: FactTable, _ values: repeat each Value) {
+        let start = fields.count
         let count = PostgresCopyWriter.encodeFields(repeat each values, into: &fields)
+        if let column = table.factHashColumn {
+            // Binary COPY fields are a 4-byte big-endian length and the bytes: walk to the fact hash's.
+            var position = start
+            for _ in 0..<column {
+                let length = fields[position..<position + 4].reduce(0) { $0 << 8 | Int32($1) }
+                position += 4 + max(0, Int(length))
+            }
+            assert(fields[position..<position + 4].elementsEqual([0, 0, 0, 16]), "fact_hash must be a uuid")
+            factHashes.append(position + 4)
+        }
         rows.append((table, count, fields.count))
+    }
+
+    /// The same rows with another fact hash in every `fact_hash` column: a rebuild that keeps the ledger encodes an
+    /// event's rows before the ledger gives it the hash.
+    /// - Parameter hash: the fact hash.
+    /// - Returns: the rows.
+    func withFactHash(_ hash: UUID) -> FactRows {
+        var copy = self
+        withUnsafeBytes(of: hash.uuid) { bytes in
+            copy.fields.withUnsafeMutableBytes { fields in
+                for offset in factHashes {
+                    fields.baseAddress!.advanced(by: offset).copyMemory(from: bytes.baseAddress!, byteCount: 16)
+                }
+            }
+        }
+        return copy
     }
 
     /// Calls `body` with each row's table, field count and encoded fields, in the order they were added.

@@ -4,6 +4,18 @@ struct FactTable: Sendable, Hashable {
     let name: String
     /// The columns, in row order.
     let columns: [String]
+    /// The index of the `fact_hash` column, if the table has one.
+    let factHashColumn: Int?
+
+    /// Creates a table.
+    /// - Parameters:
+    ///   - name: the table name in the `tongban` schema.
+    ///   - columns: the columns, in row order.
+    init(name: String, columns: [String]) {
+        self.name = name
+        self.columns = columns
+        self.factHashColumn = columns.firstIndex(of: "fact_hash")
+    }
 
     /// A fact table whose rows end with the provenance columns every fact row has: `effective_time`, `event_id`,
     /// `fact_hash` (see `schemas/migrations/0002_facts.sql`).
