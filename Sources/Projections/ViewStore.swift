@@ -402,6 +402,22 @@ public struct ViewStore: Sendable {
         }
     }
 
+    // MARK: - Contract views
+
+    /// The names of the contract views, the read-only views certificate services may query (`tongban.v_*`, see
+    /// `schemas/migrations/README.md`), sorted.
+    /// - Parameter connection: any connection.
+    /// - Returns: the view names, without the schema.
+    /// - Throws: `PostgresError` from the server.
+    public static func contractViews(on connection: PostgresConnection) async throws -> [String] {
+        try await connection.query(
+            """
+            SELECT table_name FROM information_schema.views
+            WHERE table_schema = 'tongban' AND table_name LIKE 'v\\_%' ORDER BY table_name
+            """
+        ).map { try $0.decode(String.self, at: 0) }
+    }
+
     // MARK: - Positions
 
     /// Reads the stored checkpoints of some partitions, to seek there on assignment.

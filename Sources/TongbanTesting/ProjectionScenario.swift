@@ -282,12 +282,7 @@ public enum ProjectionScenario {
     /// - Returns: the text of each view.
     /// - Throws: `PostgresError`.
     public static func dump(_ client: PostgresClient) async throws -> [String: String] {
-        let views = try await client.query(
-            """
-            SELECT table_name FROM information_schema.views
-            WHERE table_schema = 'tongban' AND table_name LIKE 'v\\_%' ORDER BY table_name
-            """
-        ).map { try $0.decode(String.self, at: 0) }
+        let views = try await client.withConnection { try await ViewStore.contractViews(on: $0) }
         var dump: [String: String] = [:]
         for view in views {
             let rows = try await client.query(

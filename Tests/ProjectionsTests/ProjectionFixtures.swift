@@ -139,26 +139,12 @@ enum ProjectionFixtures {
 
     /// The names of the contract views (`tongban.v_*`), sorted.
     static func contractViews(_ client: PostgresClient) async throws -> [String] {
-        let rows = try await client.query(
-            """
-            SELECT table_name FROM information_schema.views
-            WHERE table_schema = 'tongban' AND table_name LIKE 'v\\_%' ORDER BY table_name
-            """)
-        return try rows.map { try $0.decode(String.self, at: 0) }
+        try await client.withConnection { try await ViewStore.contractViews(on: $0) }
     }
 
     /// A canonical dump of every contract view: each view's rows as text, sorted.
     static func dump(_ client: PostgresClient) async throws -> [String: String] {
-        var dump: [String: String] = [:]
-        for view in try await contractViews(client) {
-            let rows = try await client.query(
-                """
-                SELECT coalesce(string_agg(t::text, E'\\n' ORDER BY t::text), '')
-                FROM tongban.\(identifier: view) t
-                """)
-            dump[view] = try rows[0].decode(String.self, at: 0)
-        }
-        return dump
+        try await ProjectionScenario.dump(client)
     }
 
     /// Interleaves events as Kafka could deliver them: each (topic, key) keeps its order, everything else

@@ -17,6 +17,8 @@ import SyntheticPopulation
 /// 4. the machine's raw Ed25519 verify rate on all cores, over canonical bytes of the same events (before and after
 ///    run 2).
 /// The projector's resident memory is read from `/proc` when it passes 100k, 250k, 500k and 750k events and at the end.
+/// After each rebuild, outside the timed runs, every contract view must equal what the verifying run left (row count and
+/// a hash of the rows' text), or the benchmark fails.
 enum IngestBenchmark {
     struct Options {
         var events: Int
@@ -100,6 +102,8 @@ enum IngestBenchmark {
                     + "(\(ratio(verified.rate, spread[1]))–\(ratio(verified.rate, spread[0])) against either "
                     + "measurement; goal ≥ 0.80); \(verified.cpu)"))
 
+        // Each rebuild must give the views the verifying run gave (checked outside the timed runs).
+        let live = try await viewDigests(database)
         var rebuilds: [(String, ProjectorRun)] = []
         for keepingLedger in [false, true] {
             try await database.withConnection {
@@ -110,6 +114,12 @@ enum IngestBenchmark {
                 cluster: cluster, conninfo: conninfo, total: total, batchSize: options.batchSize,
                 applyConnections: options.applyConnections, label: label)
             rebuilds.append((label, rebuilt))
+            let differing = try await viewDigests(database).filter { live[$0.key] != $0.value }.keys.sorted()
+            guard differing.isEmpty else {
+                throw BenchmarkError(
+                    "after the \(label) run these views differ from the verifying run's: "
+                        + differing.joined(separator: ", "))
+            }
             figures.append(
                 BenchmarkFigure(
                     name: keepingLedger ? "projector, rebuild keeping the ledger" : "projector, rebuild mode",
@@ -123,6 +133,10 @@ enum IngestBenchmark {
                         + rebuilt.cpu))
         }
         await database.shutdown()
+        figures.append(
+            BenchmarkFigure(
+                name: "views after each rebuild", value: Double(live.count), unit: "views",
+                note: "contract views checked equal to the verifying run's (row count and hash of the rows' text)"))
         for (name, run) in [("verifying", verified)] + rebuilds {
             for (events, kilobytes) in run.memory {
                 figures.append(
@@ -132,6 +146,21 @@ enum IngestBenchmark {
             }
         }
         return figures
+    }
+
+    /// Every contract view's row count and an order-independent hash of its rows' text, by view.
+    static func viewDigests(_ database: PostgresClient) async throws -> [String: String] {
+        let views = try await database.withConnection { try await ViewStore.contractViews(on: $0) }
+        var digests: [String: String] = [:]
+        for view in views {
+            let rows = try await database.query(
+                """
+                SELECT count(*)::text || ' ' || coalesce(sum(hashtextextended(t::text, 0)::numeric), 0)::text
+                FROM tongban.\(identifier: view) t
+                """)
+            digests[view] = try rows[0].decode(String.self, at: 0)
+        }
+        return digests
     }
 
     static func ratio(_ value: Double, _ bound: Double) -> String {

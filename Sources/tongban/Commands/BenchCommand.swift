@@ -94,7 +94,8 @@ enum BenchmarkTable {
         let width = figures.map(\.name.count).max() ?? 10
         let unitWidth = figures.map(\.unit.count).max() ?? 8
         return figures.map { f in
-            let value = f.value >= 100 ? String(format: "%.0f", f.value) : String(format: "%.3f", f.value)
+            let whole = f.value >= 100 || f.value == f.value.rounded()
+            let value = whole ? String(format: "%.0f", f.value) : String(format: "%.3f", f.value)
             return f.name.padding(toLength: width, withPad: " ", startingAt: 0) + "  "
                 + value.leftPadded(to: 12) + " " + f.unit.padding(toLength: unitWidth, withPad: " ", startingAt: 0)
                 + "  "
