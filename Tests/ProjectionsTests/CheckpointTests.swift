@@ -19,12 +19,15 @@ struct CheckpointTests {
             let store = ViewStore(viewGroup: "test.views")
             let before = try await ProjectionFixtures.indexesAndOptions(db.client)
             try await db.client.withConnection { connection in
+                // What a certificate service reads before it certifies: nothing projected is not ready.
+                #expect(try await viewState(connection) == ViewState(ready: false, partitions: 0))
                 try await store.apply(
                     events,
                     checkpoints: [
                         CheckpointAdvance(a, from: nil, to: 20, verifiedThrough: 20),
                         CheckpointAdvance(b, from: nil, to: 5, verifiedThrough: 5),
                     ], on: connection)
+                #expect(try await viewState(connection) == ViewState(ready: true, partitions: 2))
                 #expect(try await store.finishRebuild(on: connection) == .none)
                 try await store.resetForRebuild(on: connection)
                 // Started again before it finished: what the first reset deferred is still recorded.
@@ -37,6 +40,12 @@ struct CheckpointTests {
                 let indexes = Int(try deferred[0].decode(Int64.self, at: 0))
                 let tables = Int(try deferred[0].decode(Int64.self, at: 1))
                 #expect(indexes > 20)
+                #expect(
+                    try await viewState(connection)
+                        == ViewState(
+                            ready: false, rebuilding: true, partitions: 2, behind: 2, deferred: indexes + tables))
+                // Another view group's state is its own.
+                #expect(try await viewState(connection, group: "other.views") == ViewState(ready: false, partitions: 0))
                 let during = try await ProjectionFixtures.indexesAndOptions(db.client)
                 #expect(
                     during.count { $0.hasPrefix("index ") } == before.count { $0.hasPrefix("index ") } - indexes)
@@ -46,8 +55,14 @@ struct CheckpointTests {
                 // One partition caught up, the other not yet.
                 try await store.apply(events, checkpoints: [CheckpointAdvance(a, from: 0, to: 20)], on: connection)
                 #expect(try await store.finishRebuild(on: connection) == .pending)
+                #expect(try await viewState(connection).behind == 1)
                 try await store.apply([], checkpoints: [CheckpointAdvance(b, from: 0, to: 5)], on: connection)
+                // Caught up, but the readers' indexes are not back yet.
+                #expect(
+                    try await viewState(connection)
+                        == ViewState(ready: false, rebuilding: true, partitions: 2, deferred: indexes + tables))
                 #expect(try await store.finishRebuild(on: connection) == .finished(indexes: indexes, tables: tables))
+                #expect(try await viewState(connection) == ViewState(ready: true, partitions: 2))
                 #expect(try await ProjectionFixtures.indexesAndOptions(db.client) == before)
                 #expect(try await store.finishRebuild(on: connection) == .none)
                 #expect(try await count("tongban.event", connection) == Set(events.map(\.event.id)).count)
@@ -203,6 +218,28 @@ struct CheckpointTests {
                 encoding: .utf8)
             for view in views { #expect(readme.contains("tongban.\(view)"), "\(view) is documented") }
         }
+    }
+
+    /// What `tongban.view_state` says of a view group.
+    struct ViewState: Equatable {
+        var ready: Bool
+        var rebuilding = false
+        var partitions: Int
+        var behind = 0
+        var deferred = 0
+    }
+
+    func viewState(_ connection: PostgresConnection, group: String = "test.views") async throws -> ViewState {
+        let row = try await connection.query(
+            """
+            SELECT ready, rebuilding, partitions, partitions_behind, deferred_objects, view_group
+            FROM tongban.view_state(\(group))
+            """)[0]
+        #expect(try row.decode(String.self, at: 5) == group)
+        return ViewState(
+            ready: try row.decode(Bool.self, at: 0), rebuilding: try row.decode(Bool.self, at: 1),
+            partitions: Int(try row.decode(Int32.self, at: 2)), behind: Int(try row.decode(Int32.self, at: 3)),
+            deferred: Int(try row.decode(Int32.self, at: 4)))
     }
 
     func count(_ table: String, _ connection: PostgresConnection) async throws -> Int {

@@ -104,8 +104,8 @@ struct RebuildCommand: AsyncParsableCommand {
         }
         say(
             "reset in \(ContinuousClock.now - started): running projectors of \(viewGroup) start over within about a "
-                + "second (start `tongban project` if none runs); /health reports them as rebuilding until they are back"
-        )
+                + "second (start `tongban project` if none runs); /health reports them as rebuilding, and "
+                + "tongban.view_state('\(viewGroup)') says the views are not ready, until they are back")
     }
 
     /// What a rebuild of `viewGroup` would start from.
