@@ -270,7 +270,7 @@ public final class Projector: Service, Sendable {
                 logger.notice("the rebuild has caught up: \(what) in \(elapsed)")
             }
         } catch {
-            logger.warning("restoring what the rebuild deferred failed (tried again after the next batch): \(error)")
+            logger.warning("restoring what the rebuild deferred failed (tried again within a second): \(error)")
         }
     }
 
@@ -397,14 +397,15 @@ public final class Projector: Service, Sendable {
         backoff = min(backoff * 2, configuration.maxRetryBackoff)
     }
 
-    /// The checkpoint advances a batch still needs, dealt over the lanes so that each gets about as many messages: the
-    /// batch commits when its slowest lane does.
+    /// The checkpoint advances a batch still needs, dealt over the lanes so that each gets about as many offsets to
+    /// apply (the span of each partition's range, a close measure of its messages): the batch commits when its
+    /// slowest lane does.
     private func pendingLanes(
         of batch: PreparedBatch, positions: [KafkaTopicPartition: PartitionPosition]
     ) -> [[CheckpointAdvance]] {
         var lanes = [[CheckpointAdvance]](repeating: [], count: max(1, configuration.applyConnections))
         var loads = [Int64](repeating: 0, count: lanes.count)
-        var advances: [(advance: CheckpointAdvance, messages: Int64)] = []
+        var advances: [(advance: CheckpointAdvance, offsets: Int64)] = []
         for (partition, range) in batch.ranges {
             // A revoked partition's messages are left to its next owner; a range already applied (read again after a
             // reassignment, or by a lane that committed before another failed) moves nothing.
@@ -414,16 +415,15 @@ public final class Projector: Service, Sendable {
                 verifiedThrough: max(position.watermark, range.upperBound + 1))
             advances.append((advance, range.upperBound + 1 - max(range.lowerBound, position.expected ?? 0)))
         }
-        // The largest partitions first, each to the lane with the fewest messages so far (ties by partition, so that
+        // The largest partitions first, each to the lane with the fewest offsets so far (ties by partition, so that
         // the same batch is always dealt the same way).
         advances.sort {
-            $0.messages != $1.messages
-                ? $0.messages > $1.messages : $0.advance.topicPartition < $1.advance.topicPartition
+            $0.offsets != $1.offsets ? $0.offsets > $1.offsets : $0.advance.topicPartition < $1.advance.topicPartition
         }
-        for (advance, messages) in advances {
+        for (advance, offsets) in advances {
             let lane = loads.indices.min { loads[$0] < loads[$1] }!
             lanes[lane].append(advance)
-            loads[lane] += messages
+            loads[lane] += offsets
         }
         return lanes.filter { !$0.isEmpty }.map { $0.sorted { $0.topicPartition < $1.topicPartition } }
     }

@@ -41,7 +41,8 @@ struct FactRows: Sendable {
                 let length = fields[position..<position + 4].reduce(0) { $0 << 8 | Int32($1) }
                 position += 4 + max(0, Int(length))
             }
-            assert(fields[position..<position + 4].elementsEqual([0, 0, 0, 16]), "fact_hash must be a uuid")
+            // withFactHash writes 16 bytes there: anything but a uuid field would be overwritten.
+            precondition(fields[position..<position + 4].elementsEqual([0, 0, 0, 16]), "fact_hash must be a uuid")
             factHashes.append(position + 4)
         }
         rows.append((table, count, fields.count))
@@ -52,6 +53,7 @@ struct FactRows: Sendable {
     /// - Parameter hash: the fact hash.
     /// - Returns: the rows.
     func withFactHash(_ hash: UUID) -> FactRows {
+        guard !factHashes.isEmpty else { return self }
         var copy = self
         withUnsafeBytes(of: hash.uuid) { bytes in
             copy.fields.withUnsafeMutableBytes { fields in

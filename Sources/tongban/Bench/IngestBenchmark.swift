@@ -104,6 +104,7 @@ enum IngestBenchmark {
 
         // Each rebuild must give the views the verifying run gave (checked outside the timed runs).
         let live = try await viewDigests(database)
+        guard !live.isEmpty else { throw BenchmarkError("no contract views to compare: are the migrations applied?") }
         var rebuilds: [(String, ProjectorRun)] = []
         for keepingLedger in [false, true] {
             try await database.withConnection {

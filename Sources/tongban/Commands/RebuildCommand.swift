@@ -105,7 +105,7 @@ struct RebuildCommand: AsyncParsableCommand {
         say(
             "reset in \(ContinuousClock.now - started): running projectors of \(viewGroup) start over within about a "
                 + "second (start `tongban project` if none runs); /health reports them as rebuilding, and "
-                + "tongban.view_state('\(viewGroup)') says the views are not ready, until they are back")
+                + "tongban.view_state() says the views are not ready, until they are back")
     }
 
     /// What a rebuild of `viewGroup` would start from.
