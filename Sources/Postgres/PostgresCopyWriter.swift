@@ -83,6 +83,22 @@ public struct PostgresCopyWriter {
         return count
     }
 
+    /// Finds one field in fields as ``encodeFields(_:into:)`` wrote them (each a 4-byte big-endian length, -1 for
+    /// NULL, then the value).
+    /// - Parameters:
+    ///   - index: the field, from 0.
+    ///   - fields: the encoded fields, starting with field 0.
+    /// - Returns: where the field's value starts (an index of `fields`) and its length (-1 for NULL).
+    public static func field(_ index: Int, in fields: ArraySlice<UInt8>) -> (start: Int, length: Int32) {
+        var position = fields.startIndex
+        for field in 0...index {
+            let length = fields[position..<position + 4].reduce(Int32(0)) { $0 << 8 | Int32($1) }
+            if field == index { return (position + 4, length) }
+            position += 4 + max(0, Int(length))
+        }
+        preconditionFailure("unreachable")
+    }
+
     @inlinable
     mutating func endRow() {
         rows += 1

@@ -56,7 +56,7 @@ public final class StagedEvent: Sendable {
         let id = UUID(text: event.id)
         self.id = id
         var ledgerFields: [UInt8] = []
-        var factRows = FactRows()
+        var factRows = FactRows(locatingFactHashes: recorded)
         if recorded {
             fingerprint = nil
             if let id { Self.project(event, id: id, factHash: Self.placeholderFactHash, into: &factRows) }

@@ -198,5 +198,22 @@ extension PostgresTests {
             #expect(bytes.count == 19 + 2 + 8 + 4 + 2)
             #expect(Array(bytes.suffix(2)) == [0xFF, 0xFF])
         }
+
+        @Test("a field is found again in encoded fields, after NULLs and values of any length")
+        func fieldsAreFoundAgain() {
+            let uuid = UUID()
+            var fields: [UInt8] = [9, 9]  // not part of the fields
+            let start = fields.count
+            PostgresCopyWriter.encodeFields(Int32(7), String?.none, "名字", uuid, into: &fields)
+            let slice = fields[start...]
+            #expect(PostgresCopyWriter.field(0, in: slice) == (start + 4, 4))
+            #expect(PostgresCopyWriter.field(1, in: slice).length == -1)
+            let text = PostgresCopyWriter.field(2, in: slice)
+            #expect(text.length == 6)
+            #expect(Array(fields[text.start..<text.start + 6]) == Array("名字".utf8))
+            let id = PostgresCopyWriter.field(3, in: slice)
+            #expect(id.length == 16)
+            #expect(Array(fields[id.start..<id.start + 16]) == withUnsafeBytes(of: uuid.uuid) { Array($0) })
+        }
     }
 }

@@ -10,8 +10,17 @@ struct FactRows: Sendable {
     private var fields: [UInt8] = []
     /// Each row's table, field count and where its fields end in ``fields``.
     private var rows: [(table: FactTable, count: Int16, end: Int)] = []
-    /// Where the 16 bytes of each row's `fact_hash` start in ``fields`` (see ``withFactHash(_:)``).
+    /// Whether rows record where their `fact_hash` lies, for ``withFactHash(_:)``.
+    private let locatesFactHashes: Bool
+    /// Where the 16 bytes of each row's `fact_hash` start in ``fields`` (only if ``locatesFactHashes``).
     private var factHashes: [Int] = []
+
+    /// Creates empty rows.
+    /// - Parameter locatingFactHashes: whether the rows will be given their fact hash later (``withFactHash(_:)``);
+    ///   only then does each row record where its hash lies.
+    init(locatingFactHashes: Bool = false) {
+        self.locatesFactHashes = locatingFactHashes
+    }
 
     /// Whether no row was added.
     var isEmpty: Bool { rows.isEmpty }
@@ -34,25 +43,21 @@ struct FactRows: Sendable {
     mutating func row<each Value: PostgresCopyEncodable>(_ table: FactTable, _ values: repeat each Value) {
         let start = fields.count
         let count = PostgresCopyWriter.encodeFields(repeat each values, into: &fields)
-        if let column = table.factHashColumn {
-            // Binary COPY fields are a 4-byte big-endian length and the bytes: walk to the fact hash's.
-            var position = start
-            for _ in 0..<column {
-                let length = fields[position..<position + 4].reduce(0) { $0 << 8 | Int32($1) }
-                position += 4 + max(0, Int(length))
-            }
+        if locatesFactHashes, let column = table.factHashColumn {
+            let hash = PostgresCopyWriter.field(column, in: fields[start...])
             // withFactHash writes 16 bytes there: anything but a uuid field would be overwritten.
-            precondition(fields[position..<position + 4].elementsEqual([0, 0, 0, 16]), "fact_hash must be a uuid")
-            factHashes.append(position + 4)
+            precondition(hash.length == 16, "the fact_hash of \(table.name) must be a uuid")
+            factHashes.append(hash.start)
         }
         rows.append((table, count, fields.count))
     }
 
     /// The same rows with another fact hash in every `fact_hash` column: a rebuild that keeps the ledger encodes an
-    /// event's rows before the ledger gives it the hash.
+    /// event's rows before the ledger gives it the hash. The rows must have been made with `locatingFactHashes`.
     /// - Parameter hash: the fact hash.
     /// - Returns: the rows.
     func withFactHash(_ hash: UUID) -> FactRows {
+        precondition(locatesFactHashes, "rows made without locatingFactHashes")
         guard !factHashes.isEmpty else { return self }
         var copy = self
         withUnsafeBytes(of: hash.uuid) { bytes in
