@@ -1,3 +1,4 @@
+import Events
 public import Kafka
 
 /// A message that cannot be applied, recorded in `tongban.dead_letter` with its original bytes.
@@ -10,12 +11,16 @@ public struct DeadLetter: Sendable, Hashable {
     public var key: [UInt8]?
     /// The Kafka value as received (not necessarily JSON).
     public var value: [UInt8]
-    /// Why it was rejected, in plain words.
+    /// Why it was rejected, in plain words (one line: control characters escaped).
     public var reason: String
     /// The envelope id, if the message was readable enough to have one.
     public var eventID: String?
-    /// The envelope type, if readable.
+    /// The envelope type, if readable (control characters escaped, at most ``maximumEventTypeLength`` characters:
+    /// it is the sender's text when the type is not in the catalog).
     public var eventType: String?
+
+    /// The longest ``eventType`` kept, in Unicode scalars (every catalog type is far shorter).
+    public static let maximumEventTypeLength = 128
 
     /// Creates a dead letter.
     /// - Parameters:
@@ -34,8 +39,13 @@ public struct DeadLetter: Sendable, Hashable {
         self.offset = offset
         self.key = key
         self.value = value
-        self.reason = reason
+        // The reason and type may quote what the sender wrote: a NUL there would make PostgreSQL refuse the dead
+        // letter itself, and the message would stop its partition instead of being recorded.
+        self.reason = EventViolation.printable(reason)
         self.eventID = eventID
-        self.eventType = eventType
+        self.eventType = eventType.map {
+            EventViolation.printable(
+                String(String.UnicodeScalarView($0.unicodeScalars.prefix(Self.maximumEventTypeLength))))
+        }
     }
 }

@@ -303,6 +303,49 @@ struct ProjectorTests {
         }
     }
 
+    /// A sender's text reaches the dead letters' `text` columns (the type, values quoted in the reason): a NUL or
+    /// control character there must not make PostgreSQL refuse the dead letter itself, which would stop the partition.
+    @Test("#4 a message whose type holds NUL and control characters is a dead letter; its partition goes on")
+    func controlCharactersInDeadLetters() async throws {
+        let population = try SignedPopulation.make(people: 40, seed: 48, anomalyRate: 0.03)
+        let household = try #require(population.events.first { $0.topic == "tongban.household" && $0.shouldBeApplied })
+        // JSON escapes: the parsed type holds NUL, a line feed and ESC.
+        let bogusType = #"household.x\u0000\n\u001b[31m"#
+        let text = String(decoding: household.line, as: UTF8.self)
+        let original = household.type
+        let poisoned = Array(text.replacingOccurrences(of: "\"\(original)\"", with: "\"\(bogusType)\"").utf8)
+        try #require(poisoned != household.line)
+        try await withMockCluster { cluster in
+            try await ProjectionScenario.createTopics(on: cluster)
+            try await ProjectionScenario.publish(
+                messages: [KafkaProducerMessage(topic: household.topic, key: household.key, value: poisoned)],
+                to: cluster)
+            try await ProjectionScenario.publish(population.events, to: cluster)
+            try await withTestDatabase { db in
+                try await ProjectionFixtures.migrate(db.client)
+                let statuses = try await Self.project(
+                    cluster, database: db, instances: 1, group: TestNames.unique("control-characters"))
+                #expect(statuses[0].lastError == nil)
+                #expect(statuses[0].deadLetters == population.rejected.count + 1)
+                #expect(try await ProjectionScenario.ledgerIDs(db.client) == population.appliedIDs)
+                let rows = try await db.client.query(
+                    "SELECT event_type, reason, value FROM tongban.dead_letter WHERE event_type LIKE 'household.x%'")
+                let letters = try rows.map {
+                    (
+                        try $0.decode(String.self, at: 0), try $0.decode(String.self, at: 1),
+                        try $0.decode([UInt8].self, at: 2)
+                    )
+                }
+                try #require(letters.count == 1)
+                #expect(letters[0].0 == "household.x\\u{0}\\u{a}\\u{1b}[31m")
+                #expect(!letters[0].1.unicodeScalars.contains { $0.value < 0x20 }, "\(letters[0].1)")
+                #expect(letters[0].2 == poisoned, "the dead letter keeps the bytes as received")
+                let onTopic = Set(try await ProjectionScenario.deadLetterMessages(on: cluster).map(\.value))
+                #expect(onTopic.contains(poisoned))
+            }
+        }
+    }
+
     /// Copies of one record decide in order only on one partition, so a valid event is taken only from its type's
     /// topic and with its record key: a copy without a key or on another department's topic is a dead letter.
     @Test("#4 events without a Kafka key or on another topic are dead letters")

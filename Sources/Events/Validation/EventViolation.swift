@@ -58,11 +58,7 @@ extension EventViolation {
                 run.append(scalar)
             } else {
                 flush()
-                if scalar.value < 0x20 || scalar.value == 0x7F || scalar.value == 0x2028 || scalar.value == 0x2029 {
-                    output.append(contentsOf: "\\u{\(String(scalar.value, radix: 16))}".unicodeScalars)
-                } else {
-                    output.append(scalar)
-                }
+                appendEscaped(scalar, to: &output)
             }
         }
         flush()
@@ -71,6 +67,30 @@ extension EventViolation {
             return String(String.UnicodeScalarView(kept)) + "…"
         }
         return String(output)
+    }
+
+    /// Text as it may appear in logs, dead letters and PostgreSQL `text`: control characters (NUL included, which a
+    /// `text` value cannot hold) and line separators are escaped as `\u{…}`, so the result is one line; nothing else
+    /// changes.
+    /// - Parameter text: the raw text, e.g. a reason naming a value a sender chose.
+    /// - Returns: the printable text.
+    public static func printable(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: needsEscape) else { return text }
+        var output = String.UnicodeScalarView()
+        for scalar in text.unicodeScalars { appendEscaped(scalar, to: &output) }
+        return String(output)
+    }
+
+    private static func needsEscape(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.value < 0x20 || scalar.value == 0x7F || scalar.value == 0x2028 || scalar.value == 0x2029
+    }
+
+    private static func appendEscaped(_ scalar: Unicode.Scalar, to output: inout String.UnicodeScalarView) {
+        if needsEscape(scalar) {
+            output.append(contentsOf: "\\u{\(String(scalar.value, radix: 16))}".unicodeScalars)
+        } else {
+            output.append(scalar)
+        }
     }
 
     /// A JSON value shown masked: strings as themselves, anything else as compact JSON.
