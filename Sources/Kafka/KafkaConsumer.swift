@@ -57,6 +57,10 @@ public actor KafkaConsumer {
     private var assigned: Set<KafkaTopicPartition> = []
     private var polling = false
 
+    /// Assigned partitions whose start position Kafka does not hold, with librdkafka's words: nothing of them is
+    /// fetched until they are assigned again (see ``KafkaConsumerConfiguration/resetOutOfRangePositions``).
+    public private(set) var unreadable: [KafkaTopicPartition: String] = [:]
+
     public nonisolated var unownedExecutor: UnownedSerialExecutor { client.blocking.asUnownedSerialExecutor() }
 
     /// Creates a consumer and subscribes it to `topics`. Joining the group happens in the background
@@ -105,7 +109,16 @@ public actor KafkaConsumer {
         } onCancel: {
             client.wakeConsumer()
         }
-        for error in errors {
+        for (partition, error) in errors {
+            if let partition, error.rdKafkaCode == RDKafkaClient.autoOffsetResetCode, assigned.contains(partition) {
+                if unreadable[partition] == nil {
+                    logger.error(
+                        "\(partition) cannot be read from its start position: \(error.detail)",
+                        metadata: [KafkaLoggingKeys.error: "\(error.code)"])
+                }
+                unreadable[partition] = error.detail
+                continue
+            }
             logger.log(
                 level: error.isRetriable ? .info : .warning, "consumer error: \(error.detail)",
                 metadata: [KafkaLoggingKeys.error: "\(error.code)"])
@@ -141,6 +154,7 @@ public actor KafkaConsumer {
                 guard !client.isDestroyed else { return revoked }
                 client.unassign(partitions)
                 assigned.subtract(partitions)
+                for partition in partitions { unreadable[partition] = nil }
                 assignmentUnanswered = false
             case .assign(let partitions):
                 logger.info("partitions assigned: \(partitions.sorted())")
@@ -178,6 +192,7 @@ public actor KafkaConsumer {
         try checkOpen()
         try client.assign(partitions.map { ($0, positions[$0] ?? .stored) })
         assigned.formUnion(partitions)
+        for partition in partitions { unreadable[partition] = nil }
         pendingAssignment.removeAll()
         assignmentUnanswered = false
         if !partitions.isEmpty {

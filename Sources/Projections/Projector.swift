@@ -200,6 +200,10 @@ public final class Projector: Service, Sendable {
                 return
             }
             let current = pending
+            // The gate closes before the apply starts, not in it: a revocation that the read below handles must wait
+            // for this batch, or a partition revoked and assigned again (at a checkpoint a rebuild moved back) would
+            // meet the batch with its new position, and the batch would move it over offsets it never read.
+            if current != nil { session.gate.begin() }
             async let applying: Void = {
                 if let current { try await self.apply(current, session: session, producer: producer) }
             }()
@@ -303,6 +307,7 @@ public final class Projector: Service, Sendable {
     private func report(_ consumer: KafkaConsumer, session: Session) async {
         let assignment = await consumer.assignment
         let highs = await consumer.highWatermarks
+        let unreadable = await consumer.unreadable
         let positions = session.positions.withLock { $0 }
         var lag: [KafkaTopicPartition: Int64] = [:]
         var commits: [KafkaTopicPartition: Int64] = [:]
@@ -318,6 +323,7 @@ public final class Projector: Service, Sendable {
         state.withLock {
             $0.assignment = assignment
             $0.lag = lag
+            $0.unreadable = unreadable
             if $0.phase == .starting && !assignment.isEmpty { $0.phase = .running }
         }
         if !commits.isEmpty {
@@ -337,7 +343,7 @@ public final class Projector: Service, Sendable {
     /// partitions' events, dead letters and checkpoints in a transaction of its own, on its own connection, so that
     /// PostgreSQL works on several cores. A lane that fails is retried alone: the others' checkpoints have moved.
     private func apply(_ batch: PreparedBatch, session: Session, producer: KafkaProducer) async throws {
-        session.gate.begin()
+        session.gate.begin()  // already closed by the caller that reads meanwhile
         defer { session.gate.end() }
         var backoff = configuration.retryBackoff
         // Events the views refused (found after a failed attempt): dead letters from then on.

@@ -38,6 +38,10 @@ public struct ProjectorStatus: Sendable {
     /// Whether a rebuild of the view group is under way: the views are partial, and without their readers' indexes,
     /// until every checkpoint is back at its verified watermark (see `ViewStore.resetForRebuild(keepingLedger:on:)`).
     public var rebuilding = false
+    /// Assigned partitions whose checkpoint Kafka does not hold (retention deleted those messages, or the topic was
+    /// recreated), with librdkafka's words: nothing of them is read or applied, because going on from another offset
+    /// would leave the views without what is missing. An operator must act (see `tongban project --help`).
+    public var unreadable: [KafkaTopicPartition: String] = [:]
     /// Messages behind the newest one, per assigned partition (as librdkafka last saw the end of each).
     public var lag: [KafkaTopicPartition: Int64] = [:]
 

@@ -346,6 +346,33 @@ struct ProjectorTests {
         }
     }
 
+    /// A checkpoint Kafka does not hold (here beyond the end, as after a topic was recreated; retention deleting the
+    /// head gives the same error below the start) stops that partition, reported, instead of going on from another
+    /// offset and leaving the views without what is missing.
+    @Test("#4 a partition whose checkpoint Kafka does not hold is not read, and is reported; the others go on")
+    func checkpointOutsideTheLog() async throws {
+        let population = try SignedPopulation.make(people: 80, seed: 49, anomalyRate: 0.03)
+        try await ProjectionScenario.withPublished(population.events) { cluster, db in
+            let ends = try await ProjectionScenario.endOffsets(on: cluster)
+            let (stuck, end) = try #require(ends.filter { $0.value > 0 }.min { $0.key < $1.key })
+            try await db.client.execute(
+                """
+                INSERT INTO tongban.checkpoint (view_group, topic, partition, next_offset)
+                VALUES ('tongban.views', \(stuck.topic), \(stuck.partition), \(end + 1000))
+                """)
+            let statuses = try await Self.project(
+                cluster, database: db, instances: 1, group: TestNames.unique("outside-the-log"))
+            #expect(statuses[0].unreadable.keys.sorted() == [stuck])
+            #expect(statuses[0].unreadable[stuck]?.contains("\(stuck.topic)[\(stuck.partition)]") == true)
+            #expect(statuses[0].lastError == nil)
+            let stored = try await ProjectionScenario.checkpoints(viewGroup: "tongban.views", conninfo: db.conninfo)
+            #expect(stored[stuck] == end + 1000, "the checkpoint did not move")
+            for (partition, offset) in ends where partition != stuck && offset > 0 {
+                #expect(stored[partition] == offset, "\(partition) caught up")
+            }
+        }
+    }
+
     /// Copies of one record decide in order only on one partition, so a valid event is taken only from its type's
     /// topic and with its record key: a copy without a key or on another department's topic is a dead letter.
     @Test("#4 events without a Kafka key or on another topic are dead letters")

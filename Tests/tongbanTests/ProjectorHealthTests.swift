@@ -8,7 +8,7 @@ import Testing
 
 @Suite("tongban project /health")
 struct ProjectorHealthTests {
-    @Test("a running projector is ok, degraded while it joins or rebuilds, failing while it retries or once stopped")
+    @Test("ok while it runs; degraded while it joins or rebuilds; failing while it retries, cannot read, or stopped")
     func phases() {
         var status = ProjectorStatus()
         status.assignment = [KafkaTopicPartition("tongban.household", 0)]
@@ -19,6 +19,14 @@ struct ProjectorHealthTests {
         let rebuilding = HealthReport(projectors: [status])
         #expect(rebuilding.status == .degraded)
         #expect(rebuilding.checks["projector"]?.detail.hasPrefix("rebuilding the views") == true)
+
+        // A partition that cannot be read from its checkpoint fails the check, even while others run or rebuild.
+        status.unreadable = [KafkaTopicPartition("tongban.household", 0): "Broker: Offset out of range"]
+        let unreadable = HealthReport(projectors: [status])
+        #expect(unreadable.status == .failing)
+        #expect(unreadable.checks["projector"]?.detail.hasPrefix("cannot read tongban.household[0]") == true)
+        #expect(unreadable.checks["projector"]?.detail.contains("Offset out of range") == true)
+        status.unreadable = [:]
 
         status.rebuilding = false
         status.phase = .starting

@@ -15,6 +15,13 @@ public struct KafkaConsumerConfiguration: Sendable {
     /// The partition assignment strategy (`partition.assignment.strategy`). Default `range,roundrobin`
     /// (eager); `cooperative-sticky` is supported too.
     public var assignmentStrategy: String = "range,roundrobin"
+    /// What happens when a partition's start position is one Kafka does not hold (below the log start, after
+    /// retention deleted the head, or beyond the end, after the topic was recreated): `false` (the default) stops
+    /// fetching the partition and reports it in ``KafkaConsumer/unreadable``; `true` starts from the earliest message
+    /// (`auto.offset.reset`), silently skipping what is gone. Positions live in PostgreSQL next to what they
+    /// produced, so a jump over missing messages would leave the views without them. Partitions started at
+    /// ``KafkaOffset/beginning`` are not affected.
+    public var resetOutOfRangePositions = false
 
     /// Creates a configuration.
     /// - Parameters:
@@ -35,7 +42,7 @@ public struct KafkaConsumerConfiguration: Sendable {
         // Positions live in PostgreSQL (STYLE §4); Kafka commits are only for lag tools.
         p["enable.auto.commit"] = "false"
         p["enable.auto.offset.store"] = "false"
-        p["auto.offset.reset"] = "earliest"
+        p["auto.offset.reset"] = resetOutOfRangePositions ? "earliest" : "error"
         p["enable.partition.eof"] = "false"
         return p.merging(kafka.additionalProperties) { _, new in new }
     }

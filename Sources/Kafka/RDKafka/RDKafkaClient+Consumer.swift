@@ -4,6 +4,9 @@ import Synchronization
 import struct Foundation.Date
 
 extension RDKafkaClient {
+    /// `RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET`: a fetch position Kafka does not hold, with `auto.offset.reset=error`.
+    static let autoOffsetResetCode = Int32(RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET.rawValue)
+
     /// Subscribes to topics; partitions arrive through the rebalance callback.
     func subscribe(_ topics: [String]) throws(KafkaError) {
         let list = rd_kafka_topic_partition_list_new(Int32(topics.count))
@@ -18,7 +21,7 @@ extension RDKafkaClient {
     /// Blocks up to `timeoutMilliseconds` for up to `maximum` messages (serving rebalance callbacks
     /// meanwhile). Call only from the consumer's own executor.
     func consumeBatchBlocking(maximum: Int, timeoutMilliseconds: Int) -> (
-        messages: [KafkaMessage], errors: [KafkaError]
+        messages: [KafkaMessage], errors: [(partition: KafkaTopicPartition?, error: KafkaError)]
     ) {
         guard let queue = consumerQueue?.pointer, maximum > 0 else { return ([], []) }
         let buffer = UnsafeMutablePointer<UnsafeMutablePointer<rd_kafka_message_t>?>.allocate(capacity: maximum)
@@ -27,7 +30,7 @@ extension RDKafkaClient {
         guard count > 0 else { return ([], []) }
         var messages: [KafkaMessage] = []
         messages.reserveCapacity(count)
-        var errors: [KafkaError] = []
+        var errors: [(partition: KafkaTopicPartition?, error: KafkaError)] = []
         var topicNames: [OpaquePointer: String] = [:]
         for i in 0..<count {
             guard let m = buffer[i] else { continue }
@@ -35,11 +38,14 @@ extension RDKafkaClient {
             let err = m.pointee.err
             if err != RD_KAFKA_RESP_ERR_NO_ERROR {
                 if err != RD_KAFKA_RESP_ERR__PARTITION_EOF {
-                    let topic = m.pointee.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? "-"
+                    let topic = m.pointee.rkt.map { String(cString: rd_kafka_topic_name($0)) }
                     let text = rd_kafka_message_errstr(m).map { String(cString: $0) } ?? ""
                     errors.append(
-                        KafkaError.fromRDKafka(
-                            err.rawValue, detail: "consuming \(topic)[\(m.pointee.partition)]: \(text)"))
+                        (
+                            topic.map { KafkaTopicPartition($0, m.pointee.partition) },
+                            KafkaError.fromRDKafka(
+                                err.rawValue, detail: "consuming \(topic ?? "-")[\(m.pointee.partition)]: \(text)")
+                        ))
                 }
                 continue
             }

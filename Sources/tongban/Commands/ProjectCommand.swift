@@ -24,7 +24,10 @@ struct ProjectCommand: AsyncParsableCommand {
             Needs Kafka (KAFKA_BOOTSTRAP_SERVERS, KAFKA_PROPERTIES) and PostgreSQL (DATABASE_URL or PG*), and the \
             departments' public keys (--keys FILE, a JWK Set, or TONGBAN_DEPARTMENT_KEYS). Positions are kept in \
             PostgreSQL with the views; stop it any way you like and start it again: the views stay equal to a \
-            replay from zero.
+            replay from zero. A partition whose checkpoint Kafka no longer holds (retention deleted those \
+            messages, or the topic was recreated) is not read at all, and /health fails naming it: going on from \
+            another offset would leave the views without what is missing. Restore the messages, or accept the loss \
+            with --kafka-property auto.offset.reset=earliest (the partition then goes on from its earliest message).
             """
     )
 

@@ -48,7 +48,8 @@ struct OperationsOptions: ParsableArguments {
 
 extension HealthReport {
     /// The health of projectors: each one ok while it commits, degraded while it joins the group or rebuilds the views,
-    /// failing while it retries a batch it cannot write (PostgreSQL or Kafka unavailable) or once it stopped.
+    /// failing while it retries a batch it cannot write (PostgreSQL or Kafka unavailable), while a partition cannot be
+    /// read from its checkpoint, or once it stopped.
     /// - Parameter statuses: the projectors' statuses.
     init(projectors statuses: [ProjectorStatus], now: Date = Date()) {
         var checks: [String: Check] = [:]
@@ -60,6 +61,12 @@ extension HealthReport {
                 "\(status.assignment.count) partitions, lag \(status.totalLag), last commit \(lastCommit), "
                 + "\(status.applied) applied, \(status.deadLetters) dead letters"
             switch status.phase {
+            case .running where !status.unreadable.isEmpty, .starting where !status.unreadable.isEmpty:
+                let partitions = status.unreadable.keys.sorted().map(\.description).joined(separator: ", ")
+                checks[name] = .failing(
+                    "cannot read \(partitions) from its checkpoint: Kafka no longer (or not yet) holds that offset "
+                        + "(retention? a recreated topic?); nothing of it is applied until an operator acts: "
+                        + "\(status.unreadable.values.sorted().first ?? ""); " + summary)
             case .running where status.rebuilding:
                 checks[name] = .degraded(
                     "rebuilding the views (partial and without their readers' indexes until every partition is back "
