@@ -26,11 +26,19 @@ extension ViewStore {
     /// - Important: readers see empty, then partial, views (without their indexes) until the rebuild has caught up;
     ///   rebuilding into a shadow copy while the live views keep serving is not built yet.
     /// - Parameters:
-    ///   - keepingLedger: whether to keep `tongban.event` and rebuild the facts from its decisions.
+    ///   - keepingLedger: whether to keep `tongban.event` and rebuild the facts from its decisions. Refused while
+    ///     another view group has checkpoints (see ``RebuildRefusal``).
     ///   - connection: a connection outside any transaction.
-    /// - Throws: `PostgresError`; nothing changes when it throws.
+    /// - Throws: ``RebuildRefusal``, or `PostgresError`; nothing changes when it throws.
     public func resetForRebuild(keepingLedger: Bool = false, on connection: PostgresConnection) async throws {
         try await connection.withTransaction { connection in
+            if keepingLedger {
+                // Every group writes the same tables, and the ledger holds what each of them applied: the facts of
+                // recorded events would be written by every group that rebuilds, and the events a group further on
+                // applied would count as duplicates here, their facts written by nobody.
+                let others = try await Self.otherViewGroups(than: viewGroup, on: connection)
+                if !others.isEmpty { throw RebuildRefusal(otherViewGroups: others) }
+            }
             let tables = try await connection.query(
                 """
                 SELECT c.relname, NOT EXISTS (
@@ -81,6 +89,37 @@ extension ViewStore {
                     next_offset = 0, updated_at = now()
                 WHERE view_group = \(viewGroup)
                 """)
+        }
+    }
+
+    /// The view groups other than `viewGroup` that have checkpoints, in order.
+    /// - Parameters:
+    ///   - viewGroup: the group left out.
+    ///   - connection: a connection to the migrated database.
+    /// - Returns: their names.
+    /// - Throws: `PostgresError`.
+    public static func otherViewGroups(than viewGroup: String, on connection: PostgresConnection) async throws
+        -> [String]
+    {
+        try await connection.query(
+            "SELECT DISTINCT view_group FROM tongban.checkpoint WHERE view_group <> \(viewGroup) ORDER BY view_group"
+        ).map { try $0.decode(String.self, at: 0) }
+    }
+
+    /// Why a rebuild keeping the ledger was refused: other view groups have checkpoints. They write the same tables
+    /// and the same ledger, so the kept ledger's decisions are not this group's alone.
+    public struct RebuildRefusal: Error, CustomStringConvertible {
+        /// The other view groups with checkpoints.
+        public let otherViewGroups: [String]
+
+        /// Creates the refusal.
+        /// - Parameter otherViewGroups: the other view groups with checkpoints.
+        public init(otherViewGroups: [String]) { self.otherViewGroups = otherViewGroups }
+
+        public var description: String {
+            "a rebuild keeping the ledger needs to be the only view group with checkpoints, but "
+                + "\(otherViewGroups.joined(separator: ", ")) have checkpoints too: rebuild with --full, or delete "
+                + "the checkpoints of groups no longer run (DELETE FROM tongban.checkpoint WHERE view_group = ...)"
         }
     }
 

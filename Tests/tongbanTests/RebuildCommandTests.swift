@@ -10,7 +10,7 @@ import TongbanTesting
 
 @Suite("tongban rebuild", .sharedMachine)
 struct RebuildCommandTests {
-    @Test("#4 tongban rebuild needs its kind, says what it would do, and does it only with --yes")
+    @Test("#4 tongban rebuild needs its kind, says what it would do, does it only with --yes, keeps a ledger alone")
     func rebuild() async throws {
         #expect(throws: (any Error).self) { try RebuildCommand.parse([]) }
         #expect(throws: (any Error).self) { try RebuildCommand.parse(["--keep-ledger", "--full"]) }
@@ -32,14 +32,36 @@ struct RebuildCommandTests {
                 try await dryRun.perform(database: db.client, logger: logger) { said.append($0) }
             }
             #expect(said.contains { $0.contains("1 partitions would go back to offset 0") })
-            #expect(said.contains { $0.contains("view groups other.views have checkpoints too") })
             #expect(try await checkpoint(db.client, "tongban.views") == [42, 0])
 
-            try await RebuildCommand.parse(["--keep-ledger", "--yes"]).perform(database: db.client, logger: logger) {
-                said.append($0)
+            // Another view group writes the same tables and ledger: keeping the ledger is refused, even with --yes.
+            let keeping = try RebuildCommand.parse(["--keep-ledger", "--yes"])
+            await #expect {
+                try await keeping.perform(database: db.client, logger: logger) { _ in }
+            } throws: { error in
+                "\(error)".contains("other.views have checkpoints too") && "\(error)".contains("--full")
             }
-            #expect(try await checkpoint(db.client, "tongban.views") == [0, 42])
+            await #expect(throws: ViewStore.RebuildRefusal.self) {
+                try await db.client.withConnection {
+                    try await ViewStore().resetForRebuild(keepingLedger: true, on: $0)
+                }
+            }
+            #expect(try await checkpoint(db.client, "tongban.views") == [42, 0])
             #expect(try await checkpoint(db.client, "other.views") == [7, 0])
+
+            // A full rebuild only warns.
+            said = []
+            await #expect(throws: CommandFailure.self) {
+                try await RebuildCommand.parse(["--full"]).perform(database: db.client, logger: logger) {
+                    said.append($0)
+                }
+            }
+            #expect(said.contains { $0.contains("view groups other.views have checkpoints too") })
+
+            // Alone, the group keeps the ledger.
+            try await db.client.execute("DELETE FROM tongban.checkpoint WHERE view_group = 'other.views'")
+            try await keeping.perform(database: db.client, logger: logger) { said.append($0) }
+            #expect(try await checkpoint(db.client, "tongban.views") == [0, 42])
             try await RebuildCommand.parse(["--full", "--yes"]).perform(database: db.client, logger: logger) { _ in }
             #expect(try await checkpoint(db.client, "tongban.views") == [0, 0])
         }

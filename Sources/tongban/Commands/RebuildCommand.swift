@@ -20,7 +20,8 @@ struct RebuildCommand: AsyncParsableCommand {
             and decides every event again (when the ledger itself is in doubt). Running projectors notice within \
             about a second and start over; start `tongban project` if none runs. Until every partition is back where \
             it was, the views are partial and without their readers' indexes, and /health says the projector is \
-            rebuilding. Kafka must still hold every message from offset 0.
+            rebuilding. Kafka must still hold every message from offset 0. --keep-ledger is refused while another \
+            view group has checkpoints (they share the tables and the ledger).
             """
     )
 
@@ -89,6 +90,9 @@ struct RebuildCommand: AsyncParsableCommand {
             ? "the fact tables (the ledger's \(plan.ledgerEvents) events stay)"
             : "the fact tables and the ledger (\(plan.ledgerEvents) events)"
         say("view group \(viewGroup): \(plan.partitions) partitions would go back to offset 0, emptying \(what)")
+        if keepingLedger && !plan.otherViewGroups.isEmpty {
+            throw CommandFailure("nothing changed: \(ViewStore.RebuildRefusal(otherViewGroups: plan.otherViewGroups))")
+        }
         if !plan.otherViewGroups.isEmpty {
             say(
                 "warning: view groups \(plan.otherViewGroups.joined(separator: ", ")) have checkpoints too; they share "
@@ -121,11 +125,7 @@ struct RebuildCommand: AsyncParsableCommand {
                 (SELECT count(*) FROM tongban.event),
                 EXISTS (SELECT 1 FROM tongban.rebuild_deferred WHERE view_group = \(viewGroup))
             """)
-        let others = try await connection.query(
-            """
-            SELECT DISTINCT view_group FROM tongban.checkpoint WHERE view_group <> \(viewGroup) ORDER BY view_group
-            """
-        ).map { try $0.decode(String.self, at: 0) }
+        let others = try await ViewStore.otherViewGroups(than: viewGroup, on: connection)
         return Plan(
             partitions: try rows[0].decode(Int.self, at: 0), ledgerEvents: try rows[0].decode(Int.self, at: 1),
             unfinished: try rows[0].decode(Bool.self, at: 2), otherViewGroups: others)
