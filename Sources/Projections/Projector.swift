@@ -486,11 +486,13 @@ public final class Projector: Service, Sendable {
     ) async throws {
         let started = ContinuousClock.now
         let deadLetterTopic = configuration.deadLetterTopic
+        let deadLetterBytes = configuration.producer.maximumMessageBytes
         let outcome = try await database.withConnection { connection in
             try await store.apply(staged, checkpoints: advances, deadLetters: letters, on: connection) {
                 _, recorded, _ in
                 // With the ids reused with other content, which only the views can find.
-                try await self.send(recorded.map { $0.message(to: deadLetterTopic) }, producer: producer)
+                try await self.send(
+                    recorded.map { $0.message(to: deadLetterTopic, maximumBytes: deadLetterBytes) }, producer: producer)
             }
         }
         let elapsed = ContinuousClock.now - started

@@ -346,6 +346,41 @@ struct ProjectorTests {
         }
     }
 
+    /// A message as large as a department topic takes does not fit on the dead-letter topic once the reason and
+    /// position headers are added: its value is cut there (the table keeps it whole), instead of the send failing
+    /// and the partition stopping.
+    @Test("#4 a message too large for the dead-letter topic with its headers is cut there, whole in the table")
+    func oversizedDeadLetter() async throws {
+        let population = try SignedPopulation.make(people: 30, seed: 50, anomalyRate: 0.03)
+        // Just under what librdkafka's default message.max.bytes (1,000,000) lets the department's producer send.
+        let junk = [UInt8](repeating: UInt8(ascii: "x"), count: 999_850)
+        try await withMockCluster { cluster in
+            try await ProjectionScenario.createTopics(on: cluster)
+            try await ProjectionScenario.publish(
+                messages: [KafkaProducerMessage(topic: "tongban.household", key: "k", value: junk)], to: cluster)
+            try await ProjectionScenario.publish(population.events, to: cluster)
+            try await withTestDatabase { db in
+                try await ProjectionFixtures.migrate(db.client)
+                let statuses = try await Self.project(
+                    cluster, database: db, instances: 1, group: TestNames.unique("oversized"))
+                #expect(statuses[0].lastError == nil)
+                #expect(statuses[0].deadLetters == population.rejected.count + 1)
+                #expect(try await ProjectionScenario.ledgerIDs(db.client) == population.appliedIDs)
+                let rows = try await db.client.query(
+                    "SELECT value FROM tongban.dead_letter WHERE length(value) > 100000")
+                #expect(try rows.map { try $0.decode([UInt8].self, at: 0) } == [junk])
+                let sent = try await ProjectionScenario.deadLetterMessages(on: cluster).filter {
+                    $0.value.first == UInt8(ascii: "x")
+                }
+                try #require(sent.count == 1)
+                let lengths = sent[0].headers.filter { $0.key == DeadLetter.Header.valueLength }.compactMap(\.value)
+                #expect(lengths == [Array("999850".utf8)])
+                #expect(sent[0].value.count < junk.count && sent[0].value.count > 990_000)
+                #expect(sent[0].value == Array(junk.prefix(sent[0].value.count)))
+            }
+        }
+    }
+
     /// A checkpoint Kafka does not hold (here beyond the end, as after a topic was recreated; retention deleting the
     /// head gives the same error below the start) stops that partition, reported, instead of going on from another
     /// offset and leaving the views without what is missing.

@@ -25,6 +25,10 @@ public struct KafkaProducerConfiguration: Sendable {
         self.kafka = kafka
     }
 
+    /// The largest message librdkafka sends (`message.max.bytes` when the raw properties set it, else librdkafka's
+    /// default, 1,000,000): key, value and headers together, with their framing.
+    public var maximumMessageBytes: Int { properties["message.max.bytes"].flatMap { Int($0) } ?? 1_000_000 }
+
     var properties: [String: String] {
         var p = kafka.baseProperties
         p["linger.ms"] = String(linger.milliseconds)
