@@ -116,7 +116,7 @@ struct BatchVerifier: Sendable {
             return .stage(
                 try StagedEvent(
                     event, at: message.topicPartition, offset: message.offset, message: message.value,
-                    canonical: canonical, recorded: message.offset < position.ledgerThrough),
+                    messageKey: message.key, canonical: canonical, recorded: message.offset < position.ledgerThrough),
                 trusted: trusted)
         } catch let error as EventValidationError {
             return .deadLetter(

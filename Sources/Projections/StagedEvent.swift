@@ -18,6 +18,8 @@ public final class StagedEvent: Sendable {
     /// The message value the event was read from, when the caller has it: it is stored as the envelope as it is,
     /// instead of serializing `event.json` again.
     public let message: [UInt8]?
+    /// The Kafka key the message had, when the caller has it (a dead letter keeps it as received).
+    public let messageKey: [UInt8]?
     /// The event's content and fact hashes, the idempotency keys of the views (`nil` for an event staged as
     /// recorded: the ledger has them).
     public let fingerprint: EventFingerprint?
@@ -40,18 +42,20 @@ public final class StagedEvent: Sendable {
     ///   - topicPartition: where it was read.
     ///   - offset: its offset.
     ///   - message: the message value `event` was read from (must be that very JSON), or `nil`.
+    ///   - messageKey: the message's Kafka key, or `nil` (a dead letter then takes the record key from `data`).
     ///   - canonical: the envelope's canonical forms, if the caller computed them (verifying a signature does).
     ///   - recorded: whether the ledger holds the event at this position already (see ``isRecorded``): then nothing
     ///     is hashed, and only the fact rows are encoded.
     /// - Throws: ``EventSignatureError`` `.notCanonicalizable` when the envelope has no canonical form.
     public init(
         _ event: ValidatedEvent, at topicPartition: KafkaTopicPartition, offset: Int64, message: [UInt8]? = nil,
-        canonical: EventCanonicalForms? = nil, recorded: Bool = false
+        messageKey: [UInt8]? = nil, canonical: EventCanonicalForms? = nil, recorded: Bool = false
     ) throws(EventSignatureError) {
         self.event = event
         self.topicPartition = topicPartition
         self.offset = offset
         self.message = message
+        self.messageKey = messageKey
         self.isRecorded = recorded
         let id = UUID(text: event.id)
         self.id = id
@@ -100,16 +104,17 @@ public final class StagedEvent: Sendable {
     /// The same event staged as new, fingerprinted and encoded (for a recorded event the ledger turned out not to
     /// hold).
     func stagedAsNew() throws(EventSignatureError) -> StagedEvent {
-        try StagedEvent(event, at: topicPartition, offset: offset, message: message)
+        try StagedEvent(event, at: topicPartition, offset: offset, message: message, messageKey: messageKey)
     }
 
     /// The message as stored: the bytes read, or the envelope serialized.
     var envelopeBytes: [UInt8] { message ?? event.json.serialized }
 
-    /// This event as a dead letter: its position, record key and original bytes, with the reason.
+    /// This event as a dead letter: its position, Kafka key and original bytes, with the reason.
     func deadLetter(reason: String) -> DeadLetter {
         DeadLetter(
-            at: topicPartition, offset: offset, key: Array(event.key.utf8), value: envelopeBytes, reason: reason,
+            at: topicPartition, offset: offset, key: messageKey ?? Array(event.key.utf8), value: envelopeBytes,
+            reason: reason,
             eventID: event.id, eventType: event.type)
     }
 

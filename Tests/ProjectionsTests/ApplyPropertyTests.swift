@@ -100,17 +100,20 @@ struct ApplyPropertyTests {
             let names = try await db.client.withConnection { connection in
                 try await store.apply([original], checkpoints: [], on: connection)
                 let outcome = try await store.apply(
-                    [try Self.reused(original, offset: 99)], checkpoints: [], on: connection)
+                    [try Self.reused(original, offset: 99, messageKey: Array("as-received".utf8))], checkpoints: [],
+                    on: connection)
                 #expect(outcome.rejected.count == 1)
                 #expect(outcome.applied == 0)
                 return try await connection.query("SELECT count(*) FROM tongban.name_change")
             }
             #expect(try names[0].decode(Int.self, at: 0) == 1)
             let letters = try await db.client.query(
-                "SELECT message_offset, reason FROM tongban.dead_letter WHERE event_id = \(UUID(uuidString: original.event.id)!)"
+                "SELECT message_offset, reason, key FROM tongban.dead_letter WHERE event_id = \(UUID(uuidString: original.event.id)!)"
             )
             #expect(letters.count == 1)
             #expect(try letters[0].decode(Int64.self, at: 0) == 99)
+            // The Kafka key as received, not the record key read from data.
+            #expect(try letters[0].decode([UInt8].self, at: 2) == Array("as-received".utf8))
         }
     }
 
@@ -142,14 +145,14 @@ struct ApplyPropertyTests {
     }
 
     /// The event's id with other content (another reason code), validated again.
-    static func reused(_ original: StagedEvent, offset: Int64) throws -> StagedEvent {
+    static func reused(_ original: StagedEvent, offset: Int64, messageKey: [UInt8]? = nil) throws -> StagedEvent {
         guard case .object(var envelope) = original.event.json, case .object(var data) = envelope["data"]
         else { throw PostgresError(.decoding, "not an object") }
         data["reasonCode"] = data["reasonCode"]?.stringValue == "other" ? "correction" : "other"
         envelope["data"] = .object(data)
         let altered = try ProjectionFixtures.validator.validate(
             JSONValue.object(envelope).serialized, options: .init(requireSignature: false))
-        return try StagedEvent(altered, at: original.topicPartition, offset: offset)
+        return try StagedEvent(altered, at: original.topicPartition, offset: offset, messageKey: messageKey)
     }
 
     /// The same envelope under a new id, validated again.
