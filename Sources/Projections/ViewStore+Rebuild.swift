@@ -123,6 +123,12 @@ extension ViewStore {
         }
     }
 
+    /// Whether `sql` is one `CREATE INDEX` statement, as `pg_get_indexdef` writes them (the table is named as the
+    /// reset's search path showed it; the restore runs with `tongban` first in its path).
+    static func isIndexDefinition(_ sql: String) -> Bool {
+        sql.hasPrefix("CREATE INDEX ") && !sql.contains(";")
+    }
+
     /// A table or index of the `tongban` schema, quoted for SQL text.
     private static func qualified(_ name: String) -> String {
         "tongban." + PostgresQuery.quoteIdentifier(name)
@@ -130,7 +136,7 @@ extension ViewStore {
 
     /// Where a rebuild of this view group stands, as ``finishRebuild(on:)`` found it.
     public enum RebuildProgress: Sendable, Equatable {
-        /// No rebuild of this view group has anything deferred.
+        /// Nothing is deferred (by any view group).
         case none
         /// A rebuild is under way: some checkpoint is still below its verified watermark.
         case pending
@@ -139,8 +145,12 @@ extension ViewStore {
         case finished(indexes: Int, tables: Int)
     }
 
-    /// Restores what ``resetForRebuild(keepingLedger:on:)`` deferred (the secondary indexes, autovacuum) once every checkpoint of this
-    /// view group is back at its verified watermark, in one transaction.
+    /// Restores what ``resetForRebuild(keepingLedger:on:)`` deferred (the secondary indexes, autovacuum) once every
+    /// checkpoint is back at its verified watermark, in one transaction.
+    ///
+    /// The tables are shared by every view group, so this is the database's state, as `tongban.view_state()` reads
+    /// it: whichever group deferred them, the objects are restored once no checkpoint of any group is behind (a
+    /// group no longer run, whose checkpoints an operator deleted, leaves nothing stuck).
     ///
     /// The tables are not analyzed here, where the ledger is locked: autovacuum, on again, refreshes their statistics
     /// in the background within a minute or so (`autovacuum_naptime`), without blocking writers.
@@ -156,8 +166,7 @@ extension ViewStore {
             // Row locks: a second caller waits here, then finds the rows gone.
             let deferred = try await connection.query(
                 """
-                SELECT kind, table_name, definition FROM tongban.rebuild_deferred WHERE view_group = \(viewGroup)
-                ORDER BY kind, object_name FOR UPDATE
+                SELECT kind, table_name, definition FROM tongban.rebuild_deferred ORDER BY kind, object_name FOR UPDATE
                 """
             ).map {
                 (
@@ -168,8 +177,7 @@ extension ViewStore {
             guard !deferred.isEmpty else { return .none }
             let behind = try await connection.query(
                 """
-                SELECT count(*)::int8 FROM tongban.checkpoint
-                WHERE view_group = \(viewGroup) AND next_offset < coalesce(verified_through, 0)
+                SELECT count(*)::int8 FROM tongban.checkpoint WHERE next_offset < coalesce(verified_through, 0)
                 """)
             guard try behind[0].decode(Int64.self, at: 0) == 0 else { return .pending }
             // The ledger first: an apply that writes it does so before any fact table, and one that only reads it (of
@@ -177,12 +185,19 @@ extension ViewStore {
             // while waiting for one it holds.
             var script = ["SET LOCAL search_path = tongban, pg_catalog", "LOCK TABLE tongban.event IN SHARE MODE"]
             let indexes = deferred.filter { $0.kind == "index" }.compactMap(\.definition)
+            // Run as they are read: only what resetForRebuild wrote there (pg_get_indexdef) may run.
+            if let odd = indexes.first(where: { !Self.isIndexDefinition($0) }) {
+                throw PostgresError(
+                    .query,
+                    "tongban.rebuild_deferred holds a definition that is not one CREATE INDEX statement, "
+                        + "so nothing was restored: \(odd.prefix(120))")
+            }
             script += indexes
             script += deferred.filter { $0.kind == "autovacuum" }.map {
                 "ALTER TABLE \(Self.qualified($0.table)) RESET (autovacuum_enabled)"
             }
             _ = try await connection.executeScript(script.joined(separator: ";\n"))
-            try await connection.execute("DELETE FROM tongban.rebuild_deferred WHERE view_group = \(viewGroup)")
+            try await connection.execute("DELETE FROM tongban.rebuild_deferred")
             return .finished(indexes: indexes.count, tables: Set(deferred.map(\.table)).count)
         }
     }
