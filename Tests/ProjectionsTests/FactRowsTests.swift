@@ -1,10 +1,11 @@
 import Events
 import Foundation
 import Testing
+import TongbanTesting
 
 @testable import Projections
 
-@Suite("Fact rows")
+@Suite("Fact rows", .sharedMachine)
 struct FactRowsTests {
     /// A rebuild that keeps the ledger encodes an event's rows before the ledger gives it its fact hash, then puts the
     /// hash in: the bytes must be those of rows encoded with the hash from the start, for every kind of event.

@@ -46,6 +46,28 @@ struct ProjectorTests {
         return projectors.map(\.status)
     }
 
+    /// Publishes `extra` messages, then `population`, and projects them with one instance until it caught up: the
+    /// projector had no error left, each extra message is one more dead letter, and every valid event of the
+    /// population was applied once. `body` then looks at what else the test is about.
+    static func projectWithExtraMessages(
+        _ extra: [KafkaProducerMessage], before population: SignedPopulation, group: String,
+        _ body: (KafkaMockCluster, TestDatabase) async throws -> Void
+    ) async throws {
+        try await withMockCluster { cluster in
+            try await ProjectionScenario.createTopics(on: cluster)
+            try await ProjectionScenario.publish(messages: extra, to: cluster)
+            try await ProjectionScenario.publish(population.events, to: cluster)
+            try await withTestDatabase { db in
+                try await ProjectionFixtures.migrate(db.client)
+                let statuses = try await project(cluster, database: db, instances: 1, group: TestNames.unique(group))
+                #expect(statuses[0].lastError == nil)
+                #expect(statuses[0].deadLetters == population.rejected.count + extra.count)
+                #expect(try await ProjectionScenario.ledgerIDs(db.client) == population.appliedIDs)
+                try await body(cluster, db)
+            }
+        }
+    }
+
     /// The views answer the expected answers; invalid, forged and unsigned events are dead letters; publishing
     /// everything twice and rebuilding change nothing.
     @Test("#4 through Kafka: answers, dead letters, publishing twice, rebuild mode (full and keeping the ledger)")
@@ -315,34 +337,24 @@ struct ProjectorTests {
         let original = household.type
         let poisoned = Array(text.replacingOccurrences(of: "\"\(original)\"", with: "\"\(bogusType)\"").utf8)
         try #require(poisoned != household.line)
-        try await withMockCluster { cluster in
-            try await ProjectionScenario.createTopics(on: cluster)
-            try await ProjectionScenario.publish(
-                messages: [KafkaProducerMessage(topic: household.topic, key: household.key, value: poisoned)],
-                to: cluster)
-            try await ProjectionScenario.publish(population.events, to: cluster)
-            try await withTestDatabase { db in
-                try await ProjectionFixtures.migrate(db.client)
-                let statuses = try await Self.project(
-                    cluster, database: db, instances: 1, group: TestNames.unique("control-characters"))
-                #expect(statuses[0].lastError == nil)
-                #expect(statuses[0].deadLetters == population.rejected.count + 1)
-                #expect(try await ProjectionScenario.ledgerIDs(db.client) == population.appliedIDs)
-                let rows = try await db.client.query(
-                    "SELECT event_type, reason, value FROM tongban.dead_letter WHERE event_type LIKE 'household.x%'")
-                let letters = try rows.map {
-                    (
-                        try $0.decode(String.self, at: 0), try $0.decode(String.self, at: 1),
-                        try $0.decode([UInt8].self, at: 2)
-                    )
-                }
-                try #require(letters.count == 1)
-                #expect(letters[0].0 == "household.x\\u{0}\\u{a}\\u{1b}[31m")
-                #expect(!letters[0].1.unicodeScalars.contains { $0.value < 0x20 }, "\(letters[0].1)")
-                #expect(letters[0].2 == poisoned, "the dead letter keeps the bytes as received")
-                let onTopic = Set(try await ProjectionScenario.deadLetterMessages(on: cluster).map(\.value))
-                #expect(onTopic.contains(poisoned))
+        try await Self.projectWithExtraMessages(
+            [KafkaProducerMessage(topic: household.topic, key: household.key, value: poisoned)], before: population,
+            group: "control-characters"
+        ) { cluster, db in
+            let rows = try await db.client.query(
+                "SELECT event_type, reason, value FROM tongban.dead_letter WHERE event_type LIKE 'household.x%'")
+            let letters = try rows.map {
+                (
+                    try $0.decode(String.self, at: 0), try $0.decode(String.self, at: 1),
+                    try $0.decode([UInt8].self, at: 2)
+                )
             }
+            try #require(letters.count == 1)
+            #expect(letters[0].0 == "household.x\\u{0}\\u{a}\\u{1b}[31m")
+            #expect(!letters[0].1.unicodeScalars.contains { $0.value < 0x20 }, "\(letters[0].1)")
+            #expect(letters[0].2 == poisoned, "the dead letter keeps the bytes as received")
+            let onTopic = Set(try await ProjectionScenario.deadLetterMessages(on: cluster).map(\.value))
+            #expect(onTopic.contains(poisoned))
         }
     }
 
@@ -354,30 +366,21 @@ struct ProjectorTests {
         let population = try SignedPopulation.make(people: 30, seed: 50, anomalyRate: 0.03)
         // Just under what librdkafka's default message.max.bytes (1,000,000) lets the department's producer send.
         let junk = [UInt8](repeating: UInt8(ascii: "x"), count: 999_850)
-        try await withMockCluster { cluster in
-            try await ProjectionScenario.createTopics(on: cluster)
-            try await ProjectionScenario.publish(
-                messages: [KafkaProducerMessage(topic: "tongban.household", key: "k", value: junk)], to: cluster)
-            try await ProjectionScenario.publish(population.events, to: cluster)
-            try await withTestDatabase { db in
-                try await ProjectionFixtures.migrate(db.client)
-                let statuses = try await Self.project(
-                    cluster, database: db, instances: 1, group: TestNames.unique("oversized"))
-                #expect(statuses[0].lastError == nil)
-                #expect(statuses[0].deadLetters == population.rejected.count + 1)
-                #expect(try await ProjectionScenario.ledgerIDs(db.client) == population.appliedIDs)
-                let rows = try await db.client.query(
-                    "SELECT value FROM tongban.dead_letter WHERE length(value) > 100000")
-                #expect(try rows.map { try $0.decode([UInt8].self, at: 0) } == [junk])
-                let sent = try await ProjectionScenario.deadLetterMessages(on: cluster).filter {
-                    $0.value.first == UInt8(ascii: "x")
-                }
-                try #require(sent.count == 1)
-                let lengths = sent[0].headers.filter { $0.key == DeadLetter.Header.valueLength }.compactMap(\.value)
-                #expect(lengths == [Array("999850".utf8)])
-                #expect(sent[0].value.count < junk.count && sent[0].value.count > 990_000)
-                #expect(sent[0].value == Array(junk.prefix(sent[0].value.count)))
+        try await Self.projectWithExtraMessages(
+            [KafkaProducerMessage(topic: "tongban.household", key: "k", value: junk)], before: population,
+            group: "oversized"
+        ) { cluster, db in
+            let rows = try await db.client.query(
+                "SELECT value FROM tongban.dead_letter WHERE length(value) > 100000")
+            #expect(try rows.map { try $0.decode([UInt8].self, at: 0) } == [junk])
+            let sent = try await ProjectionScenario.deadLetterMessages(on: cluster).filter {
+                $0.value.first == UInt8(ascii: "x")
             }
+            try #require(sent.count == 1)
+            let lengths = sent[0].headers.filter { $0.key == DeadLetter.Header.valueLength }.compactMap(\.value)
+            #expect(lengths == [Array("999850".utf8)])
+            #expect(sent[0].value.count < junk.count && sent[0].value.count > 990_000)
+            #expect(sent[0].value == Array(junk.prefix(sent[0].value.count)))
         }
     }
 
@@ -420,29 +423,17 @@ struct ProjectorTests {
             KafkaProducerMessage(topic: household.topic, key: nil, value: household.line),
             KafkaProducerMessage(topic: household.topic, key: insurance.key, value: insurance.line),
         ]
-        try await withMockCluster { cluster in
-            try await ProjectionScenario.createTopics(on: cluster)
-            try await ProjectionScenario.publish(messages: misplaced, to: cluster)
-            try await ProjectionScenario.publish(population.events, to: cluster)
-            try await withTestDatabase { db in
-                try await ProjectionFixtures.migrate(db.client)
-                let statuses = try await Self.project(
-                    cluster, database: db, instances: 1, group: TestNames.unique("misplaced"))
-                #expect(statuses[0].lastError == nil)
-                #expect(statuses[0].deadLetters == population.rejected.count + misplaced.count)
-                // The copies published where they belong are applied, once.
-                #expect(try await ProjectionScenario.ledgerIDs(db.client) == population.appliedIDs)
-                let rows = try await db.client.query(
-                    """
-                    SELECT event_id::text, reason FROM tongban.dead_letter
-                    WHERE reason LIKE 'arrived on topic%' OR reason LIKE 'the message has no Kafka key%'
-                    ORDER BY reason
-                    """)
-                let letters = try rows.map { (try $0.decode(String.self, at: 0), try $0.decode(String.self, at: 1)) }
-                #expect(letters.map(\.0) == [insurance.id, household.id].compactMap { $0 })
-                #expect(letters.first?.1.contains("is published to tongban.social-insurance") == true)
-                #expect(letters.last?.1.contains("is keyed by data/") == true)
-            }
+        try await Self.projectWithExtraMessages(misplaced, before: population, group: "misplaced") { cluster, db in
+            let rows = try await db.client.query(
+                """
+                SELECT event_id::text, reason FROM tongban.dead_letter
+                WHERE reason LIKE 'arrived on topic%' OR reason LIKE 'the message has no Kafka key%'
+                ORDER BY reason
+                """)
+            let letters = try rows.map { (try $0.decode(String.self, at: 0), try $0.decode(String.self, at: 1)) }
+            #expect(letters.map(\.0) == [insurance.id, household.id].compactMap { $0 })
+            #expect(letters.first?.1.contains("is published to tongban.social-insurance") == true)
+            #expect(letters.last?.1.contains("is keyed by data/") == true)
         }
     }
 }

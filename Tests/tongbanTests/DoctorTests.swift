@@ -6,7 +6,7 @@ import TongbanTesting
 
 @testable import tongban
 
-@Suite("tongban doctor")
+@Suite("tongban doctor", .sharedMachine)
 struct DoctorTests {
     let logger = testLogger("doctor-tests")
 

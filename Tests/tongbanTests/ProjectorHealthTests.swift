@@ -3,10 +3,11 @@ import Kafka
 import Operations
 import Projections
 import Testing
+import TongbanTesting
 
 @testable import tongban
 
-@Suite("tongban project /health")
+@Suite("tongban project /health", .sharedMachine)
 struct ProjectorHealthTests {
     @Test("ok while it runs; degraded while it joins or rebuilds; failing while it retries, cannot read, or stopped")
     func phases() {
