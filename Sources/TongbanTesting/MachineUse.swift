@@ -57,14 +57,33 @@ public struct MachineUseTrait: TestTrait, SuiteTrait, TestScoping {
     public func provideScope(
         for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void
     ) async throws {
+        // A suite's trait and its test's both apply: taking the gate twice would wait for ourselves (a shared hold
+        // never lets an exclusive one in), and every gated test after it would wait too.
+        if let held = Self.held {
+            guard held || !exclusive else { throw MachineUseConflict(test: test.name) }
+            try await function()
+            return
+        }
         await MachineGate.shared.acquire(exclusive: exclusive)
         do {
-            try await function()
+            try await Self.$held.withValue(exclusive) { try await function() }
         } catch {
             await MachineGate.shared.release(exclusive: exclusive)
             throw error
         }
         await MachineGate.shared.release(exclusive: exclusive)
+    }
+
+    /// Whether this task holds the gate already, and how (`true`: exclusive).
+    @TaskLocal static var held: Bool?
+}
+
+/// A test asks for a quiet machine inside a suite that took a shared one: it could never run.
+struct MachineUseConflict: Error, CustomStringConvertible {
+    let test: String
+    var description: String {
+        "\(test) takes .quietMachine inside a suite that takes .sharedMachine: give the suite no machine-use trait "
+            + "and each of its tests its own"
     }
 }
 

@@ -301,7 +301,7 @@ struct KafkaClientTests {
     }
 }
 
-@Suite("Kafka errors are clear and bounded", .sharedMachine)
+@Suite("Kafka errors are clear and bounded")
 struct KafkaErrorTests {
     let logger = testLogger("kafka-error-tests")
 

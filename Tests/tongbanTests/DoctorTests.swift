@@ -6,7 +6,7 @@ import TongbanTesting
 
 @testable import tongban
 
-@Suite("tongban doctor", .sharedMachine)
+@Suite("tongban doctor")
 struct DoctorTests {
     let logger = testLogger("doctor-tests")
 
