@@ -168,6 +168,7 @@ public actor KafkaConsumer {
                 guard !client.isDestroyed else { return revoked }
                 client.clearAssignment()
                 assigned.removeAll()
+                unreadable.removeAll()
                 pendingAssignment.removeAll()
                 assignmentUnanswered = false
             }

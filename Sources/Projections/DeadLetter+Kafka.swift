@@ -1,4 +1,6 @@
+import Foundation
 public import Kafka
+import Postgres
 
 extension DeadLetter {
     /// Header names of a message on the dead-letter topic (its key and value are the original ones, unchanged unless
@@ -12,7 +14,7 @@ extension DeadLetter {
         public static let partition = "tongban-partition"
         /// Its offset there (decimal).
         public static let offset = "tongban-offset"
-        /// The envelope id, when the message had a readable one.
+        /// The envelope id, when the message had one that is a UUID.
         public static let eventID = "tongban-event-id"
         /// Present only when the value was cut to fit the largest message the producer sends: the original value's
         /// length in bytes (decimal). `tongban.dead_letter` holds the whole value.
@@ -44,7 +46,10 @@ extension DeadLetter {
             KafkaHeader(key: Header.partition, value: Array(String(topicPartition.partition).utf8)),
             KafkaHeader(key: Header.offset, value: Array(String(offset).utf8)),
         ]
-        if let eventID { headers.append(KafkaHeader(key: Header.eventID, value: Array(eventID.utf8))) }
+        // Only an id that is one (the sender's text may be anything, and as long as the message).
+        if let eventID, UUID(text: eventID) != nil {
+            headers.append(KafkaHeader(key: Header.eventID, value: Array(eventID.utf8)))
+        }
         // Room for the two length headers, whether or not they are needed.
         var room =
             maximumBytes - Self.recordFraming - 2 * 64

@@ -149,7 +149,8 @@ public final class Projector: Service, Sendable {
     private final class Session: Sendable {
         let positions = Mutex<[KafkaTopicPartition: PartitionPosition]>([:])
         let gate = ApplyGate()
-        /// Whether a rebuild may still have indexes to restore (see ``ViewStore/finishRebuild(on:)``).
+        /// Whether a rebuild may still have indexes to restore (see ``ViewStore/finishRebuild(on:)``): checked once a
+        /// second while it may, every half minute once it had nothing (another group may rebuild later).
         let rebuildPending = Atomic<Bool>(true)
 
         /// Whether some partition's checkpoint is below its verified watermark (a rebuild is reading it again).
@@ -192,6 +193,7 @@ public final class Projector: Service, Sendable {
         var pending: PreparedBatch?
         var readBackoff = configuration.retryBackoff
         var rebuildChecked: ContinuousClock.Instant?
+        var wasBehind = true
         var checkpointsChecked = ContinuousClock.now
         while true {
             if isStopping {
@@ -220,11 +222,16 @@ public final class Projector: Service, Sendable {
                 readError = error
             }
             try await applying
-            // Until nothing deferred is left: once a second, and after every applied batch once this session's
-            // partitions have caught up with their watermarks (while a rebuild reads them again, a query per batch
-            // would only say "pending").
-            let rebuildCheckDue = rebuildChecked.map { ContinuousClock.now - $0 > .seconds(1) } ?? true
-            if rebuildCheckDue || (current != nil && !session.isBehindWatermarks) {
+            // Once a second while a rebuild may have something deferred (every half minute otherwise), and at once
+            // after the batch with which this session's partitions caught up with their watermarks: the last batch
+            // of a rebuild is followed by the restore, without a query per batch before (it would only say
+            // "pending") or after (while another group is behind, every group's projectors would queue on it).
+            let behind = session.isBehindWatermarks
+            let caughtUp = current != nil && wasBehind && !behind
+            wasBehind = behind
+            let interval: Duration = session.rebuildPending.load(ordering: .relaxed) ? .seconds(1) : .seconds(30)
+            let rebuildCheckDue = rebuildChecked.map { ContinuousClock.now - $0 > interval } ?? true
+            if rebuildCheckDue || caughtUp {
                 rebuildChecked = .now
                 await finishRebuildIfDue(session)
             }
@@ -252,10 +259,9 @@ public final class Projector: Service, Sendable {
         }
     }
 
-    /// Restores what a rebuild deferred (indexes, autovacuum) once every checkpoint of the view group is back at its
+    /// Restores what a rebuild deferred (indexes, autovacuum) once every checkpoint (of every view group) is back at its
     /// verified watermark; a failure is logged and the next call tries again.
     private func finishRebuildIfDue(_ session: Session) async {
-        guard session.rebuildPending.load(ordering: .relaxed) else { return }
         let started = ContinuousClock.now
         do {
             let progress = try await database.withConnection { connection in
@@ -266,7 +272,7 @@ public final class Projector: Service, Sendable {
             case .none:
                 session.rebuildPending.store(false, ordering: .relaxed)
             case .pending:
-                break
+                session.rebuildPending.store(true, ordering: .relaxed)
             case .finished(let indexes, let tables):
                 session.rebuildPending.store(false, ordering: .relaxed)
                 let elapsed = ContinuousClock.now - started
@@ -307,7 +313,7 @@ public final class Projector: Service, Sendable {
     private func report(_ consumer: KafkaConsumer, session: Session) async {
         let assignment = await consumer.assignment
         let highs = await consumer.highWatermarks
-        let unreadable = await consumer.unreadable
+        let unreadable = await consumer.unreadable.filter { assignment.contains($0.key) }
         let positions = session.positions.withLock { $0 }
         var lag: [KafkaTopicPartition: Int64] = [:]
         var commits: [KafkaTopicPartition: Int64] = [:]

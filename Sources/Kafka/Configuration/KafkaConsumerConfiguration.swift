@@ -19,8 +19,8 @@ public struct KafkaConsumerConfiguration: Sendable {
     /// retention deleted the head, or beyond the end, after the topic was recreated): `false` (the default) stops
     /// fetching the partition and reports it in ``KafkaConsumer/unreadable``; `true` starts from the earliest message
     /// (`auto.offset.reset`), silently skipping what is gone. Positions live in PostgreSQL next to what they
-    /// produced, so a jump over missing messages would leave the views without them. Partitions started at
-    /// ``KafkaOffset/beginning`` are not affected.
+    /// produced, so a jump over missing messages would leave the views without them. A partition started at
+    /// ``KafkaOffset/beginning`` has no such position, but a failure to look its start up is reported the same way.
     public var resetOutOfRangePositions = false
 
     /// Creates a configuration.
