@@ -313,7 +313,7 @@ public final class Projector: Service, Sendable {
     private func report(_ consumer: KafkaConsumer, session: Session) async {
         let assignment = await consumer.assignment
         let highs = await consumer.highWatermarks
-        let unreadable = await consumer.unreadable.filter { assignment.contains($0.key) }
+        let unreadable = await consumer.unreadable
         let positions = session.positions.withLock { $0 }
         var lag: [KafkaTopicPartition: Int64] = [:]
         var commits: [KafkaTopicPartition: Int64] = [:]

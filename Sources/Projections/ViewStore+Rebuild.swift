@@ -175,10 +175,8 @@ extension ViewStore {
                 )
             }
             guard !deferred.isEmpty else { return .none }
-            let behind = try await connection.query(
-                """
-                SELECT count(*)::int8 FROM tongban.checkpoint WHERE next_offset < coalesce(verified_through, 0)
-                """)
+            // The very count certificate services read (one definition of "behind" for both).
+            let behind = try await connection.query("SELECT partitions_behind::int8 FROM tongban.view_state()")
             guard try behind[0].decode(Int64.self, at: 0) == 0 else { return .pending }
             // The ledger first: an apply that writes it does so before any fact table, and one that only reads it (of
             // recorded events) never waits for it, so no apply can hold a fact table this transaction is about to lock
