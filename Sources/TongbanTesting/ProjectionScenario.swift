@@ -122,7 +122,7 @@ public enum ProjectionScenario {
     ///   - cluster: the mock cluster.
     /// - Throws: `KafkaError`, or when a message was not stored.
     public static func publish(messages: [KafkaProducerMessage], to cluster: KafkaMockCluster) async throws {
-        var configuration = testProducerConfiguration(cluster)
+        let configuration = testProducerConfiguration(cluster)
         let producer = try KafkaProducer(configuration: configuration, logger: testLogger("publish"))
         do {
             let reports = try await producer.send(messages)
@@ -178,6 +178,43 @@ public enum ProjectionScenario {
         return configuration
     }
 
+    /// Runs projectors until the checkpoints reach the end of every partition, then stops them gracefully.
+    /// - Parameters:
+    ///   - cluster: the mock cluster.
+    ///   - database: the migrated database.
+    ///   - instances: projectors in the consumer group.
+    ///   - group: the consumer group.
+    ///   - batchSize: messages per batch.
+    ///   - keys: the departments' keys the projectors trust.
+    ///   - during: runs while they project, before the wait for them to catch up.
+    /// - Returns: each projector's status once it stopped.
+    /// - Throws: what a projector or `during` threw, or ``ScenarioError`` when they did not catch up.
+    public static func project(
+        _ cluster: KafkaMockCluster, database: TestDatabase, instances: Int = 1, group: String,
+        batchSize: Int = 500, keys: EventKeyRegistry = DevKeys.registry,
+        during: (@Sendable () async throws -> Void)? = nil
+    ) async throws -> [ProjectorStatus] {
+        let configuration = projectorConfiguration(cluster, group: group, batchSize: batchSize)
+        let projectors = try (0..<instances).map { _ in
+            try Projector(
+                configuration: configuration, database: database.client, keys: keys, logger: testLogger("projector"))
+        }
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            for projector in projectors { tasks.addTask { try await projector.run() } }
+            do {
+                try await during?()
+                let ends = try await endOffsets(on: cluster)
+                try await waitUntilCaughtUp(ends, conninfo: database.conninfo)
+            } catch {
+                tasks.cancelAll()
+                throw error
+            }
+            for projector in projectors { projector.stop() }
+            try await tasks.waitForAll()
+        }
+        return projectors.map(\.status)
+    }
+
     /// Waits until the stored checkpoints of `viewGroup` reach `ends` on every non-empty partition.
     /// - Parameters:
     ///   - ends: the end offset of each partition.
@@ -224,17 +261,25 @@ public enum ProjectionScenario {
     }
 
     /// Reads every message of the dead-letter topic.
-    /// - Parameters:
-    ///   - cluster: the mock cluster.
-    ///   - minimum: wait until at least this many arrived (they are produced before their batch commits).
+    /// - Parameter cluster: the mock cluster.
     /// - Returns: the messages.
     /// - Throws: `KafkaError`.
     public static func deadLetterMessages(on cluster: KafkaMockCluster) async throws -> [KafkaMessage] {
+        try await messages(of: catalog.deadLetterTopic, on: cluster)
+    }
+
+    /// Reads every message of a topic.
+    /// - Parameters:
+    ///   - topic: the topic.
+    ///   - cluster: the mock cluster.
+    /// - Returns: the messages.
+    /// - Throws: `KafkaError`.
+    public static func messages(of topic: String, on cluster: KafkaMockCluster) async throws -> [KafkaMessage] {
         let admin = try KafkaAdmin(
             configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers), logger: testLogger("admin"))
         let ends: [KafkaPartitionOffsets]
         do {
-            ends = try await admin.partitionOffsets(topic: catalog.deadLetterTopic)
+            ends = try await admin.partitionOffsets(topic: topic)
         } catch {
             await admin.shutdown()
             throw error
@@ -243,8 +288,8 @@ public enum ProjectionScenario {
         let total = ends.reduce(0) { $0 + Int($1.latest - $1.earliest) }
         guard total > 0 else { return [] }
         let consumer = try KafkaConsumer(
-            configuration: testConsumerConfiguration(cluster, group: TestNames.unique("dead-letter-reader")),
-            topics: [catalog.deadLetterTopic], handler: .always(.beginning), logger: testLogger("dead-letters"))
+            configuration: testConsumerConfiguration(cluster, group: TestNames.unique("topic-reader")),
+            topics: [topic], handler: .always(.beginning), logger: testLogger("topic-reader"))
         var messages: [KafkaMessage] = []
         let deadline = ContinuousClock.now + .seconds(60)
         do {

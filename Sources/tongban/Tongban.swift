@@ -10,7 +10,7 @@ struct Tongban: AsyncParsableCommand {
         version: TongbanVersion.current,
         subcommands: [
             DevCommand.self, DoctorCommand.self, KeysCommand.self, GenerateCommand.self, ValidateCommand.self,
-            PublishCommand.self, ProjectCommand.self, RebuildCommand.self, BenchCommand.self,
+            PublishCommand.self, ProjectCommand.self, RebuildCommand.self, DeadLettersCommand.self, BenchCommand.self,
         ]
     )
 }

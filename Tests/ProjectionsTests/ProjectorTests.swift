@@ -19,33 +19,6 @@ private final class Captured: Sendable {
 struct ProjectorTests {
     static let population: SignedPopulation = try! SignedPopulation.make(people: 300, seed: 41, anomalyRate: 0.03)
 
-    /// Runs projectors until the checkpoints reach the end of every partition, then stops them gracefully.
-    static func project(
-        _ cluster: KafkaMockCluster, database: TestDatabase, instances: Int = 1, group: String,
-        batchSize: Int = 500, during: (@Sendable () async throws -> Void)? = nil
-    ) async throws -> [ProjectorStatus] {
-        let configuration = ProjectionScenario.projectorConfiguration(cluster, group: group, batchSize: batchSize)
-        let projectors = try (0..<instances).map { _ in
-            try Projector(
-                configuration: configuration, database: database.client, keys: DevKeys.registry,
-                logger: testLogger("projector"))
-        }
-        try await withThrowingTaskGroup(of: Void.self) { tasks in
-            for projector in projectors { tasks.addTask { try await projector.run() } }
-            do {
-                try await during?()
-                let ends = try await ProjectionScenario.endOffsets(on: cluster)
-                try await ProjectionScenario.waitUntilCaughtUp(ends, conninfo: database.conninfo)
-            } catch {
-                tasks.cancelAll()
-                throw error
-            }
-            for projector in projectors { projector.stop() }
-            try await tasks.waitForAll()
-        }
-        return projectors.map(\.status)
-    }
-
     /// Publishes `extra` messages, then `population`, and projects them with one instance until it caught up: the
     /// projector had no error left, each extra message is one more dead letter, and every valid event of the
     /// population was applied once. `body` then looks at what else the test is about.
@@ -59,7 +32,8 @@ struct ProjectorTests {
             try await ProjectionScenario.publish(population.events, to: cluster)
             try await withTestDatabase { db in
                 try await ProjectionFixtures.migrate(db.client)
-                let statuses = try await project(cluster, database: db, instances: 1, group: TestNames.unique(group))
+                let statuses = try await ProjectionScenario.project(
+                    cluster, database: db, instances: 1, group: TestNames.unique(group))
                 #expect(statuses[0].lastError == nil)
                 #expect(statuses[0].deadLetters == population.rejected.count + extra.count)
                 #expect(try await ProjectionScenario.ledgerIDs(db.client) == population.appliedIDs)
@@ -76,7 +50,7 @@ struct ProjectorTests {
         #expect(population.rejected.count > 10)
         #expect(population.rejected.contains { $0.anomaly?.name == "bad-signature" })
         try await ProjectionScenario.withPublished(population.events) { cluster, db in
-            let statuses = try await Self.project(
+            let statuses = try await ProjectionScenario.project(
                 cluster, database: db, instances: 2, group: TestNames.unique("e2e"))
             #expect(statuses.reduce(0) { $0 + $1.applied } == population.appliedIDs.count)
             #expect(statuses.reduce(0) { $0 + $1.deadLetters } == population.rejected.count)
@@ -102,7 +76,8 @@ struct ProjectorTests {
 
             // Everything published a second time: the views do not change; the copies are dead letters again.
             try await ProjectionScenario.publish(population.events, to: cluster)
-            let again = try await Self.project(cluster, database: db, group: TestNames.unique("e2e-again"))
+            let again = try await ProjectionScenario.project(
+                cluster, database: db, group: TestNames.unique("e2e-again"))
             #expect(again[0].applied == 0)
             #expect(try await ProjectionScenario.dump(db.client) == live)
             try await Self.checkDeadLetters(population, copies: 2, cluster: cluster, client: db.client)
@@ -118,7 +93,8 @@ struct ProjectorTests {
             #expect(during.contains { $0 == "options contribution {autovacuum_enabled=false}" })
             let progress = try await db.client.withConnection { try await ViewStore().finishRebuild(on: $0) }
             #expect(progress == .pending)
-            let rebuilt = try await Self.project(cluster, database: db, group: TestNames.unique("e2e-rebuild"))
+            let rebuilt = try await ProjectionScenario.project(
+                cluster, database: db, group: TestNames.unique("e2e-rebuild"))
             #expect(try await ProjectionFixtures.indexesAndOptions(db.client) == indexes)
             let finished = try await db.client.withConnection { try await ViewStore().finishRebuild(on: $0) }
             #expect(finished == .none)
@@ -136,7 +112,7 @@ struct ProjectorTests {
                 try await ViewStore().resetForRebuild(keepingLedger: true, on: $0)
             }
             #expect(try await ProjectionScenario.ledgerIDs(db.client) == population.appliedIDs)
-            let facts = try await Self.project(
+            let facts = try await ProjectionScenario.project(
                 cluster, database: db, instances: 2, group: TestNames.unique("e2e-facts"), batchSize: 97)
             #expect(facts.reduce(0) { $0 + $1.applied } == population.appliedIDs.count)
             #expect(facts.reduce(0) { $0 + $1.deadLetters } == 0)
@@ -156,7 +132,8 @@ struct ProjectorTests {
             let indexes = try await ProjectionFixtures.indexesAndOptions(db.client)
             let conninfo = db.conninfo
             let live = Captured()
-            let statuses = try await Self.project(cluster, database: db, group: TestNames.unique("idle")) {
+            let statuses = try await ProjectionScenario.project(cluster, database: db, group: TestNames.unique("idle"))
+            {
                 let ends = try await ProjectionScenario.endOffsets(on: cluster)
                 try await ProjectionScenario.waitUntilCaughtUp(ends, conninfo: conninfo)
                 let dump = try await ProjectionScenario.dump(db.client)
@@ -216,7 +193,7 @@ struct ProjectorTests {
                 try await ProjectionScenario.publish(population.interleaved(seed: seed), to: cluster)
                 try await withTestDatabase { db in
                     try await ProjectionFixtures.migrate(db.client)
-                    _ = try await Self.project(
+                    _ = try await ProjectionScenario.project(
                         cluster, database: db, group: TestNames.unique("shuffle"), batchSize: 37 * Int(seed))
                     #expect(try await ProjectionScenario.ledgerIDs(db.client) == population.appliedIDs)
                     dumps.append(try await ProjectionScenario.dump(db.client))
@@ -241,7 +218,7 @@ struct ProjectorTests {
             try await withMockCluster { cluster in
                 try await ProjectionScenario.createTopics(on: cluster)
                 try await ProjectionScenario.publish(thirds[0], to: cluster)
-                let statuses = try await Self.project(cluster, database: database, group: "faults") {
+                let statuses = try await ProjectionScenario.project(cluster, database: database, group: "faults") {
                     let conninfo = database.conninfo
                     try await ProjectionScenario.waitUntilCaughtUp(
                         try await ProjectionScenario.endOffsets(on: cluster), conninfo: conninfo)
@@ -317,7 +294,7 @@ struct ProjectorTests {
                 try await ProjectionFixtures.refuse(
                     "contribution", where: "posting_id", isOneOf: postings, on: connection)
             }
-            let statuses = try await Self.project(
+            let statuses = try await ProjectionScenario.project(
                 cluster, database: db, instances: 1, group: TestNames.unique("refused"))
             #expect(statuses[0].lastError == nil)
             #expect(statuses[0].deadLetters == population.rejected.count + chosen.count)
@@ -417,7 +394,7 @@ struct ProjectorTests {
                 INSERT INTO tongban.checkpoint (view_group, topic, partition, next_offset)
                 VALUES ('tongban.views', \(stuck.topic), \(stuck.partition), \(end + 1000))
                 """)
-            let statuses = try await Self.project(
+            let statuses = try await ProjectionScenario.project(
                 cluster, database: db, instances: 1, group: TestNames.unique("outside-the-log"))
             #expect(statuses[0].unreadable.keys.sorted() == [stuck])
             #expect(statuses[0].unreadable[stuck]?.contains("\(stuck.topic)[\(stuck.partition)]") == true)

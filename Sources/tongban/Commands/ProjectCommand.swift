@@ -78,12 +78,8 @@ struct ProjectCommand: AsyncParsableCommand {
         let logger = global.bootstrapLogging(label: "tongban.project")
         logger.notice("starting tongban project (consumer group \(group), view group \(viewGroup))")
         let registry = try await loadKeys()
-        guard let servers = global.resolvedKafkaBootstrapServers else {
-            throw CommandFailure("no Kafka cluster: set KAFKA_BOOTSTRAP_SERVERS or pass --kafka-bootstrap-servers")
-        }
+        let kafka = try global.requiredKafka()
         let conninfo = try global.requiredDatabaseURL()
-        var kafka = KafkaConfiguration(bootstrapServers: servers)
-        kafka.additionalProperties = try global.resolvedKafkaProperties()
         let catalog = try EventCatalog.embedded()
         var configuration = ProjectorConfiguration(kafka: kafka, groupID: group, catalog: catalog)
         configuration.viewGroup = viewGroup

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Kafka
 import Logging
 
 /// Options every subcommand takes: where Kafka and PostgreSQL are, and how much to log.
@@ -49,6 +50,19 @@ struct GlobalOptions: ParsableArguments {
             }
         }
         return properties
+    }
+
+    /// The Kafka client configuration, for a command that cannot run without Kafka: the bootstrap servers and every
+    /// librdkafka property given.
+    /// - Throws: ``CommandFailure`` saying how to configure the servers when none are, or `ValidationError` for a
+    ///   malformed property.
+    func requiredKafka() throws -> KafkaConfiguration {
+        guard let servers = resolvedKafkaBootstrapServers else {
+            throw CommandFailure("no Kafka cluster: set KAFKA_BOOTSTRAP_SERVERS or pass --kafka-bootstrap-servers")
+        }
+        var kafka = KafkaConfiguration(bootstrapServers: servers)
+        kafka.additionalProperties = try resolvedKafkaProperties()
+        return kafka
     }
 
     /// The libpq connection string: the flag, else `DATABASE_URL`, else "" (libpq's `PG*` variables).

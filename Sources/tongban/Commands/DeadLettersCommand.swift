@@ -1,0 +1,335 @@
+import ArgumentParser
+import Events
+import Foundation
+import Kafka
+import Logging
+import Postgres
+import Projections
+
+/// `tongban dead-letters`: the messages the projectors rejected, as `tongban.dead_letter` records them.
+struct DeadLettersCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dead-letters",
+        abstract: "List, read and redrive the messages the projectors rejected.",
+        discussion: """
+            Reads tongban.dead_letter (needs PostgreSQL: DATABASE_URL or PG*; pending migrations are applied first). \
+            A dead letter is named by its position TOPIC:PARTITION:OFFSET, as `list` prints it. After fixing a cause \
+            on the hub's side (a department key registered late, a view that refused a valid fact), `redrive` sends \
+            the original messages again, unchanged, to the partitions they were read from; the projectors verify and \
+            apply them like any message. A fault on the department's side is fixed by the department publishing a \
+            corrected event with a new id, not by a redrive.
+            """,
+        subcommands: [List.self, Show.self, Redrive.self]
+    )
+
+    /// The criteria `list` and `redrive` share.
+    struct SelectionOptions: ParsableArguments {
+        @Option(name: .customLong("topic"), help: "Only dead letters read from this topic; repeatable.")
+        var topics: [String] = []
+
+        @Option(help: "Only those whose reason contains this text, ignoring case (e.g. \"unknown key id\").")
+        var reason: String?
+
+        @Option(help: "Only those recorded at or after this time (ISO 8601: 2026-12-03 or 2026-12-03T18:00:00Z).")
+        var since: String?
+
+        /// The selection, with the positions given as arguments.
+        /// - Parameters:
+        ///   - positions: `TOPIC:PARTITION:OFFSET` texts.
+        ///   - includingRedriven: whether dead letters already redriven are included.
+        /// - Returns: the selection.
+        /// - Throws: `ValidationError` naming a malformed position or time.
+        func selection(positions: [String], includingRedriven: Bool) throws -> DeadLetterStore.Selection {
+            DeadLetterStore.Selection(
+                positions: try positions.map(DeadLettersCommand.position), topics: topics,
+                reasonContaining: reason.flatMap { $0.isEmpty ? nil : $0 }, since: try since.map(Self.parseTime),
+                includingRedriven: includingRedriven)
+        }
+
+        /// Parses a day (midnight UTC) or an ISO 8601 time with its offset, fractional seconds allowed.
+        static func parseTime(_ text: String) throws -> Date {
+            let formats: [ISO8601DateFormatter.Options] = [
+                [.withInternetDateTime], [.withInternetDateTime, .withFractionalSeconds], [.withFullDate],
+            ]
+            for options in formats {
+                let formatter = ISO8601DateFormatter()
+                formatter.formatOptions = options
+                if let date = formatter.date(from: text) { return date }
+            }
+            throw ValidationError(
+                "--since \(text) is not an ISO 8601 day or time (e.g. 2026-12-03 or 2026-12-03T18:00:00Z)")
+        }
+    }
+
+    /// Parses a position argument.
+    /// - Throws: `ValidationError` saying what a position looks like.
+    static func position(_ text: String) throws -> DeadLetterStore.Position {
+        guard let position = DeadLetterStore.Position(text) else {
+            throw ValidationError(
+                "\(EventViolation.printable(text)) is not a dead letter's position: expected TOPIC:PARTITION:OFFSET, "
+                    + "as `tongban dead-letters list` prints it")
+        }
+        return position
+    }
+
+    /// Runs `body` with a migrated pool, and shuts the pool down.
+    static func withDatabase(
+        _ global: GlobalOptions, label: String, _ body: (PostgresClient, Logger) async throws -> Void
+    ) async throws {
+        let logger = global.bootstrapLogging(label: label)
+        let database = PostgresClient(configuration: .init(conninfo: try global.requiredDatabaseURL()), logger: logger)
+        do {
+            try await body(database, logger)
+        } catch {
+            await database.shutdown()
+            throw error
+        }
+        await database.shutdown()
+    }
+
+    /// Applies pending migrations, saying so.
+    static func migrate(_ database: PostgresClient, logger: Logger, say: (String) -> Void) async throws {
+        let applied = try await TongbanMigrations.migrate(database, logger: logger)
+        if !applied.isEmpty { say("applied migrations \(applied)") }
+    }
+
+    /// The lines of a list, in columns: position, when, type, reason (cut), and how it relates to a redrive.
+    static func lines(_ entries: [DeadLetterStore.Entry]) -> [String] {
+        // Recorded text is escaped already; rows from before that escape are escaped here, for the terminal.
+        let types = entries.map { EventViolation.printable($0.eventType ?? "-") }
+        let positionWidth = entries.map(\.position.description.count).max() ?? 0
+        let typeWidth = types.map(\.count).max() ?? 0
+        func padded(_ text: String, _ width: Int) -> String {
+            text + String(repeating: " ", count: max(0, width - text.count))
+        }
+        return zip(entries, types).map { entry, type in
+            var reason = EventViolation.printable(entry.reason)
+            if reason.count > 160 { reason = String(reason.prefix(159)) + "…" }
+            var text =
+                "\(padded(entry.position.description, positionWidth))  \(timestamp(entry.recordedAt))  "
+                + "\(padded(type, typeWidth))  \(reason)"
+            if let original = entry.copyOf { text += "  [a redriven copy of offset \(original)]" }
+            if let at = entry.redrivenAt {
+                let copy = entry.redrivenOffset.map { " as offset \($0)" } ?? ""
+                text += "  [redriven \(timestamp(at))\(copy)]"
+            }
+            return text
+        }
+    }
+
+    /// A time as ISO 8601 in UTC, to the second.
+    static func timestamp(_ date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        return formatter.string(from: date)
+    }
+
+    /// `tongban dead-letters list`.
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List dead letters in position order: position, when recorded, type, reason.",
+            discussion: "Dead letters already redriven are left out unless --redriven is given.")
+
+        @OptionGroup var global: GlobalOptions
+        @OptionGroup var selection: SelectionOptions
+
+        @Flag(help: "Include dead letters already redriven (they stay as history).")
+        var redriven = false
+
+        @Option(help: "The most to print.")
+        var limit = 100
+
+        func validate() throws {
+            guard limit > 0 else { throw ValidationError("--limit must be positive") }
+        }
+
+        func run() async throws {
+            try await DeadLettersCommand.withDatabase(global, label: "tongban.dead-letters") { database, logger in
+                try await perform(database: database, logger: logger) { print($0) }
+            }
+        }
+
+        /// Prints the matching dead letters.
+        func perform(database: PostgresClient, logger: Logger, say: (String) -> Void) async throws {
+            try await DeadLettersCommand.migrate(database, logger: logger, say: say)
+            let chosen = try selection.selection(positions: [], includingRedriven: redriven)
+            let (entries, matching) = try await database.withConnection {
+                try await DeadLetterStore().list(chosen, limit: limit, on: $0)
+            }
+            for line in DeadLettersCommand.lines(entries) { say(line) }
+            let what = redriven ? "dead letters" : "dead letters not yet redriven"
+            if matching > entries.count {
+                say("\(matching) \(what) match; the first \(entries.count) are listed (--limit)")
+            } else {
+                say("\(matching) \(what) match")
+            }
+        }
+    }
+
+    /// `tongban dead-letters show`.
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print one dead letter whole: position, times, id, type, reason, key and value.",
+            discussion: """
+                The value is printed as text with control characters escaped when it is UTF-8, as hex otherwise; \
+                --raw writes only the value's bytes, unchanged, to standard output.
+                """)
+
+        @OptionGroup var global: GlobalOptions
+
+        @Argument(help: "The dead letter's position, TOPIC:PARTITION:OFFSET.")
+        var position: String
+
+        @Flag(help: "Write only the value's bytes, as received, to standard output.")
+        var raw = false
+
+        func run() async throws {
+            try await DeadLettersCommand.withDatabase(global, label: "tongban.dead-letters") { database, logger in
+                try await perform(database: database, logger: logger, say: { print($0) }) { bytes in
+                    FileHandle.standardOutput.write(Data(bytes))
+                }
+            }
+        }
+
+        /// Prints the dead letter.
+        /// - Throws: ``CommandFailure`` when none is recorded at the position.
+        func perform(
+            database: PostgresClient, logger: Logger, say: (String) -> Void, write: ([UInt8]) -> Void
+        ) async throws {
+            let at = try DeadLettersCommand.position(position)
+            try await DeadLettersCommand.migrate(database, logger: logger, say: printError)
+            guard let letter = try await database.withConnection({ try await DeadLetterStore().letter(at: at, on: $0) })
+            else {
+                throw CommandFailure("no dead letter is recorded at \(at) (`tongban dead-letters list` lists them)")
+            }
+            if raw {
+                write(letter.value)
+                return
+            }
+            let entry = letter.entry
+            say("position  \(entry.position)")
+            say("recorded  \(DeadLettersCommand.timestamp(entry.recordedAt))")
+            let partition = entry.position.topicPartition
+            if let at = entry.redrivenAt {
+                let copy = entry.redrivenOffset.map { ", the copy at \(partition.topic):\(partition.partition):\($0)" }
+                say("redriven  \(DeadLettersCommand.timestamp(at))\(copy ?? "")")
+            } else {
+                say("redriven  no")
+            }
+            if let original = entry.copyOf {
+                say("copy of   \(partition.topic):\(partition.partition):\(original) (a redrive; rejected again)")
+            }
+            say("event id  \(entry.eventID?.uuidString.lowercased() ?? "-")")
+            say("type      \(EventViolation.printable(entry.eventType ?? "-"))")
+            say("reason    \(EventViolation.printable(entry.reason))")
+            say("key       \(letter.key.map { Self.text($0) } ?? "(none)")")
+            say("value     \(letter.value.count) bytes")
+            say(Self.text(letter.value))
+            if letter.value.count > Self.shownBytes {
+                say("(the first \(Self.shownBytes) bytes; --raw writes them all)")
+            }
+        }
+
+        /// The most bytes of a key or value printed.
+        static let shownBytes = 4096
+
+        /// Bytes for a terminal (at most ``shownBytes`` of them): UTF-8 with control characters escaped, else hex.
+        static func text(_ bytes: [UInt8]) -> String {
+            let shown = bytes.prefix(shownBytes)
+            // Valid as a whole; a character the cut splits shows as U+FFFD.
+            guard let text = String(validating: bytes, as: UTF8.self) else {
+                return "(not UTF-8) " + shown.map { String(format: "%02x", $0) }.joined()
+            }
+            return EventViolation.printable(String(decoding: shown, as: UTF8.self))
+        }
+    }
+
+    /// `tongban dead-letters redrive`.
+    struct Redrive: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Send dead letters again, unchanged, to the partitions they were read from.",
+            discussion: """
+                Do this once the cause on the hub's side is fixed, e.g. after registering a department's key: \
+                `tongban dead-letters redrive --reason "unknown key id" --yes`. Each copy keeps the original key and \
+                value and carries the header tongban-redriven-from; the projectors verify and apply it like any \
+                message, and ignore it if its id was applied already. A copy rejected again is a new dead letter at \
+                its new offset. The row of each dead letter sent records when and at which offset (the list shows \
+                it), and later redrives leave it out unless --again is given. Needs Kafka and PostgreSQL. Without \
+                --yes it only says what it would send. Exit status 3: some were not sent (listed); run it again.
+                """)
+
+        /// Some dead letters were not sent; their rows are unchanged.
+        static let partiallySentExitCode: Int32 = 3
+
+        @OptionGroup var global: GlobalOptions
+        @OptionGroup var selection: SelectionOptions
+
+        @Argument(help: "Positions TOPIC:PARTITION:OFFSET of the dead letters to send (or select with the options).")
+        var positions: [String] = []
+
+        @Flag(help: "Select every dead letter not yet redriven (needed when no position or option narrows it).")
+        var all = false
+
+        @Flag(help: "Include dead letters already redriven.")
+        var again = false
+
+        @Flag(help: "Do it (without, only say what it would send).")
+        var yes = false
+
+        func validate() throws {
+            if try selection.selection(positions: positions, includingRedriven: again).isEverything && !all {
+                throw ValidationError(
+                    "say which dead letters to send: positions, --topic, --reason or --since (--all for every one "
+                        + "not yet redriven)")
+            }
+        }
+
+        func run() async throws {
+            try await DeadLettersCommand.withDatabase(global, label: "tongban.dead-letters") { database, logger in
+                try await perform(database: database, logger: logger) { print($0) }
+            }
+        }
+
+        /// Says what it would send, and sends it with `--yes`.
+        /// - Throws: ``CommandFailure`` without `--yes` (nothing sent); `ExitCode` ``partiallySentExitCode`` when
+        ///   Kafka refused some.
+        func perform(database: PostgresClient, logger: Logger, say: (String) -> Void) async throws {
+            let chosen = try selection.selection(positions: positions, includingRedriven: again)
+            try await DeadLettersCommand.migrate(database, logger: logger, say: say)
+            let shown = 20
+            let (entries, matching) = try await database.withConnection {
+                try await DeadLetterStore().list(chosen, limit: shown, on: $0)
+            }
+            say("\(matching) dead letters would be sent again, each to the partition it was read from:")
+            for line in DeadLettersCommand.lines(entries) { say("  " + line) }
+            if matching > entries.count { say("  … and \(matching - entries.count) more") }
+            guard yes else { throw CommandFailure("nothing sent: pass --yes to redrive") }
+            guard matching > 0 else { return }
+
+            let producer = try KafkaProducer(
+                configuration: KafkaProducerConfiguration(kafka: try global.requiredKafka()), logger: logger)
+            var progress = ProgressBar(label: "redriving", total: matching)
+            let outcome: DeadLetterStore.Redriven
+            do {
+                outcome = try await database.withConnection { connection in
+                    try await DeadLetterStore().redrive(chosen, producer: producer, on: connection) {
+                        progress.update($0)
+                    }
+                }
+            } catch {
+                await producer.shutdown()
+                throw error
+            }
+            progress.finish(outcome.sent.count + outcome.failed.count)
+            await producer.shutdown()
+            for (position, reason) in outcome.failed { printError("not sent: \(position): \(reason)") }
+            say(
+                "sent \(outcome.sent.count) dead letters again; running projectors read them like any message "
+                    + "(`tongban dead-letters list` shows any rejected again, at their new offsets)")
+            if !outcome.failed.isEmpty {
+                say("\(outcome.failed.count) were not sent (listed above); their rows are unchanged: run it again")
+                throw ExitCode(Self.partiallySentExitCode)
+            }
+        }
+    }
+}
