@@ -64,6 +64,22 @@ public struct PostgresMigrator: Sendable {
         }
     }
 
+    /// The versions not applied yet, changing nothing (for commands that only read: they refuse instead of
+    /// migrating).
+    /// - Parameter connection: the connection.
+    /// - Returns: the versions of the migrations the database has not recorded, in order.
+    /// - Throws: `PostgresError`.
+    public func pending(on connection: PostgresConnection) async throws(PostgresError) -> [Int] {
+        let exists = try await connection.query("SELECT to_regclass(\(table)) IS NOT NULL")[0].decode(Bool.self, at: 0)
+        var recorded = Set<Int>()
+        if exists {
+            for row in try await connection.query("SELECT version FROM \(unescaped: table)") {
+                recorded.insert(try row.decode(Int.self, at: 0))
+            }
+        }
+        return migrations.map(\.version).filter { !recorded.contains($0) }
+    }
+
     private func applyMissing(on connection: PostgresConnection) async throws(PostgresError) -> [Int] {
         try await connection.executeScript(
             """

@@ -125,10 +125,25 @@ public struct DeadLetterStore: Sendable {
 
     /// What a redrive did.
     public struct Redriven: Sendable {
-        /// The dead letters sent again, with the offset of each copy (same topic and partition).
-        public var sent: [(position: Position, offset: Int64)] = []
-        /// Those Kafka did not take, with why; their rows are unchanged.
-        public var failed: [(position: Position, reason: String)] = []
+        /// The dead letters sent again, with the offset of each copy in the same topic and partition (`nil` when
+        /// Kafka did not say: only without acknowledgements).
+        public var sent: [(position: Position, offset: Int64?)] = []
+        /// Those Kafka did not take, with why and whether trying again may help; their rows are unchanged.
+        public var failed: [(position: Position, error: KafkaError)] = []
+        /// Whether it stopped early because Kafka took nothing of a whole chunk (unreachable?): the rest were not
+        /// tried.
+        public var stoppedEarly = false
+        /// Whether its task was cancelled: it stopped after the chunk in hand, and the rest were not tried.
+        public var cancelled = false
+    }
+
+    /// A redrive stopped by an error (PostgreSQL, or a producer that cannot work); what it did until then stands.
+    public struct RedriveInterrupted: Error, CustomStringConvertible {
+        /// What was done before the error (the chunk in hand may have been sent without being marked).
+        public var done: Redriven
+        /// The error.
+        public var error: any Error
+        public var description: String { "\(error)" }
     }
 
     /// The header a redriven copy carries: the position of the dead letter it copies (`TOPIC:PARTITION:OFFSET`).
@@ -165,87 +180,136 @@ public struct DeadLetterStore: Sendable {
     /// Sends the selected dead letters again, unchanged, each to the partition it was read from, and records where
     /// each copy went.
     ///
-    /// Works in chunks, each one transaction: the rows are locked (`FOR UPDATE SKIP LOCKED`, so two redrives at once
-    /// never send the same one), sent, and marked once Kafka acknowledged them. A crash between the acknowledgement
-    /// and the commit leaves the row unmarked, and a second redrive sends it again; that copy is a duplicate the
-    /// projector ignores by its id.
+    /// Only dead letters recorded before the redrive starts are candidates: a copy the projectors reject again while
+    /// it runs is a new dead letter that the same selection would match, and must not be sent again by this run.
+    /// Works in chunks (at most `chunk` dead letters and about `chunkBytes`), each one transaction: the rows are
+    /// locked (`FOR UPDATE SKIP LOCKED`: a row another redrive holds is left to it), sent, and marked once Kafka
+    /// acknowledged them. A crash or lost connection between the acknowledgement and the commit leaves the row
+    /// unmarked, and a later redrive sends it again: that copy is a duplicate the projector ignores by its id.
     /// - Parameters:
     ///   - selection: which dead letters.
     ///   - producer: the producer (its `message.max.bytes` must allow the largest message the departments send).
     ///   - connection: a connection to the migrated database, outside any transaction.
-    ///   - chunk: dead letters per transaction.
-    ///   - progress: called after each chunk with the number handled so far.
+    ///   - chunk: the most dead letters per transaction.
+    ///   - chunkBytes: about the most bytes of keys and values per transaction (a larger dead letter goes alone).
+    ///   - progress: called after each chunk with what was done so far. Cancelling the task stops the redrive after
+    ///     the chunk in hand (``Redriven/cancelled``).
     /// - Returns: what was sent, and what Kafka refused.
-    /// - Throws: `PostgresError`, or `KafkaError` when the producer cannot work at all (that chunk is not marked).
+    /// - Throws: ``RedriveInterrupted``, with what was done, on a PostgreSQL error or a producer that cannot work.
     public func redrive(
         _ selection: Selection, producer: KafkaProducer, on connection: PostgresConnection, chunk: Int = 500,
-        progress: (Int) -> Void = { _ in }
-    ) async throws -> Redriven {
+        chunkBytes: Int = 16 << 20, progress: (Redriven) async -> Void = { _ in }
+    ) async throws(RedriveInterrupted) -> Redriven {
         var outcome = Redriven()
-        var after: Position?
-        while true {
-            let letters = try await connection.withTransaction { connection in
-                let letters = try await page(
-                    selection, after: after, limit: max(1, chunk), withBytes: true, locking: true, on: connection
-                ).letters
-                guard !letters.isEmpty else { return letters }
-                let reports = try await producer.send(
-                    letters.map { letter in
-                        KafkaProducerMessage(
-                            topic: letter.entry.position.topicPartition.topic, key: letter.key, value: letter.value,
-                            partition: letter.entry.position.topicPartition.partition,
-                            headers: [
-                                KafkaHeader(
-                                    key: Self.redrivenFromHeader, value: Array(letter.entry.position.description.utf8))
-                            ])
-                    })
-                var sent: [(position: Position, offset: Int64)] = []
-                for (letter, report) in zip(letters, reports) {
-                    if let error = report.error {
-                        outcome.failed.append((letter.entry.position, error.detail))
-                    } else {
-                        sent.append((letter.entry.position, report.offset))
-                    }
+        do {
+            // The server's clock, as text, so that the bound is exactly what recorded_at compares with.
+            let started = try await connection.query("SELECT clock_timestamp()::text")[0].decode(String.self, at: 0)
+            var after: Position?
+            while true {
+                let chunkOutcome = try await connection.withTransaction { connection in
+                    try await redriveChunk(
+                        selection, after: after, until: started, chunk: chunk, chunkBytes: chunkBytes,
+                        producer: producer, on: connection)
                 }
-                try await markRedriven(sent, on: connection)
-                outcome.sent += sent
-                return letters
+                guard let last = chunkOutcome.last else { break }
+                after = last
+                outcome.sent += chunkOutcome.sent
+                outcome.failed += chunkOutcome.failed
+                await progress(outcome)
+                if Task.isCancelled {
+                    outcome.cancelled = true
+                    break
+                }
+                if chunkOutcome.sent.isEmpty {
+                    outcome.stoppedEarly = true
+                    break
+                }
             }
-            guard let last = letters.last else { break }
-            after = last.entry.position
-            progress(outcome.sent.count + outcome.failed.count)
+        } catch {
+            throw RedriveInterrupted(done: outcome, error: error)
         }
         return outcome
     }
 
-    private func markRedriven(_ sent: [(position: Position, offset: Int64)], on connection: PostgresConnection)
+    /// One chunk of a redrive, inside its transaction: the dead letters sent and refused, and the last position
+    /// handled (`nil` when none was left).
+    private func redriveChunk(
+        _ selection: Selection, after: Position?, until: String, chunk: Int, chunkBytes: Int, producer: KafkaProducer,
+        on connection: PostgresConnection
+    ) async throws -> (
+        sent: [(position: Position, offset: Int64?)], failed: [(position: Position, error: KafkaError)],
+        last: Position?
+    ) {
+        // Lock first, without the bytes; then read the bytes of as many as fit.
+        let locked = try await page(
+            selection, after: after, until: until, limit: max(1, chunk), withBytes: false, locking: true,
+            on: connection
+        ).letters.map(\.entry)
+        var taken: [Position] = []
+        var bytes = 0
+        for entry in locked {
+            let size = entry.valueBytes + (entry.keyBytes ?? 0)
+            if !taken.isEmpty && bytes + size > chunkBytes { break }
+            taken.append(entry.position)
+            bytes += size
+        }
+        guard let last = taken.last else { return ([], [], nil) }
+        let letters = try await page(
+            Selection(positions: taken, includingRedriven: true), after: nil, until: nil, limit: taken.count,
+            withBytes: true, locking: false, on: connection
+        ).letters
+        let reports = try await producer.send(
+            letters.map { letter in
+                KafkaProducerMessage(
+                    topic: letter.entry.position.topicPartition.topic, key: letter.key, value: letter.value,
+                    partition: letter.entry.position.topicPartition.partition,
+                    headers: [
+                        KafkaHeader(key: Self.redrivenFromHeader, value: Array(letter.entry.position.description.utf8))
+                    ])
+            })
+        var sent: [(position: Position, offset: Int64?)] = []
+        var failed: [(position: Position, error: KafkaError)] = []
+        for (letter, report) in zip(letters, reports) {
+            if let error = report.error {
+                failed.append((letter.entry.position, error))
+            } else {
+                sent.append((letter.entry.position, report.offset >= 0 ? report.offset : nil))
+            }
+        }
+        try await markRedriven(sent, on: connection)
+        return (sent, failed, last)
+    }
+
+    private func markRedriven(_ sent: [(position: Position, offset: Int64?)], on connection: PostgresConnection)
         async throws
     {
         guard !sent.isEmpty else { return }
         let topics = sent.map(\.position.topicPartition.topic)
         let partitions = sent.map { Int64($0.position.topicPartition.partition) }
         let offsets = sent.map(\.position.offset)
-        let copies = sent.map(\.offset)
+        // -1 stands for "not known" (arrays carry no NULLs here).
+        let copies = sent.map { $0.offset ?? -1 }
         try await connection.execute(
             """
-            UPDATE tongban.dead_letter d SET redriven_at = now(), redriven_offset = u.copy
+            UPDATE tongban.dead_letter d SET redriven_at = now(), redriven_offset = nullif(u.copy, -1)
             FROM unnest(\(topics)::text[], \(partitions)::int8[], \(offsets)::int8[], \(copies)::int8[])
                 AS u (topic, partition, message_offset, copy)
             WHERE d.topic = u.topic AND d.partition = u.partition AND d.message_offset = u.message_offset
             """)
     }
 
-    /// The selected dead letters after `after`, in position order, and how many match in all (counted only when not
+    /// The selected dead letters after `after` (recorded before `until`, a timestamp as the server writes it), in
+    /// position order, and how many match in all (counted only when not
     /// locking: a window cannot go with `FOR UPDATE`): every query here is this one.
     private func page(
-        _ selection: Selection, after: Position?, limit: Int, withBytes: Bool, locking: Bool,
+        _ selection: Selection, after: Position?, until: String? = nil, limit: Int, withBytes: Bool, locking: Bool,
         on connection: PostgresConnection
     ) async throws -> (letters: [Letter], matching: Int) {
         let topics = selection.topics
         let positionTopics = selection.positions.map(\.topicPartition.topic)
         let positionPartitions = selection.positions.map { Int64($0.topicPartition.partition) }
         let positionOffsets = selection.positions.map(\.offset)
-        let reason = selection.reasonContaining?.lowercased()
+        let reason = selection.reasonContaining
         let since = selection.since
         let redriven = selection.includingRedriven
         // Keyset paging: "" sorts before every topic name.
@@ -265,8 +329,9 @@ public struct DeadLetterStore: Sendable {
                     OR (topic, partition, message_offset) IN (
                         SELECT * FROM unnest(\(positionTopics)::text[], \(positionPartitions)::int8[], \
             \(positionOffsets)::int8[])))
-                AND (\(reason)::text IS NULL OR strpos(lower(reason), \(reason)::text) > 0)
+                AND (\(reason)::text IS NULL OR strpos(lower(reason), lower(\(reason)::text)) > 0)
                 AND (\(since)::timestamptz IS NULL OR recorded_at >= \(since)::timestamptz)
+                AND (\(until)::timestamptz IS NULL OR recorded_at < \(until)::timestamptz)
                 AND (\(redriven) OR redriven_at IS NULL)
                 AND (topic, partition, message_offset) > (\(afterTopic)::text, \(afterPartition)::int8, \
             \(afterOffset)::int8)

@@ -19,6 +19,15 @@ public enum TongbanMigrations {
         try await PostgresMigrator(migrations: try all(), logger: logger).migrate(client)
     }
 
+    /// The migrations the database has not applied, changing nothing.
+    /// - Parameter client: the pool.
+    /// - Returns: their versions, in order (empty when the schema is up to date).
+    /// - Throws: `PostgresError`, or the pool's errors.
+    public static func pending(_ client: PostgresClient) async throws -> [Int] {
+        let migrator = PostgresMigrator(migrations: try all(), logger: Logger(label: "tongban.migrations"))
+        return try await client.withConnection { connection in try await migrator.pending(on: connection) }
+    }
+
     /// Every embedded `migrations/NNNN_description.sql`, in version order.
     /// - Returns: the migrations.
     /// - Throws: `PostgresError` `.migration` when a file is not named `NNNN_description.sql` or two share a version.

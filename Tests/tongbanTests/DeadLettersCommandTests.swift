@@ -5,6 +5,7 @@ import Kafka
 import Logging
 import Postgres
 import Projections
+import Synchronization
 import SyntheticPopulation
 import Testing
 import TongbanTesting
@@ -34,6 +35,11 @@ struct DeadLettersCommandTests {
         _ = try DeadLettersCommand.Redrive.parse(["--all"])
         _ = try DeadLettersCommand.Redrive.parse(["tongban.household:3:17"])
         #expect(throws: (any Error).self) { try DeadLettersCommand.List.parse(["--limit", "0"]) }
+
+        // What the sender wrote reaches the terminal escaped: C0, C1 (CSI, OSC) and bidirectional controls.
+        #expect(
+            EventViolation.printable("a\u{1B}[2J\u{9B}b\u{202E}c\u{2066}") == "a\\u{1b}[2J\\u{9b}b\\u{202e}c\\u{2066}")
+        #expect(EventViolation.printable("王小明 😀 ü") == "王小明 😀 ü")
     }
 
     /// The case a redrive is for: a department's key registered after its events arrived. They are dead letters
@@ -101,6 +107,7 @@ struct DeadLettersCommandTests {
             }
 
             // Without --yes, only what it would send.
+            let before = try await ProjectionScenario.endOffsets(on: cluster)
             let redrive = [
                 "--topic", civil, "--reason", "unknown key id", "--kafka-bootstrap-servers", cluster.bootstrapServers,
             ]
@@ -112,7 +119,7 @@ struct DeadLettersCommandTests {
             }
             #expect(
                 said.first == "\(late.count) dead letters would be sent again, each to the partition it was read from:")
-            let before = try await ProjectionScenario.endOffsets(on: cluster)
+            #expect(try await ProjectionScenario.endOffsets(on: cluster) == before)
             #expect(try await redrivenRows(db.client) == 0)
 
             // With --yes: each sent once, to its own partition, and its row says where the copy went.
@@ -144,11 +151,16 @@ struct DeadLettersCommandTests {
                 $0.offset >= before[$0.topicPartition] ?? 0
             }
             #expect(sentAgain.count == late.count)
+            let names = sentAgain.compactMap { message in
+                message.headers.first { $0.key == DeadLetterStore.redrivenFromHeader }?.value.map {
+                    String(decoding: $0, as: UTF8.self)
+                }
+            }
+            #expect(names.sorted() == late.map(\.position.description).sorted())
             for message in sentAgain {
                 let from = message.headers.first { $0.key == DeadLetterStore.redrivenFromHeader }?.value
                 let original = try #require(originals[from.map { String(decoding: $0, as: UTF8.self) } ?? ""])
                 #expect(original.position.topicPartition == message.topicPartition)
-                #expect(original.redrivenOffset == nil)
                 let letter = try await db.client.withConnection {
                     try await store.letter(at: original.position, on: $0)
                 }
@@ -190,6 +202,88 @@ struct DeadLettersCommandTests {
             #expect(try await ProjectionScenario.ledgerIDs(db.client) == population.appliedIDs)
             #expect(try await ProjectionScenario.dump(db.client) == live)
             #expect(try await deadLetters(db.client, from: after, to: again).sorted() == rejectedAgain.sorted())
+        }
+    }
+
+    /// A redrive must not send again what it sent and the projectors rejected again while it ran (those copies are
+    /// dead letters its selection matches, recorded after it started): here the projector still lacks the key, and
+    /// each chunk waits until its copies are recorded. A later redrive, after the key is registered, sends the copies.
+    @Test("#4 a redrive leaves out its own copies rejected again while it runs; a later one sends those")
+    func redriveWhileProjecting() async throws {
+        let population = try SignedPopulation.make(people: 30, seed: 53, anomalyRate: 0.03)
+        let civil = try #require(population.events.first { $0.department == .civilAffairs }).topic
+        var withoutCivil = EventKeyRegistry()
+        for (department, key) in DevKeys.all where department != .civilAffairs { try withoutCivil.register(key) }
+        let store = DeadLetterStore()
+        let selection = DeadLetterStore.Selection(topics: [civil], reasonContaining: "unknown key id")
+        try await ProjectionScenario.withPublished(population.events) { cluster, db in
+            _ = try await ProjectionScenario.project(
+                cluster, database: db, group: TestNames.unique("no-key"), keys: withoutCivil)
+            let late = try await db.client.withConnection { try await store.list(selection, limit: 10_000, on: $0) }
+                .entries
+            try #require(late.count > 6)
+
+            let outcome = Mutex<DeadLetterStore.Redriven?>(nil)
+            _ = try await ProjectionScenario.project(
+                cluster, database: db, group: TestNames.unique("still-no-key"), keys: withoutCivil
+            ) {
+                let producer = try KafkaProducer(
+                    configuration: KafkaProducerConfiguration(kafka: .init(bootstrapServers: cluster.bootstrapServers)),
+                    logger: testLogger("redrive"))
+                let redrive = Task {
+                    try await db.client.withConnection { connection in
+                        try await store.redrive(selection, producer: producer, on: connection, chunk: 2) { done in
+                            guard done.sent.count <= late.count else {
+                                // Sending its own copies again: stop it (it would not end).
+                                Issue.record("the redrive sent \(done.sent.count) of \(late.count) dead letters")
+                                withUnsafeCurrentTask { $0?.cancel() }
+                                return
+                            }
+                            await Self.waitForRejectedCopies(done.sent.count, conninfo: db.conninfo)
+                        }
+                    }
+                }
+                let done = try await redrive.value
+                await producer.shutdown()
+                outcome.withLock { $0 = done }
+            }
+            let first = try #require(outcome.withLock { $0 })
+            #expect(first.failed.isEmpty && !first.stoppedEarly && !first.cancelled)
+            #expect(first.sent.map(\.position) == late.map(\.position))
+            let letters = try await db.client.withConnection {
+                try await store.list(.init(topics: [civil], includingRedriven: true), limit: 10_000, on: $0)
+            }.entries
+            let copies = letters.filter { $0.copyOf != nil }
+            #expect(copies.count == late.count)
+
+            // Once the key is known, a redrive of the same selection sends the copies, and they are applied.
+            let producer = try KafkaProducer(
+                configuration: KafkaProducerConfiguration(kafka: .init(bootstrapServers: cluster.bootstrapServers)),
+                logger: testLogger("redrive"))
+            let second = try await db.client.withConnection { connection in
+                try await store.redrive(selection, producer: producer, on: connection, chunk: 3)
+            }
+            await producer.shutdown()
+            #expect(second.sent.map(\.position) == copies.map(\.position))
+            _ = try await ProjectionScenario.project(cluster, database: db, group: TestNames.unique("key-known"))
+            #expect(try await ProjectionScenario.ledgerIDs(db.client) == population.appliedIDs)
+        }
+    }
+
+    /// Waits until `count` dead letters are redriven copies rejected again.
+    static func waitForRejectedCopies(_ count: Int, conninfo: String) async {
+        let deadline = ContinuousClock.now + .seconds(60)
+        while ContinuousClock.now < deadline {
+            if let connection = try? await PostgresConnection.connect(conninfo, logger: TestPostgres.logger) {
+                let rows = try? await connection.query(
+                    """
+                    SELECT count(*) FROM tongban.dead_letter c JOIN tongban.dead_letter o
+                        ON o.topic = c.topic AND o.partition = c.partition AND o.redriven_offset = c.message_offset
+                    """)
+                await connection.close()
+                if let found = try? rows?[0].decode(Int.self, at: 0), found >= count { return }
+            }
+            try? await Task.sleep(for: .milliseconds(50))
         }
     }
 

@@ -69,9 +69,10 @@ extension EventViolation {
         return String(output)
     }
 
-    /// Text as it may appear in logs, dead letters and PostgreSQL `text`: control characters (NUL included, which a
-    /// `text` value cannot hold) and line separators are escaped as `\u{…}`, so the result is one line; nothing else
-    /// changes.
+    /// Text as it may appear in logs, dead letters, PostgreSQL `text` and a terminal: control characters (C0 with NUL,
+    /// which a `text` value cannot hold, DEL and C1, which terminals act on), line separators and the bidirectional
+    /// controls (which reorder what a reader sees) are escaped as `\u{…}`, so the result is one line that shows what
+    /// it holds; nothing else changes.
     /// - Parameter text: the raw text, e.g. a reason naming a value a sender chose.
     /// - Returns: the printable text.
     public static func printable(_ text: String) -> String {
@@ -82,7 +83,12 @@ extension EventViolation {
     }
 
     private static func needsEscape(_ scalar: Unicode.Scalar) -> Bool {
-        scalar.value < 0x20 || scalar.value == 0x7F || scalar.value == 0x2028 || scalar.value == 0x2029
+        switch scalar.value {
+        case 0..<0x20, 0x7F...0x9F, 0x2028, 0x2029: true
+        // Bidirectional marks, embeddings, overrides and isolates.
+        case 0x061C, 0x200E, 0x200F, 0x202A...0x202E, 0x2066...0x2069: true
+        default: false
+        }
     }
 
     private static func appendEscaped(_ scalar: Unicode.Scalar, to output: inout String.UnicodeScalarView) {

@@ -93,6 +93,17 @@ struct DeadLettersCommand: AsyncParsableCommand {
         if !applied.isEmpty { say("applied migrations \(applied)") }
     }
 
+    /// Refuses when the database lacks migrations (`list` and `show` only read: they change no schema).
+    static func requireMigrated(_ database: PostgresClient) async throws {
+        let pending = try await TongbanMigrations.pending(database)
+        guard pending.isEmpty else {
+            throw CommandFailure(
+                "the database lacks migrations \(pending) of this build; `list` and `show` change nothing, so apply "
+                    + "them first (`tongban project` does at start; so does `tongban rebuild` without --yes, which changes nothing "
+                    + "else)")
+        }
+    }
+
     /// The lines of a list, in columns: position, when, type, reason (cut), and how it relates to a redrive.
     static func lines(_ entries: [DeadLetterStore.Entry]) -> [String] {
         // Recorded text is escaped already; rows from before that escape are escaped here, for the terminal.
@@ -151,7 +162,7 @@ struct DeadLettersCommand: AsyncParsableCommand {
 
         /// Prints the matching dead letters.
         func perform(database: PostgresClient, logger: Logger, say: (String) -> Void) async throws {
-            try await DeadLettersCommand.migrate(database, logger: logger, say: say)
+            try await DeadLettersCommand.requireMigrated(database)
             let chosen = try selection.selection(positions: [], includingRedriven: redriven)
             let (entries, matching) = try await database.withConnection {
                 try await DeadLetterStore().list(chosen, limit: limit, on: $0)
@@ -197,7 +208,7 @@ struct DeadLettersCommand: AsyncParsableCommand {
             database: PostgresClient, logger: Logger, say: (String) -> Void, write: ([UInt8]) -> Void
         ) async throws {
             let at = try DeadLettersCommand.position(position)
-            try await DeadLettersCommand.migrate(database, logger: logger, say: printError)
+            try await DeadLettersCommand.requireMigrated(database)
             guard let letter = try await database.withConnection({ try await DeadLetterStore().letter(at: at, on: $0) })
             else {
                 throw CommandFailure("no dead letter is recorded at \(at) (`tongban dead-letters list` lists them)")
@@ -237,7 +248,7 @@ struct DeadLettersCommand: AsyncParsableCommand {
         static func text(_ bytes: [UInt8]) -> String {
             let shown = bytes.prefix(shownBytes)
             // Valid as a whole; a character the cut splits shows as U+FFFD.
-            guard let text = String(validating: bytes, as: UTF8.self) else {
+            guard String(validating: bytes, as: UTF8.self) != nil else {
                 return "(not UTF-8) " + shown.map { String(format: "%02x", $0) }.joined()
             }
             return EventViolation.printable(String(decoding: shown, as: UTF8.self))
@@ -249,8 +260,10 @@ struct DeadLettersCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Send dead letters again, unchanged, to the partitions they were read from.",
             discussion: """
-                Do this once the cause on the hub's side is fixed, e.g. after registering a department's key: \
-                `tongban dead-letters redrive --reason "unknown key id" --yes`. Each copy keeps the original key and \
+                Do this once the cause on the hub's side is fixed, e.g. after adding a department's key to the \
+                projectors' --keys file and restarting them (they read it at start): `tongban dead-letters redrive \
+                --topic tongban.civil-affairs --reason "unknown key id" --yes`. Only dead letters recorded before it \
+                starts are sent. Each copy keeps the original key and \
                 value and carries the header tongban-redriven-from; the projectors verify and apply it like any \
                 message, and ignore it if its id was applied already. A copy rejected again is a new dead letter at \
                 its new offset. The row of each dead letter sent records when and at which offset (the list shows \
@@ -291,8 +304,8 @@ struct DeadLettersCommand: AsyncParsableCommand {
         }
 
         /// Says what it would send, and sends it with `--yes`.
-        /// - Throws: ``CommandFailure`` without `--yes` (nothing sent); `ExitCode` ``partiallySentExitCode`` when
-        ///   Kafka refused some.
+        /// - Throws: ``CommandFailure`` without `--yes` (nothing sent) or when stopped by an error (saying what was
+        ///   sent); `ExitCode` ``partiallySentExitCode`` when Kafka refused some.
         func perform(database: PostgresClient, logger: Logger, say: (String) -> Void) async throws {
             let chosen = try selection.selection(positions: positions, includingRedriven: again)
             try await DeadLettersCommand.migrate(database, logger: logger, say: say)
@@ -300,36 +313,65 @@ struct DeadLettersCommand: AsyncParsableCommand {
             let (entries, matching) = try await database.withConnection {
                 try await DeadLetterStore().list(chosen, limit: shown, on: $0)
             }
-            say("\(matching) dead letters would be sent again, each to the partition it was read from:")
+            guard matching > 0 else {
+                say("no dead letters match" + (again ? "" : " (those already redriven are left out without --again)"))
+                return
+            }
+            say(
+                "\(matching) dead letters \(yes ? "to send" : "would be sent") again, each to the partition it was "
+                    + "read from:")
             for line in DeadLettersCommand.lines(entries) { say("  " + line) }
             if matching > entries.count { say("  … and \(matching - entries.count) more") }
             guard yes else { throw CommandFailure("nothing sent: pass --yes to redrive") }
-            guard matching > 0 else { return }
 
             let producer = try KafkaProducer(
                 configuration: KafkaProducerConfiguration(kafka: try global.requiredKafka()), logger: logger)
-            var progress = ProgressBar(label: "redriving", total: matching)
+            var bar = ProgressBar(label: "redriving", total: matching)
             let outcome: DeadLetterStore.Redriven
             do {
                 outcome = try await database.withConnection { connection in
-                    try await DeadLetterStore().redrive(chosen, producer: producer, on: connection) {
-                        progress.update($0)
+                    try await DeadLetterStore().redrive(chosen, producer: producer, on: connection) { done in
+                        bar.update(done.sent.count + done.failed.count)
                     }
                 }
+            } catch let error as DeadLetterStore.RedriveInterrupted {
+                await producer.shutdown()
+                report(error.done, say: say)
+                throw CommandFailure(
+                    "stopped by an error after sending \(error.done.sent.count) (their rows are marked; the chunk in "
+                        + "hand may have been sent unmarked, and a later redrive sends it again, which the projectors "
+                        + "ignore as duplicates): \(error.error)")
             } catch {
                 await producer.shutdown()
                 throw error
             }
-            progress.finish(outcome.sent.count + outcome.failed.count)
+            bar.finish(outcome.sent.count + outcome.failed.count)
             await producer.shutdown()
-            for (position, reason) in outcome.failed { printError("not sent: \(position): \(reason)") }
+            report(outcome, say: say)
+            if !outcome.failed.isEmpty || outcome.stoppedEarly || outcome.cancelled {
+                throw ExitCode(Self.partiallySentExitCode)
+            }
+        }
+
+        /// Says what a redrive sent and what Kafka refused.
+        private func report(_ outcome: DeadLetterStore.Redriven, say: (String) -> Void) {
+            for (position, error) in outcome.failed { printError("not sent: \(position): \(error.detail)") }
             say(
                 "sent \(outcome.sent.count) dead letters again; running projectors read them like any message "
                     + "(`tongban dead-letters list` shows any rejected again, at their new offsets)")
-            if !outcome.failed.isEmpty {
-                say("\(outcome.failed.count) were not sent (listed above); their rows are unchanged: run it again")
-                throw ExitCode(Self.partiallySentExitCode)
+            if outcome.stoppedEarly {
+                say(
+                    "stopped early: Kafka took none of the last chunk (is it reachable?); the rest were not tried: "
+                        + "run it again")
             }
+            guard !outcome.failed.isEmpty else { return }
+            let passing = outcome.failed.allSatisfy(\.error.isRetriable)
+            say(
+                "\(outcome.failed.count) were not sent (listed above); their rows are unchanged: "
+                    + (passing
+                        ? "run it again"
+                        : "some will not go through as they are (e.g. too large for message.max.bytes: pass "
+                            + "--kafka-property message.max.bytes=N)"))
         }
     }
 }
