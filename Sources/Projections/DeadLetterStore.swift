@@ -193,7 +193,7 @@ public struct DeadLetterStore: Sendable {
     ///   - chunk: the most dead letters per transaction.
     ///   - chunkBytes: about the most bytes of keys and values per transaction (a larger dead letter goes alone).
     ///   - progress: called after each chunk with what was done so far. Cancelling the task stops the redrive after
-    ///     the chunk in hand (``Redriven/cancelled``).
+    ///     the chunk in hand, which is finished and committed (``Redriven/cancelled``).
     /// - Returns: what was sent, and what Kafka refused.
     /// - Throws: ``RedriveInterrupted``, with what was done, on a PostgreSQL error or a producer that cannot work.
     public func redrive(
@@ -202,29 +202,37 @@ public struct DeadLetterStore: Sendable {
     ) async throws(RedriveInterrupted) -> Redriven {
         var outcome = Redriven()
         do {
-            // The server's clock, as text, so that the bound is exactly what recorded_at compares with.
-            let started = try await connection.query("SELECT clock_timestamp()::text")[0].decode(String.self, at: 0)
+            // The server's clock, in UTC whatever the session's DateStyle and TimeZone, to the microsecond: the bound
+            // is exactly what recorded_at compares with.
+            let started = try await connection.query(
+                "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || '+00'"
+            )[0].decode(String.self, at: 0)
             var after: Position?
-            while true {
-                let chunkOutcome = try await connection.withTransaction { connection in
-                    try await redriveChunk(
-                        selection, after: after, until: started, chunk: chunk, chunkBytes: chunkBytes,
-                        producer: producer, on: connection)
-                }
-                guard let last = chunkOutcome.last else { break }
+            while !Task.isCancelled {
+                let from = after
+                // Shielded from cancellation: a chunk whose copies were sent is marked and committed.
+                let chunkOutcome = try await Task {
+                    try await connection.withTransaction { connection in
+                        try await redriveChunk(
+                            selection, after: from, until: started, chunk: chunk, chunkBytes: chunkBytes,
+                            producer: producer, on: connection)
+                    }
+                }.value
+                guard let last = chunkOutcome.last else { return outcome }
                 after = last
                 outcome.sent += chunkOutcome.sent
                 outcome.failed += chunkOutcome.failed
                 await progress(outcome)
-                if Task.isCancelled {
-                    outcome.cancelled = true
-                    break
-                }
-                if chunkOutcome.sent.isEmpty {
+                // Kafka took nothing, and only for reasons that pass (unreachable, timed out): the rest would wait
+                // out the same timeouts. Failures of particular messages (too large, not allowed) do not stop it.
+                if chunkOutcome.sent.isEmpty && !chunkOutcome.failed.isEmpty
+                    && chunkOutcome.failed.allSatisfy(\.error.isRetriable)
+                {
                     outcome.stoppedEarly = true
-                    break
+                    return outcome
                 }
             }
+            outcome.cancelled = true
         } catch {
             throw RedriveInterrupted(done: outcome, error: error)
         }
@@ -240,23 +248,25 @@ public struct DeadLetterStore: Sendable {
         sent: [(position: Position, offset: Int64?)], failed: [(position: Position, error: KafkaError)],
         last: Position?
     ) {
-        // Lock first, without the bytes; then read the bytes of as many as fit.
-        let locked = try await page(
-            selection, after: after, until: until, limit: max(1, chunk), withBytes: false, locking: true,
+        // The sizes first, without locking; then lock and read the bytes of as many as fit (a row another redrive
+        // holds, or that another redrive marked meanwhile, is left out: the cursor moves past it all the same).
+        let candidates = try await page(
+            selection, after: after, until: until, limit: max(1, chunk), withBytes: false, locking: false,
             on: connection
         ).letters.map(\.entry)
         var taken: [Position] = []
         var bytes = 0
-        for entry in locked {
+        for entry in candidates {
             let size = entry.valueBytes + (entry.keyBytes ?? 0)
             if !taken.isEmpty && bytes + size > chunkBytes { break }
             taken.append(entry.position)
             bytes += size
         }
         guard let last = taken.last else { return ([], [], nil) }
+        var narrowed = selection
+        narrowed.positions = taken
         let letters = try await page(
-            Selection(positions: taken, includingRedriven: true), after: nil, until: nil, limit: taken.count,
-            withBytes: true, locking: false, on: connection
+            narrowed, after: nil, until: until, limit: taken.count, withBytes: true, locking: true, on: connection
         ).letters
         let reports = try await producer.send(
             letters.map { letter in

@@ -42,6 +42,37 @@ struct DeadLettersCommandTests {
         #expect(EventViolation.printable("王小明 😀 ü") == "王小明 😀 ü")
     }
 
+    @Test("#4 list and show change no schema: they refuse while migrations are pending; nothing to redrive is said")
+    func unmigratedAndEmpty() async throws {
+        let logger = Logger(label: "test")
+        try await withTestDatabase { db in
+            let all = try TongbanMigrations.all().map(\.version)
+            #expect(try await TongbanMigrations.pending(db.client) == all)
+            await #expect {
+                try await DeadLettersCommand.List.parse([]).perform(database: db.client, logger: logger) { _ in }
+            } throws: { error in
+                "\(error)".contains("the database lacks migrations \(all)")
+            }
+            await #expect(throws: CommandFailure.self) {
+                try await DeadLettersCommand.Show.parse(["tongban.household:0:0"])
+                    .perform(database: db.client, logger: logger, say: { _ in }, write: { _ in })
+            }
+            #expect(try await TongbanMigrations.pending(db.client) == all, "nothing was migrated")
+
+            // The redrive migrates; with nothing to send it says so and succeeds, without Kafka.
+            var said: [String] = []
+            try await DeadLettersCommand.Redrive.parse(["--all", "--yes"]).perform(database: db.client, logger: logger)
+            {
+                said.append($0)
+            }
+            #expect(said.last == "no dead letters match (those already redriven are left out without --again)")
+            #expect(try await TongbanMigrations.pending(db.client).isEmpty)
+            said = []
+            try await DeadLettersCommand.List.parse([]).perform(database: db.client, logger: logger) { said.append($0) }
+            #expect(said == ["0 dead letters not yet redriven match"])
+        }
+    }
+
     /// The case a redrive is for: a department's key registered after its events arrived. They are dead letters
     /// ("unknown key id"); once the key is registered, a redrive sends them again and the projector applies them, so
     /// the views end as if the key had been known from the start. A second redrive changes nothing.
@@ -261,7 +292,8 @@ struct DeadLettersCommandTests {
                 configuration: KafkaProducerConfiguration(kafka: .init(bootstrapServers: cluster.bootstrapServers)),
                 logger: testLogger("redrive"))
             let second = try await db.client.withConnection { connection in
-                try await store.redrive(selection, producer: producer, on: connection, chunk: 3)
+                // One at a time by size: the cursor moves past locked rows the byte bound left for the next chunk.
+                try await store.redrive(selection, producer: producer, on: connection, chunk: 3, chunkBytes: 1)
             }
             await producer.shutdown()
             #expect(second.sent.map(\.position) == copies.map(\.position))
@@ -285,6 +317,7 @@ struct DeadLettersCommandTests {
             }
             try? await Task.sleep(for: .milliseconds(50))
         }
+        Issue.record("the projector did not record \(count) rejected copies within 60 s")
     }
 
     /// Rows with a redriven copy.

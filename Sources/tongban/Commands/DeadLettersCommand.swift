@@ -12,7 +12,8 @@ struct DeadLettersCommand: AsyncParsableCommand {
         commandName: "dead-letters",
         abstract: "List, read and redrive the messages the projectors rejected.",
         discussion: """
-            Reads tongban.dead_letter (needs PostgreSQL: DATABASE_URL or PG*; pending migrations are applied first). \
+            Reads tongban.dead_letter (needs PostgreSQL: DATABASE_URL or PG*). `list` and `show` change nothing and \
+            refuse when migrations are pending; `redrive` applies them first. \
             A dead letter is named by its position TOPIC:PARTITION:OFFSET, as `list` prints it. After fixing a cause \
             on the hub's side (a department key registered late, a view that refused a valid fact), `redrive` sends \
             the original messages again, unchanged, to the partitions they were read from; the projectors verify and \
@@ -268,7 +269,8 @@ struct DeadLettersCommand: AsyncParsableCommand {
                 message, and ignore it if its id was applied already. A copy rejected again is a new dead letter at \
                 its new offset. The row of each dead letter sent records when and at which offset (the list shows \
                 it), and later redrives leave it out unless --again is given. Needs Kafka and PostgreSQL. Without \
-                --yes it only says what it would send. Exit status 3: some were not sent (listed); run it again.
+                --yes it only says what it would send. Exit status: 0 all sent (or none matched); 1 nothing sent \
+                without --yes, or stopped by an error (what was sent is said); 3 some were not sent (listed).
                 """)
 
         /// Some dead letters were not sent; their rows are unchanged.
@@ -335,6 +337,7 @@ struct DeadLettersCommand: AsyncParsableCommand {
                     }
                 }
             } catch let error as DeadLetterStore.RedriveInterrupted {
+                bar.finish(error.done.sent.count + error.done.failed.count)
                 await producer.shutdown()
                 report(error.done, say: say)
                 throw CommandFailure(
@@ -355,15 +358,20 @@ struct DeadLettersCommand: AsyncParsableCommand {
 
         /// Says what a redrive sent and what Kafka refused.
         private func report(_ outcome: DeadLetterStore.Redriven, say: (String) -> Void) {
-            for (position, error) in outcome.failed { printError("not sent: \(position): \(error.detail)") }
+            let listed = 20
+            for (position, error) in outcome.failed.prefix(listed) {
+                printError("not sent: \(position): \(error.detail)")
+            }
+            if outcome.failed.count > listed { printError("not sent: \(outcome.failed.count - listed) more") }
             say(
                 "sent \(outcome.sent.count) dead letters again; running projectors read them like any message "
                     + "(`tongban dead-letters list` shows any rejected again, at their new offsets)")
             if outcome.stoppedEarly {
                 say(
-                    "stopped early: Kafka took none of the last chunk (is it reachable?); the rest were not tried: "
-                        + "run it again")
+                    "stopped early: Kafka took none of the last chunk, for reasons that pass (unreachable? timed out?); "
+                        + "the rest were not tried: run it again")
             }
+            if outcome.cancelled { say("cancelled after the chunk in hand; the rest were not tried: run it again") }
             guard !outcome.failed.isEmpty else { return }
             let passing = outcome.failed.allSatisfy(\.error.isRetriable)
             say(
