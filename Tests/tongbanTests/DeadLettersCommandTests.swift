@@ -49,13 +49,13 @@ struct DeadLettersCommandTests {
             let all = try TongbanMigrations.all().map(\.version)
             #expect(try await TongbanMigrations.pending(db.client) == all)
             await #expect {
-                try await DeadLettersCommand.List.parse([]).perform(database: db.client, logger: logger) { _ in }
+                try await DeadLettersCommand.List.parse([]).perform(database: db.client) { _ in }
             } throws: { error in
                 "\(error)".contains("the database lacks migrations \(all)")
             }
             await #expect(throws: CommandFailure.self) {
                 try await DeadLettersCommand.Show.parse(["tongban.household:0:0"])
-                    .perform(database: db.client, logger: logger, say: { _ in }, write: { _ in })
+                    .perform(database: db.client, say: { _ in }, write: { _ in })
             }
             #expect(try await TongbanMigrations.pending(db.client) == all, "nothing was migrated")
 
@@ -68,7 +68,7 @@ struct DeadLettersCommandTests {
             #expect(said.last == "no dead letters match (those already redriven are left out without --again)")
             #expect(try await TongbanMigrations.pending(db.client).isEmpty)
             said = []
-            try await DeadLettersCommand.List.parse([]).perform(database: db.client, logger: logger) { said.append($0) }
+            try await DeadLettersCommand.List.parse([]).perform(database: db.client) { said.append($0) }
             #expect(said == ["0 dead letters not yet redriven match"])
         }
     }
@@ -113,7 +113,7 @@ struct DeadLettersCommandTests {
 
             var said: [String] = []
             try await DeadLettersCommand.List.parse(["--topic", civil, "--reason", "unknown key id", "--limit", "2"])
-                .perform(database: db.client, logger: logger) { said.append($0) }
+                .perform(database: db.client) { said.append($0) }
             #expect(said.count == 3)
             #expect(said[0].hasPrefix(late[0].position.description + "  "))
             #expect(said[0].contains("unknown key id"))
@@ -123,18 +123,18 @@ struct DeadLettersCommandTests {
             said = []
             let first = late[0]
             try await DeadLettersCommand.Show.parse([first.position.description])
-                .perform(database: db.client, logger: logger, say: { said.append($0) }, write: { _ in })
+                .perform(database: db.client, say: { said.append($0) }, write: { _ in })
             #expect(said.contains("position  \(first.position)"))
             #expect(said.contains("redriven  no"))
             #expect(said.contains { $0.hasPrefix("reason    ") && $0.contains("unknown key id") }, "\(said)")
             var raw: [UInt8] = []
             try await DeadLettersCommand.Show.parse([first.position.description, "--raw"])
-                .perform(database: db.client, logger: logger, say: { _ in }, write: { raw = $0 })
+                .perform(database: db.client, say: { _ in }, write: { raw = $0 })
             let sent = population.events.filter { $0.id == first.eventID?.uuidString.lowercased() }.map(\.line)
             #expect(sent.contains(raw))
             await #expect(throws: CommandFailure.self) {
                 try await DeadLettersCommand.Show.parse(["\(civil):0:999999"])
-                    .perform(database: db.client, logger: logger, say: { _ in }, write: { _ in })
+                    .perform(database: db.client, say: { _ in }, write: { _ in })
             }
 
             // Without --yes, only what it would send.

@@ -73,35 +73,13 @@ struct DeadLettersCommand: AsyncParsableCommand {
         return position
     }
 
-    /// Runs `body` with a migrated pool, and shuts the pool down.
-    static func withDatabase(
-        _ global: GlobalOptions, label: String, _ body: (PostgresClient, Logger) async throws -> Void
-    ) async throws {
-        let logger = global.bootstrapLogging(label: label)
-        let database = PostgresClient(configuration: .init(conninfo: try global.requiredDatabaseURL()), logger: logger)
-        do {
-            try await body(database, logger)
-        } catch {
-            await database.shutdown()
-            throw error
-        }
-        await database.shutdown()
-    }
-
-    /// Applies pending migrations, saying so.
-    static func migrate(_ database: PostgresClient, logger: Logger, say: (String) -> Void) async throws {
-        let applied = try await TongbanMigrations.migrate(database, logger: logger)
-        if !applied.isEmpty { say("applied migrations \(applied)") }
-    }
-
     /// Refuses when the database lacks migrations (`list` and `show` only read: they change no schema).
     static func requireMigrated(_ database: PostgresClient) async throws {
         let pending = try await TongbanMigrations.pending(database)
         guard pending.isEmpty else {
             throw CommandFailure(
                 "the database lacks migrations \(pending) of this build; `list` and `show` change nothing, so apply "
-                    + "them first (`tongban project` does at start; so does `tongban rebuild` without --yes, which changes nothing "
-                    + "else)")
+                    + "them first (`tongban project` does at start)")
         }
     }
 
@@ -156,13 +134,13 @@ struct DeadLettersCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            try await DeadLettersCommand.withDatabase(global, label: "tongban.dead-letters") { database, logger in
-                try await perform(database: database, logger: logger) { print($0) }
+            try await global.withDatabase(label: "tongban.dead-letters") { database, _ in
+                try await perform(database: database) { print($0) }
             }
         }
 
         /// Prints the matching dead letters.
-        func perform(database: PostgresClient, logger: Logger, say: (String) -> Void) async throws {
+        func perform(database: PostgresClient, say: (String) -> Void) async throws {
             try await DeadLettersCommand.requireMigrated(database)
             let chosen = try selection.selection(positions: [], includingRedriven: redriven)
             let (entries, matching) = try await database.withConnection {
@@ -196,8 +174,8 @@ struct DeadLettersCommand: AsyncParsableCommand {
         var raw = false
 
         func run() async throws {
-            try await DeadLettersCommand.withDatabase(global, label: "tongban.dead-letters") { database, logger in
-                try await perform(database: database, logger: logger, say: { print($0) }) { bytes in
+            try await global.withDatabase(label: "tongban.dead-letters") { database, _ in
+                try await perform(database: database, say: { print($0) }) { bytes in
                     FileHandle.standardOutput.write(Data(bytes))
                 }
             }
@@ -205,9 +183,7 @@ struct DeadLettersCommand: AsyncParsableCommand {
 
         /// Prints the dead letter.
         /// - Throws: ``CommandFailure`` when none is recorded at the position.
-        func perform(
-            database: PostgresClient, logger: Logger, say: (String) -> Void, write: ([UInt8]) -> Void
-        ) async throws {
+        func perform(database: PostgresClient, say: (String) -> Void, write: ([UInt8]) -> Void) async throws {
             let at = try DeadLettersCommand.position(position)
             try await DeadLettersCommand.requireMigrated(database)
             guard let letter = try await database.withConnection({ try await DeadLetterStore().letter(at: at, on: $0) })
@@ -300,7 +276,7 @@ struct DeadLettersCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            try await DeadLettersCommand.withDatabase(global, label: "tongban.dead-letters") { database, logger in
+            try await global.withDatabase(label: "tongban.dead-letters") { database, logger in
                 try await perform(database: database, logger: logger) { print($0) }
             }
         }
@@ -310,7 +286,7 @@ struct DeadLettersCommand: AsyncParsableCommand {
         ///   sent); `ExitCode` ``partiallySentExitCode`` when Kafka refused some.
         func perform(database: PostgresClient, logger: Logger, say: (String) -> Void) async throws {
             let chosen = try selection.selection(positions: positions, includingRedriven: again)
-            try await DeadLettersCommand.migrate(database, logger: logger, say: say)
+            try await applyMigrations(database, logger: logger, say: say)
             let shown = 20
             let (entries, matching) = try await database.withConnection {
                 try await DeadLetterStore().list(chosen, limit: shown, on: $0)

@@ -44,9 +44,7 @@ struct PublishCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = global.bootstrapLogging(label: "tongban.publish")
-        guard let servers = global.resolvedKafkaBootstrapServers else {
-            throw ValidationError("no Kafka: pass --kafka-bootstrap-servers or set KAFKA_BOOTSTRAP_SERVERS")
-        }
+        let kafka = try global.requiredKafka()
         guard let keyBytes = await FileInput.contents(of: key) else {
             throw CommandFailure("cannot read the key file \(key)")
         }
@@ -66,10 +64,9 @@ struct PublishCommand: AsyncParsableCommand {
             throw ExitCode(Self.refusedExitCode)
         }
 
-        var producerConfiguration = KafkaProducerConfiguration(kafka: KafkaConfiguration(bootstrapServers: servers))
-        producerConfiguration.kafka.additionalProperties = try global.resolvedKafkaProperties()
         let publisher = try DepartmentPublisher(
-            configuration: .init(producer: producerConfiguration, key: signingKey), validator: signer.validator,
+            configuration: .init(producer: KafkaProducerConfiguration(kafka: kafka), key: signingKey),
+            validator: signer.validator,
             logger: logger)
         var progress = ProgressBar(label: "publishing", total: ready.count)
         var failed: [(String, String)] = []

@@ -63,15 +63,9 @@ struct RebuildCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let logger = global.bootstrapLogging(label: "tongban.rebuild")
-        let database = PostgresClient(configuration: .init(conninfo: try global.requiredDatabaseURL()), logger: logger)
-        do {
+        try await global.withDatabase(label: "tongban.rebuild") { database, logger in
             try await perform(database: database, logger: logger) { print($0) }
-        } catch {
-            await database.shutdown()
-            throw error
         }
-        await database.shutdown()
     }
 
     /// Migrates, says what the rebuild would do, and does it with `--yes`.
@@ -81,8 +75,7 @@ struct RebuildCommand: AsyncParsableCommand {
     ///   - say: where the lines for the operator go.
     /// - Throws: ``CommandFailure`` without `--yes` (nothing changed), or `PostgresError`.
     func perform(database: PostgresClient, logger: Logger, say: (String) -> Void) async throws {
-        let applied = try await TongbanMigrations.migrate(database, logger: logger)
-        if !applied.isEmpty { say("applied migrations \(applied)") }
+        try await applyMigrations(database, logger: logger, say: say)
         let keepingLedger = kind == .keepLedger
         let plan = try await database.withConnection { try await Self.plan(viewGroup: viewGroup, on: $0) }
         let what =
