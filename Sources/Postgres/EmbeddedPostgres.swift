@@ -14,6 +14,12 @@ import Synchronization
 /// `pg_ctl`, listening on 127.0.0.1 and a Unix socket in that directory. PostgreSQL refuses to run as root, so
 /// when this process is root the server runs as the `postgres` OS user (`runuser -u postgres --`). `stop()`
 /// shuts it down (`pg_ctl stop -m fast`) and removes the directory.
+///
+/// Every connection needs the superuser's password (`scram-sha-256`, over TCP and the socket alike): any local user
+/// can reach a loopback port. Unless the configuration gives one, each cluster gets a random password (32 random
+/// bytes, base64url). It reaches `initdb` through a file of mode 0600, deleted once `initdb` is done, never on a
+/// command line, and it is never logged. `conninfo(database:)` includes it, for this process;
+/// `writePasswordFile()` writes a libpq password file for people and other programs, to go with `url(database:)`.
 public final class EmbeddedPostgres: Sendable {
     /// How to find, create and run the cluster.
     public struct Configuration: Sendable {
@@ -25,8 +31,8 @@ public final class EmbeddedPostgres: Sendable {
         public var fsync: Bool
         /// The superuser's name. Default `tongban`.
         public var superuser: String
-        /// The superuser's password. `nil` (the default) uses `trust` authentication; otherwise connections need
-        /// this password (`scram-sha-256`), which the conninfo includes.
+        /// The superuser's password, which every connection needs (`scram-sha-256`). `nil` (the default) generates a
+        /// random one for the cluster (32 random bytes, base64url). The conninfo includes it.
         public var password: String?
         /// How long the server may take to accept connections before `start` fails. Default 30 s.
         public var startTimeout: Duration
@@ -38,7 +44,7 @@ public final class EmbeddedPostgres: Sendable {
         ///   - binDirectory: where the server binaries are, or `nil` to search.
         ///   - fsync: whether the server syncs writes to disk.
         ///   - superuser: the superuser's name.
-        ///   - password: the superuser's password, or `nil` for trust authentication.
+        ///   - password: the superuser's password, or `nil` for a random one.
         ///   - startTimeout: the time limit for start-up.
         ///   - settings: more server settings.
         public init(
@@ -69,30 +75,37 @@ public final class EmbeddedPostgres: Sendable {
     private let runAs: RunAs
     private let stopped = Mutex(false)
     private let logger: Logger
+    /// The superuser's password: the configuration's, or the one generated for this cluster.
+    private let password: String
 
     private init(
-        directory: URL, binDirectory: String, port: Int, configuration: Configuration, runAs: RunAs, logger: Logger
+        directory: URL, binDirectory: String, port: Int, configuration: Configuration, password: String, runAs: RunAs,
+        logger: Logger
     ) {
         self.directory = directory
         self.binDirectory = binDirectory
         self.port = port
         self.configuration = configuration
+        self.password = password
         self.runAs = runAs
         self.logger = logger
     }
 
-    /// A key=value connection string for a database of this cluster (TCP on 127.0.0.1).
+    /// A key=value connection string for a database of this cluster (TCP on 127.0.0.1), with the password.
+    ///
+    /// - Important: it holds the password: use it in this process, or hand it to a child process through its
+    ///   environment, never on a command line or in a log line.
     /// - Parameter database: the database name. Default `postgres`.
-    /// - Returns: the connection string, including the password if one is set.
+    /// - Returns: the connection string, including the password.
     public func conninfo(database: String = "postgres") -> String {
-        var parts = [
+        [
             "host=127.0.0.1", "port=\(port)", "user=\(quote(configuration.superuser))", "dbname=\(quote(database))",
-        ]
-        if let password = configuration.password { parts.append("password=\(quote(password))") }
-        return parts.joined(separator: " ")
+            "password=\(quote(password))",
+        ].joined(separator: " ")
     }
 
-    /// A `postgresql://` URL for a database of this cluster, without the password.
+    /// A `postgresql://` URL for a database of this cluster, without the password: safe to print. Connecting with it
+    /// needs the password from elsewhere, such as the file `writePasswordFile()` writes (`PGPASSFILE`).
     /// - Parameter database: the database name. Default `postgres`.
     /// - Returns: the URL.
     public func url(database: String = "postgres") -> String {
@@ -105,6 +118,59 @@ public final class EmbeddedPostgres: Sendable {
 
     private func quote(_ value: String) -> String {
         "'" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'") + "'"
+    }
+
+    /// Where `writePasswordFile()` writes: `pgpass` in the cluster's directory (removed with it by `stop()`).
+    public var passwordFile: URL { directory.appendingPathComponent("pgpass") }
+
+    /// Writes a libpq password file (mode 0600) with the superuser's password for this cluster, at `passwordFile`.
+    ///
+    /// With `PGPASSFILE` set to its path and `DATABASE_URL` to `url(database:)`, `psql "$DATABASE_URL"` and every other
+    /// libpq program connect without the password appearing on their command line or in their environment. It matches connections to 127.0.0.1 and to the
+    /// cluster's socket directory, on the cluster's port, to any database. Writing it again replaces it.
+    /// - Returns: the file's URL.
+    /// - Throws: `PostgresError` `.embeddedServer` when the file cannot be written.
+    @discardableResult
+    public func writePasswordFile() throws(PostgresError) -> URL {
+        func field(_ value: String) -> String {
+            value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: ":", with: "\\:")
+        }
+        let lines = ["127.0.0.1", directory.path].map { host in
+            "\(field(host)):\(port):*:\(field(configuration.superuser)):\(field(password))\n"
+        }
+        try Self.writeSecret(lines.joined(), to: passwordFile)
+        return passwordFile
+    }
+
+    /// Writes `text` to a new file that only this user can read (created with mode 0600, never wider), replacing
+    /// any file there.
+    private static func writeSecret(_ text: String, to file: URL) throws(PostgresError) {
+        unlink(file.path)
+        let fd = open(file.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        guard fd >= 0 else {
+            throw PostgresError(.embeddedServer, "cannot create \(file.path): \(String(cString: strerror(errno)))")
+        }
+        defer { close(fd) }
+        let bytes = Array(text.utf8)
+        var written = 0
+        while written < bytes.count {
+            let count = bytes[written...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            if count < 0 && errno == EINTR { continue }
+            guard count > 0 else {
+                throw PostgresError(.embeddedServer, "cannot write \(file.path): \(String(cString: strerror(errno)))")
+            }
+            written += count
+        }
+    }
+
+    /// A new random password: 32 bytes from the system's secure generator, base64url without padding (43 characters).
+    static func randomPassword() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let bytes = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+        return Data(bytes).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-")
+            .replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
     }
 
     private var dataDirectory: URL { directory.appendingPathComponent("data") }
@@ -134,28 +200,26 @@ public final class EmbeddedPostgres: Sendable {
         } catch {
             throw PostgresError(.embeddedServer, "cannot create \(directory.path): \(error.localizedDescription)")
         }
+        let password = configuration.password ?? randomPassword()
         do throws(PostgresError) {
             try runAs.giveAway(directory.path)
-            var initdb = [
-                "-D", directory.appendingPathComponent("data").path, "-U", configuration.superuser,
-                "--encoding=UTF8", "--locale=C",
-            ]
-            if !configuration.fsync { initdb.append("--no-sync") }
-            if let password = configuration.password {
-                let passwordFile = directory.appendingPathComponent("pwfile")
-                guard
-                    FileManager.default.createFile(
-                        atPath: passwordFile.path, contents: Data(password.utf8), attributes: [.posixPermissions: 0o600]
-                    )
-                else {
-                    throw PostgresError(.embeddedServer, "cannot write \(passwordFile.path)")
-                }
+            // The password goes to initdb in a file (a command line is visible to every user), deleted at once.
+            let passwordFile = directory.appendingPathComponent("pwfile")
+            try writeSecret(password + "\n", to: passwordFile)
+            let outcome: ChildProcess.Outcome
+            do throws(PostgresError) {
                 try runAs.giveAway(passwordFile.path)
-                initdb += ["--auth=scram-sha-256", "--pwfile=\(passwordFile.path)"]
-            } else {
-                initdb.append("--auth=trust")
+                var initdb = [
+                    "-D", directory.appendingPathComponent("data").path, "-U", configuration.superuser,
+                    "--encoding=UTF8", "--locale=C", "--auth=scram-sha-256", "--pwfile=\(passwordFile.path)",
+                ]
+                if !configuration.fsync { initdb.append("--no-sync") }
+                outcome = try await runAs.run("\(binDirectory)/initdb", initdb, timeout: .seconds(120))
+            } catch {
+                unlink(passwordFile.path)
+                throw error
             }
-            let outcome = try await runAs.run("\(binDirectory)/initdb", initdb, timeout: .seconds(120))
+            unlink(passwordFile.path)
             guard outcome.status == 0 else {
                 throw PostgresError(
                     .embeddedServer,
@@ -163,13 +227,12 @@ public final class EmbeddedPostgres: Sendable {
                         + tail(outcome.output)
                 )
             }
-            try? FileManager.default.removeItem(at: directory.appendingPathComponent("pwfile"))
             var lastError: PostgresError?
             for _ in 0..<3 {
                 let port = try freePort()
                 let server = EmbeddedPostgres(
                     directory: directory, binDirectory: binDirectory, port: port, configuration: configuration,
-                    runAs: runAs, logger: logger
+                    password: password, runAs: runAs, logger: logger
                 )
                 do {
                     try await server.startServer()

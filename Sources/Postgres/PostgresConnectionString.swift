@@ -19,4 +19,26 @@ public enum PostgresConnectionString {
             return "\(key)='\(escaped)'"
         }.joined(separator: " ")
     }
+
+    /// The libpq environment variables that say what a connection string says: `PGHOST`, `PGPORT`, `PGUSER`,
+    /// `PGDATABASE`, `PGPASSWORD` when it holds a password, `PGSSLMODE`, … (libpq's own keyword-to-variable table).
+    ///
+    /// This is how a connection goes to a child process (`psql`, another `tongban`): in its environment, which only
+    /// its user and root can read, never on its command line, which every user of the machine can read (`ps`).
+    /// Keys the string does not set are not in the result; a child given only these variables connects exactly
+    /// where the string points (clear the `PG*` variables it would inherit first).
+    /// - Parameter conninfo: a `postgresql://` URL or key=value string, with or without a password.
+    /// - Returns: the variables and their values.
+    /// - Throws: `PostgresError` `.connect` when libpq cannot parse `conninfo`, or when it sets a key libpq reads from
+    ///   no environment variable (e.g. `keepalives`, `replication`), which a child would not see.
+    public static func environment(for conninfo: String) throws(PostgresError) -> [String: String] {
+        let (variables, unmapped) = try PQConnInfo.environment(conninfo).get()
+        guard unmapped.isEmpty else {
+            throw PostgresError(
+                .connect,
+                "the connection string sets \(unmapped.joined(separator: ", ")), which libpq reads from no environment "
+                    + "variable: it cannot be handed to a child process")
+        }
+        return variables
+    }
 }

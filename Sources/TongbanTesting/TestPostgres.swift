@@ -7,7 +7,8 @@ import Synchronization
 public struct TestDatabase: Sendable {
     /// The database's name (unique per test).
     public let name: String
-    /// A key=value connection string for the database.
+    /// A key=value connection string for the database. For the embedded server it holds the server's password:
+    /// give it to a child process through its environment (`DATABASE_URL`), never on its command line.
     public let conninfo: String
     /// A pool connected to the database; shut down when the test's closure returns.
     public let client: PostgresClient
@@ -27,7 +28,8 @@ public struct TestDatabase: Sendable {
 /// The shared PostgreSQL server of a test process, and a fresh database for each test.
 ///
 /// The server is `TONGBAN_TEST_DATABASE_URL` when set (a superuser URL or key=value string); otherwise one
-/// `EmbeddedPostgres` cluster, started on first use and stopped when the process exits. If the server binaries are
+/// `EmbeddedPostgres` cluster, started on first use and stopped when the process exits, whose random password the
+/// connection strings carry. If the server binaries are
 /// missing, every test that asks for a database fails with the message saying what to install.
 public enum TestPostgres {
     /// A logger for tests: `notice` and above, so passing tests stay quiet.
