@@ -14,6 +14,7 @@ public import Postgres
 /// let store = DeadLetterStore()
 /// let letters = try await store.list(.init(reasonContaining: "unknown key"), limit: 50, on: connection)
 /// let outcome = try await store.redrive(.init(reasonContaining: "unknown key"), producer: producer, on: connection)
+/// print("sent \(outcome.sentCount), the first at \(outcome.sentSample.first?.position.description ?? "-")")
 /// ```
 public struct DeadLetterStore: Sendable {
     /// Creates the store.
@@ -123,18 +124,56 @@ public struct DeadLetterStore: Sendable {
         public var isEverything: Bool { positions.isEmpty && topics.isEmpty && reasonContaining == nil && since == nil }
     }
 
-    /// What a redrive did.
+    /// What a redrive did: how many dead letters were sent and how many Kafka refused, with the first positions of
+    /// each kind (at most ``sampleLimit`` of each, so that the result of a redrive of millions stays small).
     public struct Redriven: Sendable {
-        /// The dead letters sent again, with the offset of each copy in the same topic and partition (`nil` when
-        /// Kafka did not say: only without acknowledgements).
-        public var sent: [(position: Position, offset: Int64?)] = []
-        /// Those Kafka did not take, with why and whether trying again may help; their rows are unchanged.
-        public var failed: [(position: Position, error: KafkaError)] = []
+        /// The most positions of each kind a result keeps unless told otherwise.
+        public static let defaultSampleLimit = 100
+
+        /// The most positions of each kind kept in ``sentSample`` and ``failedSample``; the rest are only counted.
+        public let sampleLimit: Int
+        /// How many dead letters were sent again.
+        public private(set) var sentCount = 0
+        /// The first ``sampleLimit`` dead letters sent again, in the order sent, with the offset of each copy in the
+        /// same topic and partition (`nil` when Kafka did not say: only without acknowledgements).
+        public private(set) var sentSample: [(position: Position, offset: Int64?)] = []
+        /// How many dead letters Kafka did not take; their rows are unchanged.
+        public private(set) var failedCount = 0
+        /// The first ``sampleLimit`` dead letters Kafka did not take, with why and whether trying again may help.
+        public private(set) var failedSample: [(position: Position, error: KafkaError)] = []
+        /// Whether trying again may help every dead letter Kafka did not take, those left out of ``failedSample``
+        /// too (`true` when it refused none).
+        public private(set) var failuresAreRetriable = true
         /// Whether it stopped early because Kafka took nothing of a whole chunk (unreachable?): the rest were not
         /// tried.
         public var stoppedEarly = false
         /// Whether its task was cancelled: it stopped after the chunk in hand, and the rest were not tried.
         public var cancelled = false
+
+        /// An empty result.
+        /// - Parameter sampleLimit: the most positions of each kind to keep (at least 0).
+        public init(sampleLimit: Int = Redriven.defaultSampleLimit) {
+            self.sampleLimit = max(0, sampleLimit)
+        }
+
+        /// How many sent dead letters ``sentSample`` leaves out.
+        public var sentLeftOut: Int { sentCount - sentSample.count }
+        /// How many refused dead letters ``failedSample`` leaves out.
+        public var failedLeftOut: Int { failedCount - failedSample.count }
+
+        /// Counts a chunk's outcome, keeping positions while the samples have room.
+        /// - Parameters:
+        ///   - sent: the dead letters sent, with the offsets of their copies.
+        ///   - failed: the dead letters Kafka did not take, with why.
+        mutating func record(
+            sent: [(position: Position, offset: Int64?)], failed: [(position: Position, error: KafkaError)]
+        ) {
+            sentCount += sent.count
+            sentSample += sent.prefix(max(0, sampleLimit - sentSample.count))
+            failedCount += failed.count
+            failedSample += failed.prefix(max(0, sampleLimit - failedSample.count))
+            if !failed.allSatisfy(\.error.isRetriable) { failuresAreRetriable = false }
+        }
     }
 
     /// A redrive stopped by an error (PostgreSQL, or a producer that cannot work); what it did until then stands.
@@ -192,15 +231,17 @@ public struct DeadLetterStore: Sendable {
     ///   - connection: a connection to the migrated database, outside any transaction.
     ///   - chunk: the most dead letters per transaction.
     ///   - chunkBytes: about the most bytes of keys and values per transaction (a larger dead letter goes alone).
+    ///   - sampleLimit: the most positions of each kind (sent, refused) the result keeps; all are counted.
     ///   - progress: called after each chunk with what was done so far. Cancelling the task stops the redrive after
     ///     the chunk in hand, which is finished and committed (``Redriven/cancelled``).
-    /// - Returns: what was sent, and what Kafka refused.
+    /// - Returns: how many were sent and how many Kafka refused, with the first positions of each.
     /// - Throws: ``RedriveInterrupted``, with what was done, on a PostgreSQL error or a producer that cannot work.
     public func redrive(
         _ selection: Selection, producer: KafkaProducer, on connection: PostgresConnection, chunk: Int = 500,
-        chunkBytes: Int = 16 << 20, progress: (Redriven) async -> Void = { _ in }
+        chunkBytes: Int = 16 << 20, sampleLimit: Int = Redriven.defaultSampleLimit,
+        progress: (Redriven) async -> Void = { _ in }
     ) async throws(RedriveInterrupted) -> Redriven {
-        var outcome = Redriven()
+        var outcome = Redriven(sampleLimit: sampleLimit)
         do {
             // The server's clock, in UTC whatever the session's DateStyle and TimeZone, to the microsecond: the bound
             // is exactly what recorded_at compares with.
@@ -220,8 +261,7 @@ public struct DeadLetterStore: Sendable {
                 }.value
                 guard let last = chunkOutcome.last else { return outcome }
                 after = last
-                outcome.sent += chunkOutcome.sent
-                outcome.failed += chunkOutcome.failed
+                outcome.record(sent: chunkOutcome.sent, failed: chunkOutcome.failed)
                 await progress(outcome)
                 // Kafka took nothing, and only for reasons that pass (unreachable, timed out): the rest would wait
                 // out the same timeouts. Failures of particular messages (too large, not allowed) do not stop it.

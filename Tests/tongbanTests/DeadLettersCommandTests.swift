@@ -264,13 +264,13 @@ struct DeadLettersCommandTests {
                 let redrive = Task {
                     try await db.client.withConnection { connection in
                         try await store.redrive(selection, producer: producer, on: connection, chunk: 2) { done in
-                            guard done.sent.count <= late.count else {
+                            guard done.sentCount <= late.count else {
                                 // Sending its own copies again: stop it (it would not end).
-                                Issue.record("the redrive sent \(done.sent.count) of \(late.count) dead letters")
+                                Issue.record("the redrive sent \(done.sentCount) of \(late.count) dead letters")
                                 withUnsafeCurrentTask { $0?.cancel() }
                                 return
                             }
-                            await Self.waitForRejectedCopies(done.sent.count, conninfo: db.conninfo)
+                            await Self.waitForRejectedCopies(done.sentCount, conninfo: db.conninfo)
                         }
                     }
                 }
@@ -279,8 +279,9 @@ struct DeadLettersCommandTests {
                 outcome.withLock { $0 = done }
             }
             let first = try #require(outcome.withLock { $0 })
-            #expect(first.failed.isEmpty && !first.stoppedEarly && !first.cancelled)
-            #expect(first.sent.map(\.position) == late.map(\.position))
+            #expect(first.failedCount == 0 && !first.stoppedEarly && !first.cancelled)
+            #expect(first.sentCount == late.count)
+            #expect(first.sentSample.map(\.position) == late.prefix(first.sampleLimit).map(\.position))
             let letters = try await db.client.withConnection {
                 try await store.list(.init(topics: [civil], includingRedriven: true), limit: 10_000, on: $0)
             }.entries
@@ -296,7 +297,8 @@ struct DeadLettersCommandTests {
                 try await store.redrive(selection, producer: producer, on: connection, chunk: 3, chunkBytes: 1)
             }
             await producer.shutdown()
-            #expect(second.sent.map(\.position) == copies.map(\.position))
+            #expect(second.sentCount == copies.count)
+            #expect(second.sentSample.map(\.position) == copies.prefix(second.sampleLimit).map(\.position))
             _ = try await ProjectionScenario.project(cluster, database: db, group: TestNames.unique("key-known"))
             #expect(try await ProjectionScenario.ledgerIDs(db.client) == population.appliedIDs)
         }

@@ -9,11 +9,12 @@ import SyntheticPopulation
 /// `tongban bench apply`: the views' store alone, without Kafka, to see what the apply costs on each side.
 ///
 /// A signed synthetic population is read as a rebuild reads it (`EventValidator.readAccepted`, then fingerprinted
-/// as `StagedEvent`s) and applied in batches with `ViewStore.apply` on one connection, from an empty database.
+/// as `StagedEvent`s) and applied in batches with `ViewStore.apply` on one connection, from an empty database: a
+/// private `EmbeddedPostgres` cluster started for the run and removed after it (never a configured database).
 /// Reading and applying are timed apart; the CPU of this process and of PostgreSQL during the apply is reported
 /// per event.
 enum ApplyBenchmark {
-    static func run(events: Int, batchSize: Int, conninfo: String?, logger: Logger) async throws -> [BenchmarkFigure] {
+    static func run(events: Int, batchSize: Int, logger: Logger) async throws -> [BenchmarkFigure] {
         var configuration = PopulationConfiguration(people: max(1, events / 35), seed: 7)
         configuration.signingKeys = DevKeys.all
         var messages: [(partition: KafkaTopicPartition, line: [UInt8])] = []
@@ -23,9 +24,6 @@ enum ApplyBenchmark {
             var hash: UInt32 = 2_166_136_261
             for byte in event.key.utf8 { hash = (hash ^ UInt32(byte)) &* 16_777_619 }
             messages.append((KafkaTopicPartition(event.topic, Int32(hash % 48)), event.line))
-        }
-        if let conninfo {
-            return try await measure(messages, batchSize: batchSize, conninfo: conninfo, offsets: &next, logger: logger)
         }
         var server = EmbeddedPostgres.Configuration()
         server.settings["max_wal_size"] = "4GB"

@@ -25,28 +25,25 @@ enum IngestBenchmark {
         var partitions: Int
         var batchSize: Int
         var applyConnections: Int
-        var conninfo: String?
     }
 
+    /// Runs the benchmark on a Kafka mock cluster and a private `EmbeddedPostgres` cluster, both started for the run
+    /// and removed after it (never on a configured database: the rebuild runs empty the views and the ledger).
     static func run(_ options: Options, logger: Logger) async throws -> [BenchmarkFigure] {
         let cluster = try KafkaMockCluster(brokers: 1, logger: logger)
         do {
+            var configuration = EmbeddedPostgres.Configuration()
+            configuration.settings["max_wal_size"] = "4GB"
+            configuration.settings["shared_buffers"] = "512MB"
+            let server = try await EmbeddedPostgres.start(configuration, logger: logger)
             let figures: [BenchmarkFigure]
-            if let conninfo = options.conninfo {
-                figures = try await run(options, cluster: cluster, conninfo: conninfo, logger: logger)
-            } else {
-                var configuration = EmbeddedPostgres.Configuration()
-                configuration.settings["max_wal_size"] = "4GB"
-                configuration.settings["shared_buffers"] = "512MB"
-                let server = try await EmbeddedPostgres.start(configuration, logger: logger)
-                do {
-                    figures = try await run(options, cluster: cluster, conninfo: server.conninfo(), logger: logger)
-                } catch {
-                    try? await server.stop()
-                    throw error
-                }
-                try await server.stop()
+            do {
+                figures = try await run(options, cluster: cluster, conninfo: server.conninfo(), logger: logger)
+            } catch {
+                try? await server.stop()
+                throw error
             }
+            try await server.stop()
             await cluster.shutdown()
             return figures
         } catch {
@@ -307,13 +304,20 @@ enum IngestBenchmark {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
         process.arguments = [
-            "project", "--dev-keys", "--no-metrics", "--no-migrate", "--batch-size", String(batchSize),
+            "project", "--allow-development-keys", "--no-metrics", "--no-migrate", "--batch-size", String(batchSize),
             "--apply-connections", String(applyConnections),
             "--group", "bench-\(label)", "--log-level", "warning",
         ]
-        var environment = ProcessInfo.processInfo.environment
+        // The embedded cluster goes to the child in its environment only, never as arguments, in place of any PG*
+        // variable or DATABASE_URL it would inherit; the mock cluster in place of any configured Kafka.
+        var environment = try ChildEnvironment.connecting(to: conninfo)
+        environment["KAFKA_PROPERTIES"] = nil
         environment["KAFKA_BOOTSTRAP_SERVERS"] = cluster.bootstrapServers
-        environment["DATABASE_URL"] = conninfo
+        // This run's development keys (the population was signed with them), in a file the child reads.
+        let keys = FileManager.default.temporaryDirectory.appendingPathComponent("tongban-bench-keys-\(label).jwks")
+        try Data((DevKeys.registry.jwks + "\n").utf8).write(to: keys)
+        defer { try? FileManager.default.removeItem(at: keys) }
+        environment["TONGBAN_DEPARTMENT_KEYS"] = keys.path
         process.environment = environment
         try process.run()
         defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }

@@ -1,15 +1,13 @@
 import Logging
 import Postgres
 
-/// Runs ``PostgresBenchmark`` against the configured database, or a private embedded cluster.
+/// Runs ``PostgresBenchmark`` on a private embedded cluster, started for the run and removed after it (never on a
+/// configured database).
 enum PostgresBenchRunner {
-    static func run(global: GlobalOptions, rows: Int, logger: Logger) async throws -> [BenchmarkFigure] {
-        if global.isDatabaseConfigured {
-            return try await PostgresBenchmark.run(conninfo: global.resolvedDatabaseURL, rows: rows, logger: logger)
-        }
+    static func run(rows: Int, logger: Logger) async throws -> [BenchmarkFigure] {
         let server = try await EmbeddedPostgres.start(logger: logger)
         do {
-            let figures = try await PostgresBenchmark.run(conninfo: server.conninfo(), rows: rows, logger: logger)
+            let figures = try await PostgresBenchmark.run(on: server, rows: rows, logger: logger)
             try await server.stop()
             return figures
         } catch {

@@ -2,17 +2,18 @@ import Foundation
 import Logging
 import Postgres
 
-/// Measures the Postgres layer against a live server: round-trip latency, binary and text COPY (the latter
-/// compared with `psql \copy` of the same file), and pipelined inserts.
+/// Measures the Postgres layer on the embedded cluster a benchmark started: round-trip latency, binary and text COPY
+/// (the latter compared with `psql \copy` of the same file), and pipelined inserts.
 struct PostgresBenchmark {
     /// Runs the benchmark. It creates tables named `tongban_bench_<random>_*` and drops them afterwards.
     /// - Parameters:
-    ///   - conninfo: the server (URL, key=value, or "" for `PG*` variables).
+    ///   - server: the embedded cluster the benchmark started (its `postgres` database is used).
     ///   - rows: rows per COPY run; the pipeline run uses at most 100,000.
     ///   - logger: for progress.
     /// - Returns: the figures, in the order measured.
     /// - Throws: `PostgresError`, or an error when `psql` cannot be run.
-    static func run(conninfo: String, rows: Int, logger: Logger) async throws -> [BenchmarkFigure] {
+    static func run(on server: EmbeddedPostgres, rows: Int, logger: Logger) async throws -> [BenchmarkFigure] {
+        let conninfo = server.conninfo()
         let connection = try await PostgresConnection.connect(conninfo, logger: logger)
         let prefix = "tongban_bench_\(UInt32.random(in: 0...UInt32.max))"
         let tables = ["binary", "ours", "psql", "pipeline"].map { "\(prefix)_\($0)" }
@@ -147,18 +148,40 @@ struct PostgresBenchmark {
         )
     }
 
-    /// Runs `psql -X -q -v ON_ERROR_STOP=1 [-d conninfo] -c command` and waits for it without blocking a thread.
-    private static func runPsql(conninfo: String, command: String) async throws {
+    /// How `psql` is started to run `command` on the database of `conninfo`: its arguments, which never hold a
+    /// connection parameter (every user of the machine can read a process's arguments), and its environment, which
+    /// carries them all as libpq variables (`PGHOST`, `PGPORT`, `PGUSER`, `PGDATABASE`, and `PGPASSWORD` when the
+    /// connection string holds a password), in place of any `PG*` variable or `DATABASE_URL` inherited.
+    /// - Parameters:
+    ///   - conninfo: the database, a URL or key=value string, with or without a password.
+    ///   - command: what `psql -c` runs.
+    ///   - inherited: the environment the child would otherwise inherit.
+    /// - Returns: the arguments after the executable, and the whole environment of the child.
+    /// - Throws: `PostgresError` `.connect` when `conninfo` cannot be parsed or handed over in the environment.
+    static func psqlInvocation(
+        conninfo: String, command: String, inheriting inherited: [String: String] = ProcessInfo.processInfo.environment
+    ) throws -> (arguments: [String], environment: [String: String]) {
+        (
+            ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", command],
+            try ChildEnvironment.connecting(to: conninfo, inheriting: inherited)
+        )
+    }
+
+    /// Runs `psql -X -q -v ON_ERROR_STOP=1 -c command` on the database of `conninfo` (given in the environment:
+    /// ``psqlInvocation(conninfo:command:inheriting:)``) and waits for it without blocking a thread.
+    /// - Throws: `PostgresError` when `psql` is missing, cannot start, or exits with a non-zero status.
+    static func runPsql(conninfo: String, command: String) async throws {
         let candidates =
             ["/usr/bin/psql", "/usr/local/bin/psql"]
             + ((try? await EmbeddedPostgres.findBinaries()).map { ["\($0)/psql"] } ?? [])
         guard let psql = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
             throw PostgresError(.embeddedServer, "psql not found: install the Debian package `postgresql-client`")
         }
+        let invocation = try psqlInvocation(conninfo: conninfo, command: command)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: psql)
-        process.arguments =
-            ["-X", "-q", "-v", "ON_ERROR_STOP=1"] + (conninfo.isEmpty ? [] : ["-d", conninfo]) + ["-c", command]
+        process.arguments = invocation.arguments
+        process.environment = invocation.environment
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         let status: Int32 = try await withCheckedThrowingContinuation { continuation in

@@ -3,12 +3,42 @@ import Foundation
 import Logging
 
 /// Benchmarks that print their figures. Build with `-c release` for meaningful numbers.
+///
+/// Every benchmark runs on the stack it starts itself (an `EmbeddedPostgres` cluster, a Kafka mock cluster) and
+/// never on a configured one: `bench ingest` and `bench apply` empty the views and the ledger of the database they
+/// measure. While a database is configured (`--database-url`, `DATABASE_URL`, `PGHOST`, …) each refuses before
+/// connecting to anything (``GlobalOptions/refuseConfiguredDatabase(benchmark:)``).
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure Tongban's throughput and latency on this machine (use a release build).",
+        discussion: """
+            Each benchmark starts its own PostgreSQL (from the system's server binaries) and Kafka mock cluster, and \
+            removes them when it ends. It never uses a configured database: while --database-url, DATABASE_URL or \
+            PGHOST, PGHOSTADDR, PGPORT, PGDATABASE or PGSERVICE is set, it refuses to start.
+            """,
         subcommands: [ClientsBench.self, EventsBench.self, IngestBench.self, ApplyBench.self]
     )
+}
+
+extension GlobalOptions {
+    /// Refuses to run a benchmark while a PostgreSQL server is configured: benchmarks run only on the embedded
+    /// cluster they start (`bench ingest` and `bench apply` empty the views and the ledger of the database they use).
+    /// - Parameter benchmark: the subcommand, e.g. `ingest`, for the message.
+    /// - Throws: ``CommandFailure`` naming what configures the database and saying to unset it.
+    func refuseConfiguredDatabase(benchmark: String) throws {
+        let sources = databaseConfigurationSources
+        guard !sources.isEmpty else { return }
+        let variables = sources.filter { !$0.hasPrefix("--") }
+        let remedies =
+            (variables.isEmpty ? [] : ["unset \(variables.joined(separator: ", "))"])
+            + (sources.contains("--database-url") ? ["drop --database-url"] : [])
+        throw CommandFailure(
+            "a database is configured (\(sources.joined(separator: ", "))), and benchmarks run only on the embedded "
+                + "PostgreSQL they start, never on a configured database (`bench ingest` and `bench apply` empty the "
+                + "views and the ledger): "
+                + remedies.joined(separator: " and ") + " to run `tongban bench \(benchmark)`; nothing was touched")
+    }
 }
 
 /// `tongban bench clients`: the Kafka and PostgreSQL client layers against their raw limits.
@@ -29,13 +59,16 @@ struct ClientsBench: AsyncParsableCommand {
     @Option(help: "Rows for the COPY benchmarks.")
     var rows = 1_000_000
 
+    func validate() throws { try global.refuseConfiguredDatabase(benchmark: "clients") }
+
     func run() async throws {
+        try global.refuseConfiguredDatabase(benchmark: "clients")
         let logger = global.bootstrapLogging(label: "tongban.bench")
         #if DEBUG
             print("note: this is a debug build; run `swift run -c release tongban bench clients` for real figures")
         #endif
         var figures = try await KafkaBenchmark.run(messages: messages, partitions: partitions, logger: logger)
-        figures += try await PostgresBenchRunner.run(global: global, rows: rows, logger: logger)
+        figures += try await PostgresBenchRunner.run(rows: rows, logger: logger)
         print(BenchmarkTable.render(figures))
     }
 }
@@ -47,13 +80,18 @@ struct EventsBench: AsyncParsableCommand {
         abstract: "Generate, validate, sign and verify events/s, against the raw Ed25519 verify rate."
     )
 
+    @OptionGroup var global: GlobalOptions
+
     @Option(help: "People in the generated population (about 34 events each).")
     var people = 20_000
 
     @Option(help: "Events sampled for the validate/sign/verify figures.")
     var sample = 100_000
 
+    func validate() throws { try global.refuseConfiguredDatabase(benchmark: "events") }
+
     func run() async throws {
+        try global.refuseConfiguredDatabase(benchmark: "events")
         #if DEBUG
             print("note: this is a debug build; run `swift run -c release tongban bench events` for real figures")
         #endif
@@ -76,14 +114,15 @@ struct ApplyBench: AsyncParsableCommand {
     @Option(help: "Events per batch (one transaction).")
     var batchSize = 5_000
 
+    func validate() throws { try global.refuseConfiguredDatabase(benchmark: "apply") }
+
     func run() async throws {
+        try global.refuseConfiguredDatabase(benchmark: "apply")
         let logger = global.bootstrapLogging(label: "tongban.bench")
         #if DEBUG
             print("note: this is a debug build; run `swift run -c release tongban bench apply` for real figures")
         #endif
-        let figures = try await ApplyBenchmark.run(
-            events: events, batchSize: batchSize,
-            conninfo: global.isDatabaseConfigured ? global.resolvedDatabaseURL : nil, logger: logger)
+        let figures = try await ApplyBenchmark.run(events: events, batchSize: batchSize, logger: logger)
         print(BenchmarkTable.render(figures))
     }
 }
@@ -131,14 +170,16 @@ struct IngestBench: AsyncParsableCommand {
     @Option(help: "Connections each projector applies a batch on (tongban project --apply-connections).")
     var applyConnections = 2
 
+    func validate() throws { try global.refuseConfiguredDatabase(benchmark: "ingest") }
+
     func run() async throws {
+        try global.refuseConfiguredDatabase(benchmark: "ingest")
         let logger = global.bootstrapLogging(label: "tongban.bench")
         #if DEBUG
             print("note: this is a debug build; run `swift run -c release tongban bench ingest` for real figures")
         #endif
         let options = IngestBenchmark.Options(
-            events: events, partitions: partitions, batchSize: batchSize, applyConnections: applyConnections,
-            conninfo: global.isDatabaseConfigured ? global.resolvedDatabaseURL : nil)
+            events: events, partitions: partitions, batchSize: batchSize, applyConnections: applyConnections)
         print(BenchmarkTable.render(try await IngestBenchmark.run(options, logger: logger)))
     }
 }

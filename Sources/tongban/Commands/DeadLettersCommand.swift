@@ -309,38 +309,45 @@ struct DeadLettersCommand: AsyncParsableCommand {
             do {
                 outcome = try await database.withConnection { connection in
                     try await DeadLetterStore().redrive(chosen, producer: producer, on: connection) { done in
-                        bar.update(done.sent.count + done.failed.count)
+                        bar.update(done.sentCount + done.failedCount)
                     }
                 }
             } catch let error as DeadLetterStore.RedriveInterrupted {
-                bar.finish(error.done.sent.count + error.done.failed.count)
+                bar.finish(error.done.sentCount + error.done.failedCount)
                 await producer.shutdown()
-                report(error.done, say: say)
+                Self.report(error.done, say: say)
                 throw CommandFailure(
-                    "stopped by an error after sending \(error.done.sent.count) (their rows are marked; the chunk in "
+                    "stopped by an error after sending \(error.done.sentCount) (their rows are marked; the chunk in "
                         + "hand may have been sent unmarked, and a later redrive sends it again, which the projectors "
                         + "ignore as duplicates): \(error.error)")
             } catch {
                 await producer.shutdown()
                 throw error
             }
-            bar.finish(outcome.sent.count + outcome.failed.count)
+            bar.finish(outcome.sentCount + outcome.failedCount)
             await producer.shutdown()
-            report(outcome, say: say)
-            if !outcome.failed.isEmpty || outcome.stoppedEarly || outcome.cancelled {
+            Self.report(outcome, say: say)
+            if outcome.failedCount > 0 || outcome.stoppedEarly || outcome.cancelled {
                 throw ExitCode(Self.partiallySentExitCode)
             }
         }
 
-        /// Says what a redrive sent and what Kafka refused.
-        private func report(_ outcome: DeadLetterStore.Redriven, say: (String) -> Void) {
-            let listed = 20
-            for (position, error) in outcome.failed.prefix(listed) {
-                printError("not sent: \(position): \(error.detail)")
+        /// Says what a redrive sent and what Kafka refused: the counts, and the first refused (the result keeps at
+        /// most ``DeadLetterStore/Redriven/sampleLimit`` of them; the rest are only counted, and said to be left out).
+        /// - Parameters:
+        ///   - outcome: what the redrive did.
+        ///   - say: where the lines for the operator go.
+        ///   - warn: where each refused position goes (standard error).
+        static func report(
+            _ outcome: DeadLetterStore.Redriven, say: (String) -> Void, warn: (String) -> Void = printError
+        ) {
+            let listed = min(20, outcome.failedSample.count)
+            for (position, error) in outcome.failedSample.prefix(listed) {
+                warn("not sent: \(position): \(error.detail)")
             }
-            if outcome.failed.count > listed { printError("not sent: \(outcome.failed.count - listed) more") }
+            if outcome.failedCount > listed { warn("not sent: \(outcome.failedCount - listed) more, not listed") }
             say(
-                "sent \(outcome.sent.count) dead letters again; running projectors read them like any message "
+                "sent \(outcome.sentCount) dead letters again; running projectors read them like any message "
                     + "(`tongban dead-letters list` shows any rejected again, at their new offsets)")
             if outcome.stoppedEarly {
                 say(
@@ -348,10 +355,14 @@ struct DeadLettersCommand: AsyncParsableCommand {
                         + "the rest were not tried: run it again")
             }
             if outcome.cancelled { say("cancelled after the chunk in hand; the rest were not tried: run it again") }
-            guard !outcome.failed.isEmpty else { return }
-            let passing = outcome.failed.allSatisfy(\.error.isRetriable)
+            guard outcome.failedCount > 0 else { return }
+            let passing = outcome.failuresAreRetriable
+            let listing =
+                outcome.failedCount > listed
+                ? "the first \(listed) listed above, \(outcome.failedCount - listed) left out"
+                : "listed above"
             say(
-                "\(outcome.failed.count) were not sent (listed above); their rows are unchanged: "
+                "\(outcome.failedCount) were not sent (\(listing)); their rows are unchanged: "
                     + (passing
                         ? "run it again"
                         : "some will not go through as they are (e.g. too large for message.max.bytes: pass "

@@ -2,6 +2,12 @@ import ArgumentParser
 import Events
 import Foundation
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// `tongban keys`: department signing keys.
 struct KeysCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -25,18 +31,56 @@ struct KeysCommand: AsyncParsableCommand {
         var out: String?
 
         func run() throws {
+            guard !EventKeyRegistry.isDevelopmentKeyID("\(department)/\(name)") else {
+                throw ValidationError(
+                    "key names starting with \(EventKeyRegistry.developmentKeyNamePrefix) mark development keys, which "
+                        + "a production hub refuses: choose another --name")
+            }
             let key = try DepartmentSigningKey.generate(department: department, name: name)
             let path = out ?? "\(department)-\(name).private.jwk"
-            guard !FileManager.default.fileExists(atPath: path) else {
-                throw ValidationError("\(path) exists; a key file is never overwritten (choose another --out)")
-            }
-            guard
-                FileManager.default.createFile(
-                    atPath: path, contents: Data((key.privateJWK + "\n").utf8), attributes: [.posixPermissions: 0o600])
-            else { throw ValidationError("could not write \(path)") }
+            try Self.createKeyFile(at: path, contents: Array((key.privateJWK + "\n").utf8))
             FileHandle.standardError.write(
                 Data("private key written to \(path) (keep it secret; give the hub only the public JWK below)\n".utf8))
             print(key.publicJWK)
+        }
+
+        /// Creates a file that only its owner can read and writes `contents` to it, never replacing anything: one
+        /// `open(2)` with `O_CREAT | O_EXCL` and mode 0600 both creates the file and refuses any file or symbolic link
+        /// already there (left untouched), so there is no moment between a check and the creation, and none when the
+        /// file exists with a wider mode.
+        /// - Parameters:
+        ///   - path: the file to create.
+        ///   - contents: its bytes.
+        /// - Throws: `ValidationError` when something exists at `path`; ``CommandFailure`` when it cannot be created
+        ///   or written (a file it created but could not write whole is removed).
+        static func createKeyFile(at path: String, contents: [UInt8]) throws {
+            let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+            guard descriptor >= 0 else {
+                let code = errno
+                if code == EEXIST {
+                    throw ValidationError("\(path) exists; a key file is never overwritten (choose another --out)")
+                }
+                throw CommandFailure("could not create \(path): \(String(cString: strerror(code)))")
+            }
+            var failure: Int32?
+            contents.withUnsafeBytes { buffer in
+                var written = 0
+                while written < buffer.count, let base = buffer.baseAddress {
+                    let count = write(descriptor, base + written, buffer.count - written)
+                    if count < 0 {
+                        if errno == EINTR { continue }
+                        failure = errno
+                        return
+                    }
+                    written += count
+                }
+            }
+            if failure == nil && fsync(descriptor) != 0 { failure = errno }
+            if close(descriptor) != 0 && failure == nil { failure = errno }
+            if let failure {
+                unlink(path)
+                throw CommandFailure("could not write \(path): \(String(cString: strerror(failure)))")
+            }
         }
     }
 

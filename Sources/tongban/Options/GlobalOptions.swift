@@ -27,7 +27,14 @@ struct GlobalOptions: ParsableArguments {
     @Option(help: "Log level: trace, debug, info, notice, warning, error (env LOG_LEVEL).")
     var logLevel: String?
 
-    private var environment: [String: String] { ProcessInfo.processInfo.environment }
+    /// The environment the options read in place of the process's, in this task and its children: lets tests give a
+    /// command `DATABASE_URL` or `PG*` variables without changing the environment of the whole test process.
+    @TaskLocal static var environmentOverride: [String: String]?
+
+    private var environment: [String: String] { Self.environmentOverride ?? ProcessInfo.processInfo.environment }
+
+    /// The libpq variables that point at a PostgreSQL server on their own (``isDatabaseConfigured``).
+    static let databaseVariables = ["PGHOST", "PGHOSTADDR", "PGPORT", "PGDATABASE", "PGSERVICE"]
 
     /// The Kafka bootstrap servers, if configured.
     var resolvedKafkaBootstrapServers: String? {
@@ -81,10 +88,17 @@ struct GlobalOptions: ParsableArguments {
 
     /// Whether a PostgreSQL server was configured at all (a URL or any `PG*` connection variable).
     var isDatabaseConfigured: Bool {
-        !resolvedDatabaseURL.isEmpty
-            || ["PGHOST", "PGHOSTADDR", "PGPORT", "PGDATABASE", "PGSERVICE"].contains {
-                environment[$0] != nil
-            }
+        !resolvedDatabaseURL.isEmpty || Self.databaseVariables.contains { environment[$0] != nil }
+    }
+
+    /// Everything given that points at a PostgreSQL server, by name: `--database-url`, `DATABASE_URL` (each when not
+    /// empty) and every ``databaseVariables`` entry set; empty when none is. Not empty whenever
+    /// ``isDatabaseConfigured``, and also when `DATABASE_URL` is set but an empty `--database-url` overrides it.
+    var databaseConfigurationSources: [String] {
+        var sources: [String] = []
+        if let databaseURL, !databaseURL.isEmpty { sources.append("--database-url") }
+        if let url = environment["DATABASE_URL"], !url.isEmpty { sources.append("DATABASE_URL") }
+        return sources + Self.databaseVariables.filter { environment[$0] != nil }
     }
 
     /// Sets up logging for the process (only the executable does this) and returns its logger.
