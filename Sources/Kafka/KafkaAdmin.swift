@@ -99,11 +99,18 @@ public final class KafkaAdmin: Sendable {
     }
 
     /// Describes the cluster: its brokers and a topic (or every topic).
-    /// - Parameter topic: one topic to describe, or `nil` for all.
+    ///
+    /// Always a request to a broker, never an answer from librdkafka's cache: asking about one topic with a short
+    /// `timeout` is a cheap way to learn whether the cluster answers at all (the projectors do so every second).
+    /// - Parameters:
+    ///   - topic: one topic to describe, or `nil` for all.
+    ///   - timeout: how long to wait for an answer; `nil` for the configuration's `requestTimeout`.
     /// - Returns: brokers and topics.
-    /// - Throws: ``KafkaError`` `.connection`/`.timeout` when no broker answers within the request timeout.
-    public func metadata(topic: String? = nil) async throws(KafkaError) -> KafkaClusterMetadata {
-        let ms = timeout.milliseconds
+    /// - Throws: ``KafkaError`` `.connection`/`.timeout` when no broker answers within the timeout.
+    public func metadata(topic: String? = nil, timeout: Duration? = nil) async throws(KafkaError)
+        -> KafkaClusterMetadata
+    {
+        let ms = (timeout ?? self.timeout).milliseconds
         return try await request { client throws(KafkaError) in
             try client.metadataBlocking(topic: topic, timeoutMilliseconds: ms)
         }

@@ -1,4 +1,5 @@
 public import Logging
+import Synchronization
 import TongbanConcurrency
 
 /// Reads a set of topics as a member of a consumer group, with positions supplied by the caller.
@@ -122,6 +123,9 @@ public actor KafkaConsumer {
             logger.log(
                 level: error.isRetriable ? .info : .warning, "consumer error: \(error.detail)",
                 metadata: [KafkaLoggingKeys.error: "\(error.code)"])
+            if error.code == .connection || error.code == .timeout {
+                client.context.connectionError.withLock { $0 = error }
+            }
         }
         let revoked = await processRebalanceEvents()
         // Messages already fetched belong to partitions still assigned: hand them out even if the
@@ -203,6 +207,19 @@ public actor KafkaConsumer {
 
     /// The partitions this member currently reads.
     public var assignment: [KafkaTopicPartition] { assigned.sorted() }
+
+    /// The latest error about reaching the cluster since the previous call, and forgets it: a broker's connection
+    /// failed or could not be made (all brokers down, a name not resolved, TLS or authentication failed), or a request
+    /// timed out. librdkafka reports these and keeps trying by itself, so ``nextBatch(maxMessages:maxWait:)`` does
+    /// not throw them; a caller that wants to know whether Kafka answers takes them here (one broker of several
+    /// reports them too, so on its own an error does not mean the cluster is unreachable). Never blocks.
+    /// - Returns: the error, or `nil` when there was none.
+    public nonisolated func takeConnectionError() -> KafkaError? {
+        client.context.connectionError.withLock { error in
+            defer { error = nil }
+            return error
+        }
+    }
 
     /// The high watermark (the offset the next produced message will get) of each assigned partition, as
     /// librdkafka last saw it in a fetch response; partitions not fetched from yet are missing. Never blocks:

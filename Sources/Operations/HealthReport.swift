@@ -1,4 +1,4 @@
-/// What `/health` answers: an overall status and named checks, each in plain words.
+/// What `/health/ready` (and `/health`) answers: an overall status and named checks, each in plain words.
 ///
 /// The projector builds one on every request from what it already knows, for example:
 /// ```swift
@@ -16,8 +16,8 @@
 public struct HealthReport: Sendable, Hashable, Codable {
     /// How well a check, or the whole process, is doing.
     ///
-    /// Ordered by severity: `ok` < `degraded` < `failing`. `/health` answers 200 for `ok` and `degraded` and
-    /// 503 for `failing`, so that a degraded process (say, behind on lag) keeps serving and is not restarted.
+    /// Ordered by severity: `ok` < `degraded` < `failing`. `/health/ready` answers 200 for `ok` and `degraded` and
+    /// 503 for `failing`, so that a degraded process (say, behind on lag) keeps serving.
     public struct Status: Sendable, Hashable, Comparable, Codable, CustomStringConvertible {
         private enum Base: Int, Sendable {
             case ok, degraded, failing
@@ -29,10 +29,10 @@ public struct HealthReport: Sendable, Hashable, Codable {
         public static let ok = Status(base: .ok)
         /// Working, but something needs an operator's attention (lag growing, retries, a slow dependency).
         public static let degraded = Status(base: .degraded)
-        /// Not doing its job; `/health` answers 503.
+        /// Not doing its job; `/health/ready` answers 503.
         public static let failing = Status(base: .failing)
 
-        /// Whether `/health` answers 200 (`ok`, `degraded`) rather than 503 (`failing`).
+        /// Whether `/health/ready` answers 200 (`ok`, `degraded`) rather than 503 (`failing`).
         public var isServing: Bool { base != .failing }
 
         /// The word used in JSON: `ok`, `degraded` or `failing`.

@@ -4,13 +4,17 @@ import NIOCore
 public import Prometheus
 public import ServiceLifecycle
 
-/// The operations endpoint of a long-running command: `GET /metrics` and `GET /health` over plain HTTP.
+/// The operations endpoint of a long-running command: `GET /metrics` and the health endpoints over plain HTTP.
 ///
 /// - `GET /metrics`: the Prometheus text exposition of the registry
 ///   (`Content-Type: text/plain; version=0.0.4; charset=utf-8`).
-/// - `GET /health`: the ``HealthReport`` from the `health` closure as JSON; 200 when its status is `ok` or
-///   `degraded`, 503 when `failing`.
-/// - Anything else: 404 with `{"error":{"message":"…"}}`.
+/// - `GET /health/live` (liveness): 200 with `{"checks":{"process":{"detail":"serving requests","status":"ok"}},
+///   "status":"ok"}` whenever the process answers at all; it never asks the `health` closure, so an unreachable
+///   dependency never fails it. Point a liveness probe here: a restart cannot bring Kafka or PostgreSQL back.
+/// - `GET /health/ready` (readiness): the ``HealthReport`` from the `health` closure as JSON; 200 when its status is
+///   `ok` or `degraded`, 503 when `failing`.
+/// - `GET /health`: exactly what `/health/ready` answers, for scrapers and probes that use the older path.
+/// - Anything else: 404 with `{"error":{"message":"…"}}`. HEAD works wherever GET does.
 ///
 /// Run it in the command's `ServiceGroup`, beside the projectors; it stops when the group shuts down gracefully.
 /// ```swift
@@ -56,7 +60,8 @@ public struct OperationsServer: Service {
     ///   - configuration: host and port.
     ///   - registry: the metrics to expose, usually from ``OperationsMetrics/bootstrap()``.
     ///   - logger: for server events (start, stop, failed connections).
-    ///   - health: called on every `GET /health`; keep it quick and free of I/O (report what is already known).
+    ///   - health: the readiness report, called on every `GET /health/ready` and `GET /health`; keep it quick and free
+    ///     of I/O (report what is already known).
     ///   - onServerRunning: called once the socket is bound, with the port actually bound (useful with port 0).
     public init(
         configuration: Configuration = Configuration(),

@@ -33,6 +33,29 @@ public struct ProjectorConfiguration: Sendable {
     public var maxRetryBackoff: Duration = .seconds(5)
     /// The longest clock skew accepted for "not in the future" rules. Default 5 minutes.
     public var maximumClockSkew: Duration = .seconds(300)
+    /// How long Kafka may fail to answer before the projector counts it unreachable
+    /// (``ProjectorStatus/isKafkaUnreachable(at:)``) and `/health/ready` answers 503. Default 10 s.
+    ///
+    /// The projector asks the cluster for the metadata of one of its topics every second (1 s timeout, on a small
+    /// client of its own, idle or busy) and counts the connection errors its consumer reports (brokers down, all
+    /// brokers down, transport or TLS errors, timed-out requests); the next answer ends the outage. So Kafka counts
+    /// unreachable after about this long plus up to 2 s, and reachable again within about a second of answering.
+    public var kafkaUnreachableAfter: Duration = .seconds(10)
+    /// How long PostgreSQL may fail to answer before the projector counts it unreachable
+    /// (``ProjectorStatus/isPostgresUnreachable(at:)``) and `/health/ready` answers 503. Default 10 s.
+    ///
+    /// Between batches, busy or idle, the projector reads its checkpoints once a second (a `SELECT 1` while it has no
+    /// partitions); a failed read starts the outage, the next read or commit that succeeds ends it. A batch that
+    /// cannot be committed fails readiness at once, whatever this says.
+    public var postgresUnreachableAfter: Duration = .seconds(10)
+    /// The largest message value read as an event, in bytes (default 1 MiB): a larger one is dead-lettered without
+    /// being parsed ("the message has N bytes, more than …"), so that no sender can make the projector parse and
+    /// hold an arbitrarily large document. Events are a few kilobytes.
+    public var maximumEventBytes: Int = 1 << 20
+    /// How many times a lane whose refusal by PostgreSQL no single event reproduces is tried again before its events
+    /// go to the dead letters one by one (default 5): a refusal that only the batch as a whole provokes must not stall
+    /// its partitions for ever.
+    public var maximumUnexplainedRefusals: Int = 5
 
     /// Creates a configuration.
     /// - Parameters:

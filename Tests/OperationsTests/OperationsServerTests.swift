@@ -37,7 +37,7 @@ extension TestResponse {
     var json: [String: Any]? { try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] }
 }
 
-@Suite("Operations endpoint: /metrics, /health", .timeLimit(.minutes(20)), .sharedMachine)
+@Suite("Operations endpoint: /metrics, /health/live, /health/ready, /health", .timeLimit(.minutes(20)), .sharedMachine)
 struct OperationsServerTests {
     @Test("/metrics shows a swift-metrics counter with its dimensions, and a timer as a histogram in seconds")
     func metricsExposition() async throws {
@@ -118,22 +118,70 @@ struct OperationsServerTests {
         }
     }
 
+    @Test("/health/live answers 200 whatever readiness says; /health/ready and /health answer alike, 503 included")
+    func liveAndReady() async throws {
+        let health = HealthSource(
+            HealthReport(checks: [
+                "kafka": .failing("unreachable: no answer for 12.0 s (more than 10.0 s)"),
+                "postgres": .ok("answered 0.4 s ago"),
+            ]))
+        let app = makeServer(health: health).makeApplication()
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/health/live", method: .get) { response in
+                #expect(response.status == .ok)
+                #expect(response.headers[.contentType] == "application/json; charset=utf-8")
+                #expect(response.headers[.cacheControl] == "no-store")
+                #expect(
+                    response.text
+                        == #"{"checks":{"process":{"detail":"serving requests","status":"ok"}},"status":"ok"}"#)
+            }
+            var bodies: [String] = []
+            for uri in ["/health/ready", "/health"] {
+                try await client.execute(uri: uri, method: .get) { response in
+                    #expect(response.status == .serviceUnavailable, "\(uri)")
+                    #expect(response.headers[.contentType] == "application/json; charset=utf-8")
+                    let report = try JSONDecoder().decode(HealthReport.self, from: Data(response.text.utf8))
+                    #expect(report.checks["kafka"]?.status == .failing)
+                    bodies.append(response.text)
+                }
+            }
+            #expect(bodies.count == 2 && bodies[0] == bodies[1])
+            try await client.execute(uri: "/health/live", method: .head) { response in
+                #expect(response.status == .ok)
+            }
+            try await client.execute(uri: "/health/ready", method: .head) { response in
+                #expect(response.status == .serviceUnavailable)
+            }
+            health.set(HealthReport(checks: ["kafka": .ok("answered 0.2 s ago")]))
+            for uri in ["/health/ready", "/health", "/health/live"] {
+                try await client.execute(uri: uri, method: .get) { response in
+                    #expect(response.status == .ok, "\(uri)")
+                }
+            }
+        }
+    }
+
     @Test("any other path or method answers 404 with a JSON error; HEAD works where GET does")
     func notFound() async throws {
         let app = makeServer().makeApplication()
         try await app.test(.router) { client in
             for (uri, method) in [
                 ("/", HTTPRequest.Method.get), ("/metrics/x", .get), ("/nope", .get), ("/health", .post),
+                ("/health/ready", .post), ("/health/live/x", .get), ("/health/other", .get),
             ] {
                 try await client.execute(uri: uri, method: method) { response in
                     #expect(response.status == .notFound, "\(method) \(uri)")
                     #expect(response.headers[.contentType]?.hasPrefix("application/json") == true)
                     let error = response.json?["error"] as? [String: Any]
-                    #expect((error?["message"] as? String)?.contains("/metrics and /health") == true)
+                    #expect(
+                        (error?["message"] as? String)?.contains("/metrics, /health/live, /health/ready and /health")
+                            == true)
                 }
             }
-            try await client.execute(uri: "/health", method: .head) { response in
-                #expect(response.status == .ok)
+            for uri in ["/health", "/health/live", "/health/ready", "/metrics"] {
+                try await client.execute(uri: uri, method: .head) { response in
+                    #expect(response.status == .ok, "HEAD \(uri)")
+                }
             }
         }
     }

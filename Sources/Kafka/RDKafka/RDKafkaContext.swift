@@ -22,6 +22,9 @@ final class RDKafkaContext: Sendable {
     let closing = Atomic<Bool>(false)
     /// The latest error event, for diagnosing a connection that never comes up.
     let lastError = Mutex<KafkaError?>(nil)
+    /// The latest error about reaching the cluster (`.connection`, `.timeout`) not yet taken by
+    /// ``KafkaConsumer/takeConnectionError()``.
+    let connectionError = Mutex<KafkaError?>(nil)
     /// A fatal error, after which the client must be recreated.
     let fatalError = Mutex<KafkaError?>(nil)
 
@@ -73,6 +76,7 @@ let rdKafkaErrorCallback:
         }
         let error = KafkaError.fromRDKafka(code, detail: text)
         context.lastError.withLock { $0 = error }
+        if error.code == .connection || error.code == .timeout { context.connectionError.withLock { $0 = error } }
         context.logger.notice("kafka client error: \(text)", metadata: [KafkaLoggingKeys.error: "\(code)"])
     }
 
