@@ -76,6 +76,7 @@ let package = Package(
             name: "Projections",
             dependencies: [
                 "Events", "Postgres", "Kafka", "TongbanSchemas",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -154,7 +155,7 @@ let package = Package(
         .testTarget(
             name: "tongbanTests",
             dependencies: [
-                "tongban", "Kafka", "Postgres", "Projections", "SyntheticPopulation", "TongbanTesting",
+                "tongban", "Events", "Kafka", "Postgres", "Projections", "SyntheticPopulation", "TongbanTesting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings

@@ -15,6 +15,11 @@ public struct CheckpointAdvance: Sendable, Hashable {
     public var nextOffset: Int64
     /// Every offset below this one has been verified; `nil` keeps the stored value.
     public var verifiedThrough: Int64?
+    /// The fingerprint of the key set that verified everything below ``verifiedThrough``
+    /// (`EventKeyRegistry.fingerprint`); `nil` keeps the stored one. Written only with ``verifiedThrough``.
+    public var verifiedKeys: String?
+    /// SHA-256 (hex) of the message value at ``verifiedThrough`` − 1, when that moved; `nil` keeps the stored one.
+    public var verifiedAnchor: String?
 
     /// Creates an advance.
     /// - Parameters:
@@ -22,14 +27,18 @@ public struct CheckpointAdvance: Sendable, Hashable {
     ///   - expectedNextOffset: the stored `next_offset` this writer expects, `nil` for a first checkpoint.
     ///   - nextOffset: the new `next_offset`.
     ///   - verifiedThrough: the new verified watermark, or `nil` to keep the stored one.
+    ///   - verifiedKeys: the fingerprint of the key set that verified it, or `nil` to keep the stored one.
+    ///   - verifiedAnchor: SHA-256 (hex) of the message at `verifiedThrough - 1`, or `nil` to keep the stored one.
     public init(
         _ topicPartition: KafkaTopicPartition, from expectedNextOffset: Int64?, to nextOffset: Int64,
-        verifiedThrough: Int64? = nil
+        verifiedThrough: Int64? = nil, verifiedKeys: String? = nil, verifiedAnchor: String? = nil
     ) {
         self.topicPartition = topicPartition
         self.expectedNextOffset = expectedNextOffset
         self.nextOffset = nextOffset
         self.verifiedThrough = verifiedThrough
+        self.verifiedKeys = verifiedKeys
+        self.verifiedAnchor = verifiedAnchor
     }
 }
 

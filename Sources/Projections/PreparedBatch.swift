@@ -1,3 +1,4 @@
+import Crypto
 import Events
 import Foundation
 import Kafka
@@ -11,6 +12,9 @@ struct PreparedBatch: Sendable {
     var deadLetters: [DeadLetter] = []
     /// The first and last offset read of each partition.
     var ranges: [KafkaTopicPartition: ClosedRange<Int64>] = [:]
+    /// SHA-256 (hex) of the value of each partition's last message read (at `ranges[p].upperBound`): the anchor of a
+    /// verified watermark that ends there.
+    var lastMessageSHA256: [KafkaTopicPartition: String] = [:]
     /// Messages below the verified watermark, not verified again.
     var trusted = 0
     /// Messages below the watermark that were rejected before: skipped.
@@ -20,12 +24,15 @@ struct PreparedBatch: Sendable {
 }
 
 /// Checks the messages of a batch on all cores: parses, validates and verifies each one, unless it lies below its
-/// partition's verified watermark (then it was checked when first read, and is only parsed and decoded again).
+/// partition's trusted watermark (then it was checked when first read by the same key set, and is only parsed and
+/// decoded again, and its key id looked up: a key revoked since makes it a dead letter).
 struct BatchVerifier: Sendable {
     let validator: EventValidator
     let keys: EventKeyRegistry
     let tasks: Int
     let maximumClockSkew: Duration
+    /// The largest message value read as an event; a larger one is dead-lettered unparsed.
+    var maximumEventBytes: Int = 1 << 20
 
     private enum Outcome: Sendable {
         case stage(StagedEvent, trusted: Bool)
@@ -65,6 +72,7 @@ struct BatchVerifier: Sendable {
             }
         }
         var batch = PreparedBatch()
+        var last: [KafkaTopicPartition: KafkaMessage] = [:]
         for (message, outcome) in zip(owned, outcomes) {
             let partition = message.topicPartition
             if let range = batch.ranges[partition] {
@@ -72,6 +80,7 @@ struct BatchVerifier: Sendable {
             } else {
                 batch.ranges[partition] = message.offset...message.offset
             }
+            if message.offset >= last[partition]?.offset ?? -1 { last[partition] = message }
             switch outcome {
             case .stage(let event, let trusted):
                 batch.staged.append(event)
@@ -80,14 +89,34 @@ struct BatchVerifier: Sendable {
             case .skipRejected: batch.skippedRejected += 1
             }
         }
+        for (partition, message) in last { batch.lastMessageSHA256[partition] = Self.sha256Hex(message.value) }
         return batch
     }
 
+    /// SHA-256 of some bytes, as lowercase hex (a watermark's anchor).
+    static func sha256Hex(_ bytes: [UInt8]) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var text: [UInt8] = []
+        text.reserveCapacity(64)
+        for byte in SHA256.hash(data: bytes) {
+            text.append(digits[Int(byte >> 4)])
+            text.append(digits[Int(byte & 0x0f)])
+        }
+        return String(decoding: text, as: UTF8.self)
+    }
+
     private func check(_ message: KafkaMessage, position: PartitionPosition, now: Date) -> Outcome {
-        let trusted = message.offset < position.watermark
+        let trusted = message.offset < position.trustedThrough
         if trusted && position.rejected.contains(message.offset) { return .skipRejected }
         var eventID: String?
         var eventType: String?
+        guard message.value.count <= maximumEventBytes else {
+            return .deadLetter(
+                letter(
+                    message,
+                    reason: "the message has \(message.value.count) bytes, more than the \(maximumEventBytes) an event "
+                        + "may have: not read", eventID: nil, eventType: nil))
+        }
         do {
             let event: ValidatedEvent
             if trusted, let accepted = try? validator.readAccepted(message.value) {
@@ -103,7 +132,16 @@ struct BatchVerifier: Sendable {
                 return .deadLetter(letter(message, reason: misplaced, eventID: eventID, eventType: eventType))
             }
             var canonical: EventCanonicalForms?
-            if !trusted {
+            if trusted {
+                // Verified when first read, by this same key set; but a key revoked since (a leak) or no longer
+                // registered takes its events' trust away: a lookup, not a signature check.
+                guard let envelope = event.json.objectValue else {
+                    return .deadLetter(
+                        letter(message, reason: "the envelope is not an object", eventID: eventID, eventType: eventType)
+                    )
+                }
+                try keys.checkStillTrusted(envelope)
+            } else {
                 guard let envelope = event.json.objectValue else {
                     return .deadLetter(
                         letter(message, reason: "the envelope is not an object", eventID: eventID, eventType: eventType)

@@ -25,6 +25,11 @@ import Synchronization
 ///   another instance ends the consumer session and a new one starts from the stored positions. When PostgreSQL
 ///   refuses some events' facts (``ViewStore/isRefusal(_:)``), the batch is bisected to find them
 ///   (``ViewStore/refusedEvents(_:on:)``), they become dead letters, and the rest commits.
+/// - Whether Kafka and PostgreSQL answer is in ``status`` for readiness: Kafka is asked for metadata every second
+///   on a small client of the projector's own (idle or busy), and the consumer's connection errors count too;
+///   PostgreSQL is asked between batches (the checkpoint read). Failing for longer than
+///   ``ProjectorConfiguration/kafkaUnreachableAfter`` (or ``ProjectorConfiguration/postgresUnreachableAfter``)
+///   makes it unreachable (``ProjectorStatus/isKafkaUnreachable(at:)``) until it answers again.
 /// - Graceful shutdown (ServiceLifecycle): the batch in hand is applied and committed, then the consumer leaves
 ///   the group.
 ///
@@ -39,10 +44,14 @@ public final class Projector: Service, Sendable {
     private let database: PostgresClient
     private let store: ViewStore
     private let verifier: BatchVerifier
+    /// The fingerprint of the key set, recorded with every watermark this projector vouches for.
+    private let keySet: String
     private let logger: Logger
     private let metrics: ProjectorMetrics
     private let stopping = Atomic<Bool>(false)
     private let state = Mutex(ProjectorStatus())
+    /// The services whose outage has been logged as such (see ``record(_:failure:startedAt:)``).
+    private let outagesLogged = Mutex<Set<Dependency>>([])
 
     /// Creates a projector.
     /// - Parameters:
@@ -61,11 +70,16 @@ public final class Projector: Service, Sendable {
         self.store = ViewStore(viewGroup: configuration.viewGroup)
         self.verifier = BatchVerifier(
             validator: try validator ?? EventValidator(), keys: keys, tasks: max(1, configuration.verificationTasks),
-            maximumClockSkew: configuration.maximumClockSkew)
+            maximumClockSkew: configuration.maximumClockSkew, maximumEventBytes: configuration.maximumEventBytes)
+        self.keySet = keys.fingerprint
         var logger = logger
         logger[metadataKey: "projector.view_group"] = .string(configuration.viewGroup)
         self.logger = logger
         self.metrics = ProjectorMetrics(viewGroup: configuration.viewGroup)
+        state.withLock {
+            $0.kafkaUnreachableAfter = configuration.kafkaUnreachableAfter
+            $0.postgresUnreachableAfter = configuration.postgresUnreachableAfter
+        }
     }
 
     /// What the projector is doing now.
@@ -76,17 +90,31 @@ public final class Projector: Service, Sendable {
     ///   unavailable brokers or databases are waited for).
     public func run() async throws {
         let producer = try KafkaProducer(configuration: configuration.producer, logger: logger)
+        let probe: KafkaAdmin
+        do {
+            probe = try makeKafkaProbe()
+        } catch {
+            await producer.shutdown()
+            throw error
+        }
         do {
             try await withGracefulShutdownHandler {
-                try await self.runSessions(producer: producer)
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    // Idle or busy, Kafka is asked every second whether it answers; the watch ends with the sessions.
+                    group.addTask { await self.watchKafka(probe) }
+                    try await self.runSessions(producer: producer)
+                    group.cancelAll()
+                }
             } onGracefulShutdown: {
                 self.stopping.store(true, ordering: .relaxed)
             }
         } catch {
+            await probe.shutdown()
             await producer.shutdown()
             state.withLock { $0.phase = .stopped }
             throw error
         }
+        await probe.shutdown()
         await producer.shutdown()
         state.withLock {
             $0.phase = .stopped
@@ -135,6 +163,15 @@ public final class Projector: Service, Sendable {
         var description: String { "the views refused \(letters.count) event(s)" }
     }
 
+    /// A lane that PostgreSQL refused although no single event of it is refused alone (the events together provoke
+    /// it, or a check that runs only at commit): tried again a few times, then its events become dead letters.
+    private struct UnexplainedRefusal: Error, CustomStringConvertible {
+        let advances: [CheckpointAdvance]
+        let events: [StagedEvent]
+        let reason: String
+        var description: String { "the views refused a batch of \(events.count) event(s): \(reason)" }
+    }
+
     /// A message's position, to find it in a set.
     private struct PartitionOffset: Hashable {
         let partition: KafkaTopicPartition
@@ -163,10 +200,11 @@ public final class Projector: Service, Sendable {
         let session = Session()
         state.withLock { $0.phase = .starting }
         let handler = KafkaConsumer.PartitionHandler(
-            assigned: { [store, database] partitions in
-                let loaded = try await database.withConnection { connection in
-                    try await PartitionPosition.load(partitions, store: store, on: connection)
+            assigned: { [store, database, keySet] partitions in
+                var loaded = try await database.withConnection { connection in
+                    try await PartitionPosition.load(partitions, store: store, keySet: keySet, on: connection)
                 }
+                try await self.checkAnchors(&loaded)
                 session.positions.withLock { $0.merge(loaded) { _, new in new } }
                 return loaded.mapValues { $0.expected.map(KafkaOffset.exactly) ?? .beginning }
             },
@@ -186,6 +224,34 @@ public final class Projector: Service, Sendable {
             throw error
         }
         await consumer.shutdown()
+    }
+
+    /// Trusts a partition's watermark only if the topic still holds, at the watermark's last offset, the message that
+    /// was verified there: a topic deleted and recreated under the same name (or truncated) has other messages at the
+    /// same offsets, and they are all verified again from offset 0. Only partitions that a rebuild will read below a
+    /// trusted watermark are looked at.
+    /// - Throws: ``KafkaError`` when Kafka cannot be read in time (the assignment is then tried again).
+    private func checkAnchors(_ positions: inout [KafkaTopicPartition: PartitionPosition]) async throws {
+        var wanted: [KafkaTopicPartition: Int64] = [:]
+        for (partition, position) in positions where position.trustedThrough > (position.expected ?? 0) {
+            if let anchor = position.anchor { wanted[partition] = anchor.offset }
+        }
+        guard !wanted.isEmpty else { return }
+        let found = try await KafkaConsumer.messages(
+            at: wanted, configuration: configuration.consumer, timeout: .seconds(10), logger: logger)
+        for partition in wanted.keys.sorted() {
+            guard let position = positions[partition], let anchor = position.anchor else { continue }
+            let held = found[partition].map { BatchVerifier.sha256Hex($0.value) }
+            if held == anchor.sha256 { continue }
+            let what = held == nil ? "no message" : "another message"
+            logger.warning(
+                """
+                \(partition) does not hold at offset \(anchor.offset) the message that was verified there (\(what): a \
+                recreated or truncated topic?): every message of it is verified again from offset 0
+                """)
+            positions[partition]?.trustedThrough = 0
+            positions[partition]?.anchor = nil
+        }
     }
 
     /// The loop of one session: read and verify batch n + 1 while batch n is applied.
@@ -221,6 +287,9 @@ public final class Projector: Service, Sendable {
             } catch {
                 readError = error
             }
+            if let error = consumer.takeConnectionError() {
+                record(.kafka, failure: "the consumer reports: \(error.detail)", startedAt: Date())
+            }
             try await applying
             // Once a second while a rebuild may have something deferred (every half minute otherwise), and at once
             // after the batch with which this session's partitions caught up with their watermarks: the last batch
@@ -246,6 +315,10 @@ public final class Projector: Service, Sendable {
                 else { throw readError }
                 logger.notice("reading failed, retrying in \(readBackoff): \(kafkaError.detail)")
                 metrics.retry(cause: "kafka")
+                // A failed rebalance handler is about reading start positions, not about reaching Kafka.
+                if kafkaError.code != .rebalance {
+                    record(.kafka, failure: "reading failed: \(kafkaError.detail)", startedAt: Date())
+                }
                 state.withLock {
                     $0.retries += 1
                     $0.lastError = "kafka: \(kafkaError.detail)"
@@ -287,19 +360,28 @@ public final class Projector: Service, Sendable {
     /// Ends the session when a stored checkpoint is no longer where this projector left it (`tongban rebuild` moved
     /// it back, say): a partition without traffic would otherwise not notice until its next batch. Called between
     /// applies, when the session's positions are those stored. A failed read is logged and the next check tries
-    /// again.
+    /// again; it counts toward PostgreSQL being unreachable (see ``ProjectorConfiguration/postgresUnreachableAfter``),
+    /// and a read that succeeds ends such an outage. With no partition assigned it only asks PostgreSQL `SELECT 1`.
     private func restartIfCheckpointsMoved(_ session: Session) async throws {
         let positions = session.positions.withLock { $0 }
-        guard !positions.isEmpty else { return }
+        let started = Date()
         let stored: [KafkaTopicPartition: StoredCheckpoint]
         do {
             stored = try await database.withConnection { connection in
-                try await store.positions(of: Array(positions.keys), on: connection)
+                guard !positions.isEmpty else {
+                    try await connection.execute("SELECT 1")
+                    return [:]
+                }
+                return try await store.positions(of: Array(positions.keys), on: connection)
             }
         } catch {
             logger.debug("reading the checkpoints failed (tried again in a second): \(error)")
+            if !isStopping {
+                record(.postgres, failure: "reading the checkpoints failed: \(error)", startedAt: started)
+            }
             return
         }
+        record(.postgres, failure: nil, startedAt: started)
         if let (partition, position) = positions.first(where: { stored[$0.key]?.nextOffset != $0.value.expected }) {
             let now = stored[partition].map { String($0.nextOffset) } ?? "(none)"
             throw SessionRestart(
@@ -354,6 +436,8 @@ public final class Projector: Service, Sendable {
         var backoff = configuration.retryBackoff
         // Events the views refused (found after a failed attempt): dead letters from then on.
         var refused: [DeadLetter] = []
+        // Attempts in a row that PostgreSQL refused without any single event being refused alone.
+        var unexplainedAttempts = 0
         while true {
             let lanes = pendingLanes(of: batch, positions: session.positions.withLock { $0 })
             guard !lanes.isEmpty else { return }
@@ -384,8 +468,30 @@ public final class Projector: Service, Sendable {
                     "\(letter.topicPartition) offset \(letter.offset) goes to the dead letters: \(letter.reason)")
                 refused.append(letter)
             }
+            let unexplained = failures.compactMap { $0 as? UnexplainedRefusal }
+            var settled = false
+            if !unexplained.isEmpty {
+                unexplainedAttempts += 1
+                if unexplainedAttempts >= max(1, configuration.maximumUnexplainedRefusals) {
+                    // Its partitions must go on: committing piece by piece finds the event that cannot be committed
+                    // after those before it.
+                    for failure in unexplained {
+                        logger.warning(
+                            "\(failure) \(unexplainedAttempts) times, though no single event is refused alone: committing it piece by piece"
+                        )
+                        try await commitBisecting(
+                            batch, advances: failure.advances, refused: refused, session: session, producer: producer)
+                    }
+                    unexplainedAttempts = 0
+                    settled = true
+                }
+            }
             // Lanes that only had refused events are tried again at once, without them.
-            guard let error = failures.first(where: { !($0 is RefusedEvents) }) else { continue }
+            guard
+                let error = failures.first(where: {
+                    !($0 is RefusedEvents) && !(settled && $0 is UnexplainedRefusal)
+                })
+            else { continue }
             if isStopping {
                 logger.notice("stopping with an uncommitted batch (it will be read again): \(error)")
                 throw CancellationError()
@@ -422,9 +528,9 @@ public final class Projector: Service, Sendable {
             // A revoked partition's messages are left to its next owner; a range already applied (read again after a
             // reassignment, or by a lane that committed before another failed) moves nothing.
             guard let position = positions[partition], range.upperBound + 1 > position.expected ?? 0 else { continue }
-            let advance = CheckpointAdvance(
-                partition, from: position.expected, to: range.upperBound + 1,
-                verifiedThrough: max(position.watermark, range.upperBound + 1))
+            let (advance, _) = position.advance(
+                over: range, lastMessageSHA256: batch.lastMessageSHA256[partition], topicPartition: partition,
+                keySet: keySet)
             advances.append((advance, range.upperBound + 1 - max(range.lowerBound, position.expected ?? 0)))
         }
         // The largest partitions first, each to the lane with the fewest offsets so far (ties by partition, so that
@@ -466,7 +572,12 @@ public final class Projector: Service, Sendable {
             let found = try await database.withConnection { connection in
                 try await store.refusedEvents(staged, on: connection)
             }
-            guard !found.isEmpty else { throw error }
+            guard !found.isEmpty else {
+                let error = error as? PostgresError
+                throw UnexplainedRefusal(
+                    advances: advances, events: staged,
+                    reason: "\(error?.message ?? "statement failed") (SQLSTATE \(error?.sqlState ?? "?"))")
+            }
             throw RefusedEvents(
                 letters: found.map { event, reason in event.deadLetter(reason: reason) })
         } catch let error as PostgresError where error.code == .checkpointConflict {
@@ -479,8 +590,77 @@ public final class Projector: Service, Sendable {
         }
         session.positions.withLock { positions in
             for advance in advances {
+                guard let position = positions[advance.topicPartition],
+                    let range = batch.ranges[advance.topicPartition]
+                else { continue }
+                let (_, trustedThrough) = position.advance(
+                    over: range, lastMessageSHA256: nil, topicPartition: advance.topicPartition, keySet: keySet)
                 positions[advance.topicPartition]?.expected = advance.nextOffset
-                positions[advance.topicPartition]?.watermark = advance.verifiedThrough ?? 0
+                positions[advance.topicPartition]?.trustedThrough = trustedThrough
+                if let verified = advance.verifiedThrough {
+                    positions[advance.topicPartition]?.watermark = max(position.watermark, verified)
+                }
+            }
+        }
+    }
+
+    /// Commits a lane that PostgreSQL keeps refusing though no single event of it is refused alone (the refusal comes
+    /// from events together, or from a check that runs only at commit): partition by partition, each in pieces, halves
+    /// down to single events, each piece committed with a checkpoint at its end. A single event that PostgreSQL refuses
+    /// on top of the pieces before it is a dead letter, with the reason; every other event is applied.
+    private func commitBisecting(
+        _ batch: PreparedBatch, advances: [CheckpointAdvance], refused: [DeadLetter], session: Session,
+        producer: KafkaProducer
+    ) async throws {
+        let refusedPositions = Set(refused.map { PartitionOffset($0.topicPartition, $0.offset) })
+        for advance in advances {
+            let partition = advance.topicPartition
+            let start = advance.expectedNextOffset ?? 0
+            let events = batch.staged.filter {
+                $0.topicPartition == partition && $0.offset >= start
+                    && !refusedPositions.contains(PartitionOffset(partition, $0.offset))
+            }.sorted { $0.offset < $1.offset }
+            let letters = (batch.deadLetters + refused).filter { $0.topicPartition == partition && $0.offset >= start }
+            var cursor = advance.expectedNextOffset
+            // Commits `piece`, ending the checkpoint after its last event, or at the lane's end for the last piece.
+            func commitPiece(_ piece: ArraySlice<StagedEvent>, isLast: Bool) async throws {
+                var step = CheckpointAdvance(
+                    partition, from: cursor, to: isLast ? advance.nextOffset : (piece.last?.offset ?? start) + 1)
+                if isLast {
+                    step.verifiedThrough = advance.verifiedThrough
+                    step.verifiedKeys = advance.verifiedKeys
+                    step.verifiedAnchor = advance.verifiedAnchor
+                }
+                let pieceLetters = letters.filter { $0.offset >= (cursor ?? 0) && $0.offset < step.nextOffset }
+                do {
+                    try await commit(staged: Array(piece), letters: pieceLetters, advances: [step], producer: producer)
+                } catch let error where ViewStore.isRefusal(error) && piece.count > 1 {
+                    let middle = piece.startIndex + piece.count / 2
+                    try await commitPiece(piece[..<middle], isLast: false)
+                    try await commitPiece(piece[middle...], isLast: isLast)
+                    return
+                } catch let error where ViewStore.isRefusal(error) {
+                    let error = error as? PostgresError
+                    let letter = piece[piece.startIndex].deadLetter(
+                        reason: "the views refused the event when it was committed after the events before it: "
+                            + "\(error?.message ?? "statement failed") (SQLSTATE \(error?.sqlState ?? "?"))")
+                    logger.warning(
+                        "\(letter.topicPartition) offset \(letter.offset) goes to the dead letters: \(letter.reason)")
+                    try await commit(staged: [], letters: pieceLetters + [letter], advances: [step], producer: producer)
+                } catch let error as PostgresError where error.code == .checkpointConflict {
+                    throw SessionRestart(description: "another writer moved a checkpoint: \(error.message)")
+                }
+                cursor = step.nextOffset
+                session.positions.withLock { $0[partition]?.expected = step.nextOffset }
+            }
+            try await commitPiece(events[...], isLast: true)
+            if let verified = advance.verifiedThrough {
+                session.positions.withLock { positions in
+                    guard var position = positions[partition] else { return }
+                    position.watermark = max(position.watermark, verified)
+                    position.trustedThrough = verified
+                    positions[partition] = position
+                }
             }
         }
     }
@@ -518,6 +698,7 @@ public final class Projector: Service, Sendable {
             $0.duplicates += outcome.duplicates.count
             $0.deadLetters += letters.count + outcome.rejected.count
         }
+        record(.postgres, failure: nil, startedAt: Date())
     }
 
     private func send(_ messages: [KafkaProducerMessage], producer: KafkaProducer) async throws {
@@ -533,5 +714,69 @@ public final class Projector: Service, Sendable {
             try await store.positions(of: advances.map(\.topicPartition), on: connection)
         }
         return advances.allSatisfy { stored[$0.topicPartition]?.nextOffset == $0.nextOffset }
+    }
+
+    // MARK: - Reachability
+
+    /// A server the projector needs in order to commit.
+    private enum Dependency: String, Sendable {
+        case kafka = "Kafka"
+        case postgres = "PostgreSQL"
+    }
+
+    /// How often Kafka is asked whether it answers (after the previous answer or timeout).
+    static let kafkaProbeInterval: Duration = .seconds(1)
+    /// How long an answer to that question may take.
+    static let kafkaProbeTimeout: Duration = .seconds(1)
+
+    /// The small client that asks Kafka whether it answers. Its reconnection backoff is capped at a second (unless
+    /// the properties say otherwise), so that it notices within about a second that the cluster is back.
+    private func makeKafkaProbe() throws(KafkaError) -> KafkaAdmin {
+        var kafka = configuration.producer.kafka
+        if kafka.additionalProperties["reconnect.backoff.max.ms"] == nil {
+            kafka.additionalProperties["reconnect.backoff.max.ms"] = "1000"
+        }
+        return try KafkaAdmin(configuration: kafka, logger: logger)
+    }
+
+    /// Asks Kafka for the metadata of one of the projector's topics every ``kafkaProbeInterval`` until cancelled, and
+    /// records whether it answered: an idle projector (no traffic, nothing to commit) notices an outage too. The
+    /// request blocks on the probe's own queue, never on the cooperative pool.
+    private func watchKafka(_ probe: KafkaAdmin) async {
+        let topic = configuration.topics.first
+        while !Task.isCancelled {
+            let started = Date()
+            do {
+                _ = try await probe.metadata(topic: topic, timeout: Self.kafkaProbeTimeout)
+                record(.kafka, failure: nil, startedAt: started)
+            } catch {
+                if !Task.isCancelled { record(.kafka, failure: error.detail, startedAt: started) }
+            }
+            try? await Task.sleep(for: Self.kafkaProbeInterval)
+        }
+    }
+
+    /// Records an attempt to reach a service in the status: `failure` in plain words, or `nil` when it answered.
+    /// Logs once when an outage passes its bound (from then on readiness fails), and once when the service answers
+    /// again after that.
+    private func record(_ service: Dependency, failure: String?, startedAt started: Date) {
+        let now = Date()
+        let bound = service == .kafka ? configuration.kafkaUnreachableAfter : configuration.postgresUnreachableAfter
+        let path: WritableKeyPath<ProjectorStatus, Reachability> = service == .kafka ? \.kafka : \.postgres
+        let (unreachableFor, outage) = state.withLock { status -> (TimeInterval?, TimeInterval?) in
+            guard let failure else { return (nil, status[keyPath: path].answered(at: now)) }
+            status[keyPath: path].failed(failure, startedAt: started)
+            let reachability = status[keyPath: path]
+            return (reachability.isUnreachable(at: now, after: bound) ? reachability.failingFor(at: now) : nil, nil)
+        }
+        if let unreachableFor, let failure, outagesLogged.withLock({ $0.insert(service).inserted }) {
+            let words =
+                "\(service.rawValue) has not answered for \(Int(unreachableFor)) s (more than \(bound)): the projector "
+                + "cannot commit, and /health/ready answers 503 until it answers again; \(failure)"
+            logger.warning("\(words)")
+        }
+        if let outage, outagesLogged.withLock({ $0.remove(service) != nil }) {
+            logger.notice("\(service.rawValue) answers again, after \(Int(outage)) s")
+        }
     }
 }

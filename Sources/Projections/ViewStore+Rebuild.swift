@@ -25,12 +25,20 @@ extension ViewStore {
     ///
     /// - Important: readers see empty, then partial, views (without their indexes) until the rebuild has caught up;
     ///   rebuilding into a shadow copy while the live views keep serving is not built yet.
+    /// A watermark is trusted only by a projector with the key set that verified it (its fingerprint is recorded with
+    /// it), and only while the topic holds the same message at its end; below it every event's key id is still looked
+    /// up, so that a key revoked since refuses its events. `reverifying` drops that trust for good: the watermarks of
+    /// this group's partitions, whichever view group recorded them, are then trusted by nobody, and every signature is
+    /// verified again from offset 0 (the watermarks keep their offsets, so the rebuild's progress still shows).
     /// - Parameters:
     ///   - keepingLedger: whether to keep `tongban.event` and rebuild the facts from its decisions. Refused while
     ///     another view group has checkpoints (see ``RebuildRefusal``).
+    ///   - reverifying: whether to verify every signature again, trusting no watermark.
     ///   - connection: a connection outside any transaction.
     /// - Throws: ``RebuildRefusal``, or `PostgresError`; nothing changes when it throws.
-    public func resetForRebuild(keepingLedger: Bool = false, on connection: PostgresConnection) async throws {
+    public func resetForRebuild(
+        keepingLedger: Bool = false, reverifying: Bool = false, on connection: PostgresConnection
+    ) async throws {
         try await connection.withTransaction { connection in
             if keepingLedger {
                 // Every group writes the same tables, and the ledger holds what each of them applied: the facts of
@@ -81,6 +89,14 @@ extension ViewStore {
             script += quiet.map { "ALTER TABLE \(Self.qualified($0)) SET (autovacuum_enabled = false)" }
             if !names.isEmpty { script.append("TRUNCATE " + names.map(Self.qualified).joined(separator: ", ")) }
             if !script.isEmpty { _ = try await connection.executeScript(script.joined(separator: ";\n")) }
+            if reverifying {
+                try await connection.execute(
+                    """
+                    UPDATE tongban.checkpoint c SET verified_keys = NULL, verified_anchor = NULL
+                    FROM tongban.checkpoint g
+                    WHERE g.view_group = \(viewGroup) AND c.topic = g.topic AND c.partition = g.partition
+                    """)
+            }
             // Kept, the ledger holds every event applied below the checkpoint (and below an unfinished rebuild's mark).
             try await connection.execute(
                 """

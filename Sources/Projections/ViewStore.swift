@@ -350,12 +350,13 @@ public struct ViewStore: Sendable {
         let firsts = advances.filter { $0.expectedNextOffset == nil }
         var changed = Set<KafkaTopicPartition>()
         func columns(_ list: [CheckpointAdvance]) -> (
-            topics: [String], partitions: [Int64], next: [Int64], verified: [Int64]
+            topics: [String], partitions: [Int64], next: [Int64], verified: [Int64], keys: [String], anchors: [String]
         ) {
-            // -1 stands for "no verified watermark" (arrays carry no NULLs here).
+            // -1 and "" stand for "keep the stored value" (arrays carry no NULLs here).
             (
                 list.map(\.topicPartition.topic), list.map { Int64($0.topicPartition.partition) },
-                list.map(\.nextOffset), list.map { $0.verifiedThrough ?? -1 }
+                list.map(\.nextOffset), list.map { $0.verifiedThrough ?? -1 }, list.map { $0.verifiedKeys ?? "" },
+                list.map { $0.verifiedAnchor ?? "" }
             )
         }
         if !moves.isEmpty {
@@ -365,9 +366,12 @@ public struct ViewStore: Sendable {
                 """
                 UPDATE tongban.checkpoint c
                 SET next_offset = v.next_offset,
-                    verified_through = coalesce(nullif(v.verified_through, -1), c.verified_through), updated_at = now()
+                    verified_through = coalesce(nullif(v.verified_through, -1), c.verified_through),
+                    verified_keys = coalesce(nullif(v.verified_keys, ''), c.verified_keys),
+                    verified_anchor = coalesce(nullif(v.verified_anchor, ''), c.verified_anchor), updated_at = now()
                 FROM unnest(\(c.topics)::text[], \(c.partitions)::int8[], \(expected)::int8[], \(c.next)::int8[],
-                    \(c.verified)::int8[]) AS v(topic, partition, expected, next_offset, verified_through)
+                    \(c.verified)::int8[], \(c.keys)::text[], \(c.anchors)::text[])
+                    AS v(topic, partition, expected, next_offset, verified_through, verified_keys, verified_anchor)
                 WHERE c.view_group = \(viewGroup) AND c.topic = v.topic AND c.partition = v.partition
                     AND c.next_offset = v.expected
                 RETURNING c.topic, c.partition
@@ -381,10 +385,13 @@ public struct ViewStore: Sendable {
             let c = columns(firsts)
             let rows = try await connection.query(
                 """
-                INSERT INTO tongban.checkpoint (view_group, topic, partition, next_offset, verified_through)
-                SELECT \(viewGroup), v.topic, v.partition, v.next_offset, nullif(v.verified_through, -1)
-                FROM unnest(\(c.topics)::text[], \(c.partitions)::int8[], \(c.next)::int8[], \(c.verified)::int8[])
-                    AS v(topic, partition, next_offset, verified_through)
+                INSERT INTO tongban.checkpoint (
+                    view_group, topic, partition, next_offset, verified_through, verified_keys, verified_anchor)
+                SELECT \(viewGroup), v.topic, v.partition, v.next_offset, nullif(v.verified_through, -1),
+                    nullif(v.verified_keys, ''), nullif(v.verified_anchor, '')
+                FROM unnest(\(c.topics)::text[], \(c.partitions)::int8[], \(c.next)::int8[], \(c.verified)::int8[],
+                    \(c.keys)::text[], \(c.anchors)::text[])
+                    AS v(topic, partition, next_offset, verified_through, verified_keys, verified_anchor)
                 ON CONFLICT DO NOTHING
                 RETURNING topic, partition
                 """)

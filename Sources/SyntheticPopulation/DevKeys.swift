@@ -1,39 +1,55 @@
 public import Events
 
-/// Deterministic Ed25519 keys, one per department, derived from a fixed public seed.
+/// Ed25519 keys, one per department, generated at random once per process: the keys of `tongban dev`, of
+/// `tongban generate --signed` and of the tests.
 ///
-/// - Important: For development and tests only (`tongban dev`, `tongban generate --sign`). Anyone
-///   can derive these private keys from this source file: never register them in production.
+/// Their key ids are `<department>/dev-only-<run>`, `<run>` eight random hex digits shared by the five keys of one
+/// process, so that keys of two runs never share an id. `tongban project` refuses a key set holding such an id unless
+/// the operator passes `--allow-development-keys` (see ``EventKeyRegistry/developmentKeyIDs``). Nothing in the source
+/// derives them: whoever did not receive a run's key files cannot sign as a department of that run.
 public enum DevKeys {
-    /// The key name of every dev key: key ids are `<department>/dev-only`.
-    public static let keyName = "dev-only"
+    /// The key name prefix of every development key: key ids are `<department>/dev-only-<run>`.
+    public static let keyNamePrefix = EventKeyRegistry.developmentKeyNamePrefix
 
-    /// The department's dev key (key id `<department>/dev-only`).
+    /// This process's keys.
+    private static let generated: [GeneratedEvent.Department: DepartmentSigningKey] = generate()
+
+    /// Fresh keys, one per department, with ids `<department>/dev-only-<run>` for a new random `<run>`.
+    /// - Returns: the keys.
+    public static func generate() -> [GeneratedEvent.Department: DepartmentSigningKey] {
+        let run = (0..<4).map { _ in UInt8.random(in: 0...255) }.map { byte in
+            let hex = String(byte, radix: 16)
+            return hex.count == 1 ? "0" + hex : hex
+        }.joined()
+        return Dictionary(
+            uniqueKeysWithValues: GeneratedEvent.Department.all.map { department in
+                do {
+                    return (
+                        department,
+                        try DepartmentSigningKey.generate(
+                            department: department.name, name: "\(keyNamePrefix)-\(run)")
+                    )
+                } catch {
+                    // The department names and the key name are well-formed by construction.
+                    preconditionFailure("development key for \(department): \(error)")
+                }
+            })
+    }
+
+    /// The department's development key of this process.
     /// - Parameter department: the department.
-    /// - Returns: the same key on every call and every machine.
+    /// - Returns: the same key on every call within one process; another in the next process.
     public static func key(for department: GeneratedEvent.Department) -> DepartmentSigningKey {
-        var state: UInt64 = 0x746F_6E67_6261_6E00  // "tongban"
-        for byte in department.name.utf8 { state = Xoshiro256StarStar.mix(state ^ UInt64(byte)) }
-        let seed = (0..<4).flatMap { _ in
-            withUnsafeBytes(of: Xoshiro256StarStar.splitMix(&state).littleEndian, Array.init)
-        }
-        do {
-            return try DepartmentSigningKey(keyID: "\(department.name)/\(keyName)", seed: seed)
-        } catch {
-            // The key id and the 32-byte seed are well-formed by construction.
-            preconditionFailure("dev key for \(department): \(error)")
-        }
+        generated[department]!
     }
 
-    /// Every department's dev key, to put in ``PopulationConfiguration/signingKeys``.
-    public static var all: [GeneratedEvent.Department: DepartmentSigningKey] {
-        Dictionary(uniqueKeysWithValues: GeneratedEvent.Department.all.map { ($0, key(for: $0)) })
-    }
+    /// Every department's development key of this process, to put in ``PopulationConfiguration/signingKeys``.
+    public static var all: [GeneratedEvent.Department: DepartmentSigningKey] { generated }
 
-    /// A registry holding the public halves of every dev key, as the hub would in development.
+    /// A registry holding the public halves of this process's development keys.
     public static var registry: EventKeyRegistry {
         var registry = EventKeyRegistry()
-        for key in all.values {
+        for key in generated.values {
             do { try registry.register(key) } catch { preconditionFailure("dev key \(key.keyID): \(error)") }
         }
         return registry

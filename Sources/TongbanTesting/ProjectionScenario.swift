@@ -29,6 +29,13 @@ public struct SignedPopulation: Sendable {
         return SignedPopulation(events: events, expected: expected)
     }
 
+    /// The same population with only the messages `isIncluded` keeps (the ground truth is kept as it is).
+    /// - Parameter isIncluded: whether a message stays.
+    /// - Returns: the population.
+    public func filter(_ isIncluded: (GeneratedEvent) -> Bool) -> SignedPopulation {
+        SignedPopulation(events: events.filter(isIncluded), expected: expected)
+    }
+
     /// The messages the hub must dead-letter.
     public var rejected: [GeneratedEvent] { events.filter { !$0.shouldBeApplied } }
 

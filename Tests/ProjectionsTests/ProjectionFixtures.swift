@@ -70,10 +70,18 @@ enum ProjectionFixtures {
     ///   - table: a table of the `tongban` schema.
     ///   - column: its column.
     ///   - values: the refused values, as the column reads as text.
+    ///   - atCommit: whether the refusal comes only when the transaction commits (a deferred constraint trigger), as
+    ///     a check over a whole transaction would: no statement fails, so no single event is found refused alone.
     ///   - connection: a connection to the migrated test database.
     static func refuse(
-        _ table: String, where column: String, isOneOf values: [String], on connection: PostgresConnection
+        _ table: String, where column: String, isOneOf values: [String], atCommit: Bool = false,
+        on connection: PostgresConnection
     ) async throws {
+        let trigger =
+            atCommit
+            ? "CREATE CONSTRAINT TRIGGER refuse_value AFTER INSERT ON tongban.\(PostgresQuery.quoteIdentifier(table)) "
+                + "DEFERRABLE INITIALLY DEFERRED"
+            : "CREATE TRIGGER refuse_value BEFORE INSERT ON tongban.\(PostgresQuery.quoteIdentifier(table))"
         _ = try await connection.executeScript(
             """
             CREATE TABLE public.refused_value (value text PRIMARY KEY);
@@ -87,7 +95,7 @@ enum ProjectionFixtures {
                 RETURN NEW;
             END
             $$;
-            CREATE TRIGGER refuse_value BEFORE INSERT ON tongban.\(PostgresQuery.quoteIdentifier(table))
+            \(trigger)
                 FOR EACH ROW EXECUTE FUNCTION public.refuse_value();
             """)
         for value in values {

@@ -139,12 +139,22 @@ struct PopulationGeneratorTests {
         for event in output.events { try registry.verify(try PopulationFixtures.envelope(event)) }
     }
 
-    @Test("DevKeys are fixed, one per department, with ids <department>/dev-only")
+    @Test("#18 development keys are made afresh for each run, one per department, marked as development keys")
     func devKeys() {
+        let run = DevKeys.key(for: .household).keyID.split(separator: "-").last.map(String.init) ?? ""
+        #expect(run.count == 8)
         for department in GeneratedEvent.Department.all {
-            #expect(DevKeys.key(for: department).keyID == "\(department.name)/dev-only")
-            #expect(DevKeys.key(for: department).publicKeyBytes == DevKeys.key(for: department).publicKeyBytes)
+            let key = DevKeys.key(for: department)
+            #expect(key.keyID == "\(department.name)/dev-only-\(run)")
+            #expect(EventKeyRegistry.isDevelopmentKeyID(key.keyID))
+            #expect(key.publicKeyBytes == DevKeys.key(for: department).publicKeyBytes, "one key per process")
         }
         #expect(Set(GeneratedEvent.Department.all.map { DevKeys.key(for: $0).publicKeyBytes }).count == 5)
+        // Another run: other keys, other ids; nothing derives them from the source.
+        let other = DevKeys.generate()
+        #expect(other[.household]?.keyID != DevKeys.key(for: .household).keyID)
+        #expect(other[.household]?.publicKeyBytes != DevKeys.key(for: .household).publicKeyBytes)
+        #expect(DevKeys.registry.developmentKeyIDs.count == 5)
+        #expect(!EventKeyRegistry.isDevelopmentKeyID("household/2026-01"))
     }
 }

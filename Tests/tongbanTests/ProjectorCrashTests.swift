@@ -1,3 +1,4 @@
+import Events
 import Foundation
 import Kafka
 import Postgres
@@ -28,7 +29,8 @@ struct ProjectorCrashTests {
             _ = FileManager.default.createFile(atPath: output.path, contents: nil)
             process.executableURL = binary
             process.arguments = [
-                "project", "--dev-keys", "--no-metrics", "--batch-size", String(batchSize), "--batch-wait-ms", "50",
+                "project", "--allow-development-keys", "--no-metrics", "--batch-size", String(batchSize),
+                "--batch-wait-ms", "50",
                 "--group", "crash-test", "--log-level", "notice",
                 // A killed member leaves no goodbye: keep the wait for its session to expire short, but longer than
                 // the mock coordinator's 3 s initial rebalance delay (librdkafka 2.0.2): a shorter session expires a
@@ -40,6 +42,10 @@ struct ProjectorCrashTests {
             var environment = ProcessInfo.processInfo.environment
             environment["KAFKA_BOOTSTRAP_SERVERS"] = cluster.bootstrapServers
             environment["DATABASE_URL"] = database.conninfo
+            // The development keys of this test process, which signed the population.
+            let keys = FileManager.default.temporaryDirectory.appendingPathComponent("crash-keys-\(UUID()).jwks")
+            try Data((DevKeys.registry.jwks + "\n").utf8).write(to: keys)
+            environment["TONGBAN_DEPARTMENT_KEYS"] = keys.path
             process.environment = environment
             let handle = try FileHandle(forWritingTo: output)
             process.standardOutput = handle

@@ -43,6 +43,31 @@ public struct EventKeyRegistry: Sendable {
     /// The registered key ids, sorted.
     public var keyIDs: [String] { entries.keys.sorted() }
 
+    /// The key name prefix that marks a development key (`<department>/dev-only-…`): keys that `tongban dev`, the
+    /// tests and `tongban generate --signed` make for one run. A production key set must not hold one.
+    public static let developmentKeyNamePrefix = "dev-only"
+
+    /// Whether a key id names a development key (its name starts with ``developmentKeyNamePrefix``).
+    /// - Parameter keyID: `<department>/<name>`.
+    /// - Returns: whether it is a development key's id.
+    public static func isDevelopmentKeyID(_ keyID: String) -> Bool {
+        guard let slash = keyID.firstIndex(of: "/") else { return false }
+        return keyID[keyID.index(after: slash)...].hasPrefix(developmentKeyNamePrefix)
+    }
+
+    /// The registered development keys' ids, sorted (see ``developmentKeyNamePrefix``).
+    public var developmentKeyIDs: [String] { keyIDs.filter(Self.isDevelopmentKeyID) }
+
+    /// A fingerprint of the whole key set: every key id, public key and status (SHA-256 of ``jwks``, hex). Two
+    /// registries vouch for the same signatures exactly when their fingerprints are equal; the projector records it
+    /// with each verified watermark, and trusts a watermark only under the same key set.
+    public var fingerprint: String {
+        SHA256.hash(data: Array(jwks.utf8)).map { byte in
+            let hex = String(byte, radix: 16)
+            return hex.count == 1 ? "0" + hex : hex
+        }.joined()
+    }
+
     /// The status of a key, or `nil` if it is not registered.
     /// - Parameter keyID: the key id.
     public func status(of keyID: String) -> Status? { entries[keyID]?.status }
@@ -118,6 +143,32 @@ public struct EventKeyRegistry: Sendable {
                 + "\"x\":\"\(Base64URL.encode(entry.publicKey.rawRepresentation))\",\"status\":\"\(entry.status.rawValue)\"}"
         }
         return "{\"keys\":[" + keys.joined(separator: ",") + "]}"
+    }
+
+    /// Checks, without the signature, that an event whose signature was verified earlier may still stand under this
+    /// key set: its key must still be registered for its department and not revoked (a retired key's old events
+    /// stand). A lookup, not a signature check: what a rebuild does below a verified watermark.
+    /// - Parameter envelope: the envelope object as received.
+    /// - Throws: ``EventSignatureError``: `.missingSignature`, `.unknownKey`, `.departmentMismatch`, `.keyRevoked`.
+    public func checkStillTrusted(_ envelope: JSONObject) throws(EventSignatureError) {
+        guard let kid = envelope["tbkid"]?.stringValue, !kid.isEmpty else {
+            throw EventSignatureError(.missingSignature, "the event has no tbkid: it is not signed")
+        }
+        guard let entry = entries[kid] else {
+            throw EventSignatureError(
+                .unknownKey, "unknown key id \(kid): its public key is not registered with the hub (any more)")
+        }
+        let keyDepartment = kid.prefix { $0 != "/" }
+        let eventDepartment = envelope["type"]?.stringValue?.prefix { $0 != "." } ?? ""
+        guard keyDepartment == eventDepartment else {
+            throw EventSignatureError(
+                .departmentMismatch,
+                "key \(kid) belongs to \(keyDepartment) but the event is a \(eventDepartment) event")
+        }
+        if entry.status == .revoked {
+            throw EventSignatureError(
+                .keyRevoked, "key \(kid) was revoked: events signed with it are no longer trusted")
+        }
     }
 
     /// Verifies an envelope's signature.

@@ -56,6 +56,10 @@ struct DevCommand: AsyncParsableCommand {
             let published = try await stack.publishPopulation(
                 people: people, seed: seed, anomalies: anomalies, logger: logger)
             try stop.check()
+            // This run's department keys, for department developers who publish to the running stack.
+            let keysDirectory = Self.keysDirectory
+            try DevelopmentKeyFiles.save(DevKeys.all, to: keysDirectory)
+            defer { try? FileManager.default.removeItem(at: keysDirectory) }
             let statuses = StatusBoard()
             let server = try operations.server(
                 health: { HealthReport(projectors: statuses.projectors.map(\.status)) }, logger: logger)
@@ -67,7 +71,8 @@ struct DevCommand: AsyncParsableCommand {
                 configuration: configuration, database: stack.database, keys: DevKeys.registry, logger: logger)
             statuses.projectors = [projector]
             // Unbuffered: the banner must reach logs and pipes now, not when a buffer fills.
-            FileHandle.standardOutput.write(Data((stack.banner(published: published) + "\n").utf8))
+            FileHandle.standardOutput.write(
+                Data((stack.banner(published: published, keys: keysDirectory) + "\n").utf8))
             var services: [any Service] = [stack.database, projector]
             if let server { services.append(server) }
             let group = ServiceGroup(services: services, logger: logger)
@@ -100,6 +105,11 @@ struct DevCommand: AsyncParsableCommand {
         }
         await stack.stop()
         print("tongban dev: stopped; the embedded cluster and database are gone.")
+    }
+
+    /// Where this run writes its development keys (removed when it stops).
+    static var keysDirectory: URL {
+        FileManager.default.temporaryDirectory.appendingPathComponent("tongban-dev-\(getpid())-keys")
     }
 
     /// Waits until the projector has handled every published message, and says what the views hold.
@@ -154,6 +164,8 @@ struct DevStack: Sendable {
         let database = PostgresClient(configuration: .init(conninfo: postgres.conninfo()), logger: logger)
         do {
             let applied = try await TongbanMigrations.migrate(database, logger: logger)
+            // For psql and other tools in other terminals: the password in a libpq password file, never printed.
+            try postgres.writePasswordFile()
             return DevStack(
                 kafka: kafka, postgres: postgres, database: database, topics: topics, appliedMigrations: applied)
         } catch {
@@ -235,15 +247,19 @@ struct DevStack: Sendable {
             people: people, messages: messages.count, rejected: rejected, samplePerson: expected.sample.first?.id)
     }
 
-    func banner(published: PublishedPopulation) -> String {
+    func banner(published: PublishedPopulation, keys: URL) -> String {
         var text = """
             tongban dev is up.
               Kafka (embedded, \(kafka.brokerIDs.count) brokers):  KAFKA_BOOTSTRAP_SERVERS=\(kafka.bootstrapServers)
                 topics: \(topics.joined(separator: ", "))
-              PostgreSQL (private cluster in \(postgres.directory.path)):
+              PostgreSQL (private cluster in \(postgres.directory.path); export both, the password is in the file):
+                PGPASSFILE='\(postgres.passwordFile.path)'
                 DATABASE_URL='\(postgres.url())'
                 migrations applied: \(appliedMigrations.isEmpty ? "none pending" : appliedMigrations.map(String.init).joined(separator: ", "))
               Self-check passed: a message went through Kafka and back, and PostgreSQL answered.
+              Department keys of this run (development keys, made afresh for it): \(keys.path)
+                publish:  tongban publish --department household --key \(keys.path)/household.private.jwk FILE
+                project:  tongban project --keys \(keys.path)/public.jwks --allow-development-keys
             """ + "\n"
         if published.messages > 0 {
             text += """
@@ -253,7 +269,7 @@ struct DevStack: Sendable {
         }
         if let person = published.samplePerson {
             text += """
-                Try, from another terminal:  psql "$DATABASE_URL" -c \
+                Try, from another terminal with PGPASSFILE and DATABASE_URL exported:  psql "$DATABASE_URL" -c \
                 "SELECT * FROM tongban.relations('\(person)', current_date)"
                 """ + "\n"
         }

@@ -14,7 +14,7 @@ struct GenerateCommand: ParsableCommand {
         discussion: """
             With --out DIR: DIR/<department>.ndjson (one envelope per line, in publication order), DIR/expected.json
             (ground-truth answers for a sample of questions), DIR/anomalies.ndjson (every anomaly with its file and
-            line), and DIR/keys/ (the deterministic DEVELOPMENT keys: <department>.private.jwk and public.jwks). With
+            line), and DIR/keys/ (DEVELOPMENT keys made for this run: <department>.private.jwk and public.jwks). With
             --out -, every event goes to standard output. Events are unsigned unless --signed (signing is much
             slower); `tongban publish --key` signs unsigned ones. Signature anomalies need --signed.
             """
@@ -34,7 +34,11 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "Nothing is dated after this day (YYYY-MM-DD).")
     var asOf = "2026-11-01"
 
-    @Flag(help: "Sign every event with the department's development key.")
+    @Flag(
+        help: """
+            Sign every event with a development key made for this run (written to DIR/keys; `tongban project` \
+            accepts them only with --allow-development-keys).
+            """)
     var signed = false
 
     @Option(help: "A directory to write the files to, or - for standard output.")
@@ -109,11 +113,7 @@ struct GenerateCommand: ParsableCommand {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         try encoder.encode(expected).write(to: directory.appendingPathComponent("expected.json"))
-        for (department, key) in DevKeys.all {
-            try Data((key.privateJWK + "\n").utf8).write(
-                to: directory.appendingPathComponent("keys/\(department.name).private.jwk"))
-        }
-        try Data((DevKeys.registry.jwks + "\n").utf8).write(to: directory.appendingPathComponent("keys/public.jwks"))
+        try DevelopmentKeyFiles.save(DevKeys.all, to: directory.appendingPathComponent("keys"))
         return total
     }
 }

@@ -8,7 +8,6 @@ import Postgres
 import Projections
 import ServiceLifecycle
 import Synchronization
-import SyntheticPopulation
 
 /// `tongban project`: the projectors, from the department topics to the verified views.
 ///
@@ -19,7 +18,7 @@ import SyntheticPopulation
 struct ProjectCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "project",
-        abstract: "Fold the department topics into the verified views in PostgreSQL (serves /metrics and /health).",
+        abstract: "Fold the department topics into the verified views in PostgreSQL (serves /metrics and /health/*).",
         discussion: """
             Needs Kafka (KAFKA_BOOTSTRAP_SERVERS, KAFKA_PROPERTIES) and PostgreSQL (DATABASE_URL or PG*), and the \
             departments' public keys (--keys FILE, a JWK Set, or TONGBAN_DEPARTMENT_KEYS). Positions are kept in \
@@ -27,7 +26,11 @@ struct ProjectCommand: AsyncParsableCommand {
             replay from zero. A partition whose checkpoint Kafka no longer holds (retention deleted those \
             messages, or the topic was recreated) is not read at all, and /health fails naming it: going on from \
             another offset would leave the views without what is missing. Restore the messages, or accept the loss \
-            with --kafka-property auto.offset.reset=earliest (the partition then goes on from its earliest message).
+            with --kafka-property auto.offset.reset=earliest (the partition then goes on from its earliest message). \
+            GET /health/live answers 200 while the process serves (for a liveness probe: it never depends on Kafka \
+            or PostgreSQL); GET /health/ready (and /health, the same) answers 503 while a batch cannot be written, a \
+            partition cannot be read, or Kafka or PostgreSQL has not answered for longer than \
+            --kafka-unreachable-after-seconds / --postgres-unreachable-after-seconds, naming which.
             """
     )
 
@@ -54,11 +57,26 @@ struct ProjectCommand: AsyncParsableCommand {
     @Option(help: "Connections applying each batch at once, each over its own share of the partitions.")
     var applyConnections = 2
 
+    @Option(
+        help: ArgumentHelp(
+            "Seconds Kafka may fail to answer before /health/ready answers 503.",
+            discussion: "The projector asks Kafka every second, idle or busy; /health/live stays 200."))
+    var kafkaUnreachableAfterSeconds = 10
+
+    @Option(
+        help: ArgumentHelp(
+            "Seconds PostgreSQL may fail to answer before /health/ready answers 503.",
+            discussion: "The projector reads its checkpoints every second; a batch that cannot commit fails at once."))
+    var postgresUnreachableAfterSeconds = 10
+
     @Option(help: "A JWK Set of the departments' public keys (env TONGBAN_DEPARTMENT_KEYS: a file path).")
     var keys: String?
 
-    @Flag(help: "Trust the development keys of `tongban generate --signed` (never in production).")
-    var devKeys = false
+    @Flag(
+        help: ArgumentHelp(
+            "Accept development keys (key ids <department>/dev-only-…) in the key set: NEVER in production.",
+            discussion: "Without it a key set holding one is refused. With it, /health and the log say so."))
+    var allowDevelopmentKeys = false
 
     @Flag(inversion: .prefixedNo, help: "Apply pending migrations from schemas/migrations before starting.")
     var migrate = true
@@ -70,6 +88,10 @@ struct ProjectCommand: AsyncParsableCommand {
             throw ValidationError(
                 "--batch-size, --instances and --apply-connections must be positive, --batch-wait-ms not negative")
         }
+        guard kafkaUnreachableAfterSeconds > 0, postgresUnreachableAfterSeconds > 0 else {
+            throw ValidationError(
+                "--kafka-unreachable-after-seconds and --postgres-unreachable-after-seconds must be positive")
+        }
     }
 
     func run() async throws {
@@ -78,6 +100,15 @@ struct ProjectCommand: AsyncParsableCommand {
         let logger = global.bootstrapLogging(label: "tongban.project")
         logger.notice("starting tongban project (consumer group \(group), view group \(viewGroup))")
         let registry = try await loadKeys()
+        let developmentKeys = registry.developmentKeyIDs
+        if !developmentKeys.isEmpty {
+            let keyList = developmentKeys.joined(separator: ", ")
+            logger.critical(
+                """
+                TRUSTING DEVELOPMENT KEYS \(keyList) (--allow-development-keys): anyone holding those key files can \
+                sign as a department; never run this in production
+                """)
+        }
         let kafka = try global.requiredKafka()
         let conninfo = try global.requiredDatabaseURL()
         let catalog = try EventCatalog.embedded()
@@ -87,6 +118,8 @@ struct ProjectCommand: AsyncParsableCommand {
         configuration.batchWait = .milliseconds(batchWaitMs)
         if let verificationTasks { configuration.verificationTasks = max(1, verificationTasks) }
         configuration.applyConnections = applyConnections
+        configuration.kafkaUnreachableAfter = .seconds(kafkaUnreachableAfterSeconds)
+        configuration.postgresUnreachableAfter = .seconds(postgresUnreachableAfterSeconds)
 
         let database = PostgresClient(
             configuration: .init(
@@ -110,7 +143,16 @@ struct ProjectCommand: AsyncParsableCommand {
         // The metrics backend first: the projectors create their metrics when they are made.
         let statuses = StatusBoard()
         let server = try operations.server(
-            health: { HealthReport(projectors: statuses.projectors.map(\.status)) }, logger: logger)
+            health: {
+                var report = HealthReport(projectors: statuses.projectors.map(\.status))
+                if !developmentKeys.isEmpty {
+                    report.checks["department-keys"] = .degraded(
+                        "trusting development keys (\(developmentKeys.joined(separator: ", "))) because of "
+                            + "--allow-development-keys: never in production")
+                    report.status = max(report.status, .degraded)
+                }
+                return report
+            }, logger: logger)
         let projectors = try (0..<instances).map { _ in
             try Projector(
                 configuration: configuration, database: database, keys: registry, validator: validator, logger: logger)
@@ -126,18 +168,26 @@ struct ProjectCommand: AsyncParsableCommand {
         try await stop.run(ServiceGroup(services: services, logger: logger))
     }
 
-    /// The departments' public keys: `--keys`, `TONGBAN_DEPARTMENT_KEYS`, or the development keys.
+    /// The departments' public keys: `--keys` or `TONGBAN_DEPARTMENT_KEYS`. A key set holding development keys is
+    /// refused unless `--allow-development-keys` is given.
     func loadKeys() async throws -> EventKeyRegistry {
-        if devKeys { return DevKeys.registry }
         guard let path = keys ?? ProcessInfo.processInfo.environment["TONGBAN_DEPARTMENT_KEYS"] else {
             throw CommandFailure(
                 "no department keys: pass --keys FILE (a JWK Set, e.g. from `tongban keys public`) or set "
-                    + "TONGBAN_DEPARTMENT_KEYS; --dev-keys trusts the development keys of `tongban generate --signed`")
+                    + "TONGBAN_DEPARTMENT_KEYS")
         }
         guard let bytes = await FileInput.contents(of: path) else {
             throw CommandFailure("cannot read the key set \(path)")
         }
-        return try EventKeyRegistry.load(jwks: bytes)
+        let registry = try EventKeyRegistry.load(jwks: bytes)
+        let development = registry.developmentKeyIDs
+        if !development.isEmpty && !allowDevelopmentKeys {
+            throw CommandFailure(
+                "the key set \(path) holds development keys (\(development.joined(separator: ", "))), which "
+                    + "`tongban dev`, `tongban generate --signed` and the tests make for one run: a production hub "
+                    + "must not trust them. Remove them, or pass --allow-development-keys on a development machine.")
+        }
+        return registry
     }
 }
 

@@ -21,7 +21,10 @@ struct RebuildCommand: AsyncParsableCommand {
             about a second and start over; start `tongban project` if none runs. Until every partition is back where \
             it was, the views are partial and without their readers' indexes, and /health says the projector is \
             rebuilding. Kafka must still hold every message from offset 0. --keep-ledger is refused while another \
-            view group has checkpoints (they share the tables and the ledger).
+            view group has checkpoints (they share the tables and the ledger). Signatures below the verified \
+            watermarks are not verified again when the projector's key set is the one that verified them and the \
+            topics still hold the same messages; every event's key id is still looked up, so a key revoked since \
+            refuses its events. --verify verifies every signature again from offset 0 (slower).
             """
     )
 
@@ -46,6 +49,9 @@ struct RebuildCommand: AsyncParsableCommand {
 
     @Option(help: "The checkpoint group in tongban.checkpoint (tongban project --view-group).")
     var viewGroup = "tongban.views"
+
+    @Flag(help: "Verify every signature again from offset 0, trusting no verified watermark.")
+    var verify = false
 
     @Flag(help: "Do it (without, only say what it would do).")
     var yes = false
@@ -83,6 +89,9 @@ struct RebuildCommand: AsyncParsableCommand {
             ? "the fact tables (the ledger's \(plan.ledgerEvents) events stay)"
             : "the fact tables and the ledger (\(plan.ledgerEvents) events)"
         say("view group \(viewGroup): \(plan.partitions) partitions would go back to offset 0, emptying \(what)")
+        if verify {
+            say("every signature will be verified again from offset 0: the verified watermarks are trusted by nobody")
+        }
         if keepingLedger && !plan.otherViewGroups.isEmpty {
             throw CommandFailure("nothing changed: \(ViewStore.RebuildRefusal(otherViewGroups: plan.otherViewGroups))")
         }
@@ -97,7 +106,8 @@ struct RebuildCommand: AsyncParsableCommand {
         }
         let started = ContinuousClock.now
         try await database.withConnection {
-            try await ViewStore(viewGroup: viewGroup).resetForRebuild(keepingLedger: keepingLedger, on: $0)
+            try await ViewStore(viewGroup: viewGroup).resetForRebuild(
+                keepingLedger: keepingLedger, reverifying: verify, on: $0)
         }
         say(
             "reset in \(ContinuousClock.now - started): running projectors of \(viewGroup) start over within about a "
