@@ -21,10 +21,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
-        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.7.1"),
     ],
     targets: [
         // C libraries, wrapped by the safe Swift layers below (STYLE §1).
@@ -97,6 +98,19 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(name: "SyntheticPopulation", dependencies: ["Events"], swiftSettings: swiftSettings),
+        // What certificate services touch: their registered clients and access tokens, and the hash-chained audit
+        // trail of every request (the HTTP server is built on these).
+        .target(
+            name: "API",
+            dependencies: [
+                "Postgres", "Projections", "TongbanConcurrency",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "TongbanTesting",
             dependencies: [
@@ -115,6 +129,7 @@ let package = Package(
                 "Publishing",
                 "Projections",
                 "Operations",
+                "API",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -153,9 +168,17 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "TongbanTesting"], swiftSettings: swiftSettings),
         .testTarget(
+            name: "APITests",
+            dependencies: [
+                "API", "Postgres", "Projections", "TongbanTesting",
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings),
+        .testTarget(
             name: "tongbanTests",
             dependencies: [
-                "tongban", "Events", "Kafka", "Postgres", "Projections", "SyntheticPopulation", "TongbanTesting",
+                "tongban", "API", "Events", "Kafka", "Postgres", "Projections", "SyntheticPopulation", "TongbanTesting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings

@@ -1,10 +1,12 @@
 public import Postgres
 
 extension ViewStore {
-    /// The tables of the `tongban` schema that are not views' content: positions, dead letters, migrations, and what
-    /// a rebuild deferred.
+    /// The tables of the `tongban` schema that are not views' content, which a rebuild never empties: positions, dead
+    /// letters, migrations, what a rebuild deferred, the audit log of the certificate services' requests, and the
+    /// registered clients.
     static let runtimeTables: Set<String> = [
-        "checkpoint", "dead_letter", "rejected_offset", "schema_migrations", "rebuild_deferred",
+        "checkpoint", "dead_letter", "rejected_offset", "schema_migrations", "rebuild_deferred", "audit_log",
+        "api_client",
     ]
 
     /// Empties the fact tables (and the applied-event ledger, unless `keepingLedger`), and moves this view group's

@@ -10,7 +10,8 @@ struct Tongban: AsyncParsableCommand {
         version: TongbanVersion.current,
         subcommands: [
             DevCommand.self, DoctorCommand.self, KeysCommand.self, GenerateCommand.self, ValidateCommand.self,
-            PublishCommand.self, ProjectCommand.self, RebuildCommand.self, DeadLettersCommand.self, BenchCommand.self,
+            PublishCommand.self, ProjectCommand.self, RebuildCommand.self, DeadLettersCommand.self, AuditCommand.self,
+            ClientsCommand.self, BenchCommand.self,
         ]
     )
 }
