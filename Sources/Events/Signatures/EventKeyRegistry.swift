@@ -154,9 +154,15 @@ public struct EventKeyRegistry: Sendable {
         guard let kid = envelope["tbkid"]?.stringValue, !kid.isEmpty else {
             throw EventSignatureError(.missingSignature, "the event has no tbkid: it is not signed")
         }
+        _ = try usableEntry(kid, for: envelope)
+    }
+
+    /// The registered, unrevoked key `kid`, if it may sign the envelope's department's events.
+    /// - Throws: ``EventSignatureError``: `.unknownKey`, `.departmentMismatch`, `.keyRevoked`.
+    private func usableEntry(_ kid: String, for envelope: JSONObject) throws(EventSignatureError) -> Entry {
         guard let entry = entries[kid] else {
             throw EventSignatureError(
-                .unknownKey, "unknown key id \(kid): its public key is not registered with the hub (any more)")
+                .unknownKey, "unknown key id \(kid): its public key is not registered with the hub")
         }
         let keyDepartment = kid.prefix { $0 != "/" }
         let eventDepartment = envelope["type"]?.stringValue?.prefix { $0 != "." } ?? ""
@@ -166,9 +172,9 @@ public struct EventKeyRegistry: Sendable {
                 "key \(kid) belongs to \(keyDepartment) but the event is a \(eventDepartment) event")
         }
         if entry.status == .revoked {
-            throw EventSignatureError(
-                .keyRevoked, "key \(kid) was revoked: events signed with it are no longer trusted")
+            throw EventSignatureError(.keyRevoked, "key \(kid) was revoked")
         }
+        return entry
     }
 
     /// Verifies an envelope's signature.
@@ -192,20 +198,7 @@ public struct EventKeyRegistry: Sendable {
         else {
             throw EventSignatureError(.malformedSignature, "tbsig is not 64 bytes of base64url without padding")
         }
-        guard let entry = entries[kid] else {
-            throw EventSignatureError(
-                .unknownKey, "unknown key id \(kid): its public key is not registered with the hub")
-        }
-        let keyDepartment = kid.prefix { $0 != "/" }
-        let eventDepartment = envelope["type"]?.stringValue?.prefix { $0 != "." } ?? ""
-        guard keyDepartment == eventDepartment else {
-            throw EventSignatureError(
-                .departmentMismatch,
-                "key \(kid) belongs to \(keyDepartment) but the event is a \(eventDepartment) event")
-        }
-        if entry.status == .revoked {
-            throw EventSignatureError(.keyRevoked, "key \(kid) was revoked")
-        }
+        let entry = try usableEntry(kid, for: envelope)
         let bytes: [UInt8]
         if let canonical {
             bytes = canonical.signingBytes
