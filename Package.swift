@@ -26,6 +26,9 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.7.1"),
+        .package(url: "https://github.com/apple/swift-openapi-generator.git", from: "1.14.3"),
+        .package(url: "https://github.com/apple/swift-openapi-runtime.git", from: "1.13.4"),
+        .package(url: "https://github.com/hummingbird-project/swift-openapi-hummingbird.git", from: "2.1.0"),
     ],
     targets: [
         // C libraries, wrapped by the safe Swift layers below (STYLE §1).
@@ -98,6 +101,20 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(name: "SyntheticPopulation", dependencies: ["Events"], swiftSettings: swiftSettings),
+        // The HTTP server of the certificate services: schemas/openapi.yaml (linked into the target) generates its
+        // protocol and types at build time, so the file and the code cannot drift.
+        .target(
+            name: "APIServer",
+            dependencies: [
+                "API", "Events", "Postgres", "Projections",
+                .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
+                .product(name: "OpenAPIHummingbird", package: "swift-openapi-hummingbird"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings,
+            plugins: [.plugin(name: "OpenAPIGenerator", package: "swift-openapi-generator")]
+        ),
         // What certificate services touch: their registered clients and access tokens, and the hash-chained audit
         // trail of every request (the HTTP server is built on these).
         .target(
@@ -130,6 +147,7 @@ let package = Package(
                 "Projections",
                 "Operations",
                 "API",
+                "APIServer",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -167,6 +185,14 @@ let package = Package(
             ],
             swiftSettings: swiftSettings),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "TongbanTesting"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "APIServerTests",
+            dependencies: [
+                "APIServer", "API", "Events", "Postgres", "Projections", "SyntheticPopulation", "TongbanTesting",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "APITests",
             dependencies: [

@@ -1,3 +1,5 @@
+import API
+import APIServer
 import ArgumentParser
 import Events
 import Foundation
@@ -41,6 +43,9 @@ struct DevCommand: AsyncParsableCommand {
 
     @OptionGroup var operations: OperationsOptions
 
+    @Option(help: "The port of the certificate services' API (0 picks a free one).")
+    var apiPort = 8080
+
     @Flag(help: "Stop once the population is projected and checked (for scripts and tests).")
     var exitWhenReady = false
 
@@ -70,17 +75,35 @@ struct DevCommand: AsyncParsableCommand {
             let projector = try Projector(
                 configuration: configuration, database: stack.database, keys: DevKeys.registry, logger: logger)
             statuses.projectors = [projector]
-            // Unbuffered: the banner must reach logs and pipes now, not when a buffer fills.
-            FileHandle.standardOutput.write(
-                Data((stack.banner(published: published, keys: keysDirectory) + "\n").utf8))
-            var services: [any Service] = [stack.database, projector]
+            // The certificate services' API, with a development client and a token key made for this run.
+            let registration = try await ClientRegistry(database: stack.database, logger: logger).register(
+                name: "tongban dev", scopes: APIScope.allCases, purposes: ["development"], requestsPerSecond: 1_000)
+            let audit = AuditLog(client: stack.database, logger: logger)
+            let (bound, announce) = AsyncStream<Int>.makeStream()
+            let api = try await CertificateServicesServer.application(
+                configuration: .init(port: self.apiPort), database: stack.database,
+                tokenKey: TokenSigningKey.generateForDevelopment(), audit: audit, logger: logger,
+                onServerRunning: { port in
+                    announce.yield(port)
+                    announce.finish()
+                })
+            var services: [any Service] = [stack.database, audit, api, projector]
             if let server { services.append(server) }
             let group = ServiceGroup(services: services, logger: logger)
+            let banner = stack.banner(published: published, keys: keysDirectory)
             // The views are reported once ready; when the services end first (Ctrl-C), the wait is given up.
             try await withThrowingTaskGroup(of: Bool.self) { tasks in
                 tasks.addTask {
                     try await stop.run(group)
                     return true
+                }
+                tasks.addTask {
+                    // Unbuffered: the banner must reach logs and pipes now, not when a buffer fills.
+                    var port = self.apiPort
+                    for await bound in bound { port = bound }
+                    let text = banner + "\n" + Self.apiBanner(port: port, client: registration, published: published)
+                    FileHandle.standardOutput.write(Data((text + "\n").utf8))
+                    return false
                 }
                 tasks.addTask {
                     let outcome: String
@@ -105,6 +128,23 @@ struct DevCommand: AsyncParsableCommand {
         }
         await stack.stop()
         print("tongban dev: stopped; the embedded cluster and database are gone.")
+    }
+
+    /// How to reach the certificate services' API from another terminal: three requests that work as printed.
+    static func apiBanner(port: Int, client: ClientRegistry.Registration, published: PublishedPopulation) -> String {
+        let base = "http://127.0.0.1:\(port)"
+        var lines = [
+            "Certificate services' API on \(base): a development client with every scope and the purpose "
+                + "\"development\" (its secret is for this run only). Try, from another terminal:",
+            "  TOKEN=$(curl -s -u '\(client.client.id):\(client.secret)' -d grant_type=client_credentials "
+                + "\(base)/oauth/token | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"access_token\"])')",
+        ]
+        if let person = published.samplePerson, let relative = published.sampleRelative {
+            let question = "'\(base)/v1/kinship?subject=\(person)&relative=\(relative)'"
+            lines.append("  curl -s -H \"Authorization: Bearer $TOKEN\" -H 'Tongban-Purpose: development' \(question)")
+            lines.append("  curl -s -H \"Authorization: Bearer $TOKEN\" -H 'Tongban-Purpose: marketing' \(question)")
+        }
+        return lines.joined(separator: "\n")
     }
 
     /// Where this run writes its development keys (removed when it stops).
@@ -138,6 +178,8 @@ struct PublishedPopulation: Sendable {
     var messages: Int
     var rejected: Int
     var samplePerson: String?
+    /// A relative of ``samplePerson`` (its mother or father), for the printed kinship question.
+    var sampleRelative: String?
 }
 
 /// The embedded Kafka cluster and PostgreSQL of `tongban dev`.
@@ -244,7 +286,9 @@ struct DevStack: Sendable {
         }
         await producer.shutdown()
         return PublishedPopulation(
-            people: people, messages: messages.count, rejected: rejected, samplePerson: expected.sample.first?.id)
+            people: people, messages: messages.count, rejected: rejected,
+            samplePerson: expected.sample.first { $0.kinship.motherId ?? $0.kinship.fatherId != nil }?.id,
+            sampleRelative: expected.sample.lazy.compactMap { $0.kinship.motherId ?? $0.kinship.fatherId }.first)
     }
 
     func banner(published: PublishedPopulation, keys: URL) -> String {

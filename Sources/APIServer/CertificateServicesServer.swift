@@ -1,0 +1,90 @@
+public import API
+import Foundation
+import HTTPTypes
+public import Hummingbird
+public import Logging
+import OpenAPIHummingbird
+public import Postgres
+
+/// The certificate services' HTTP server: the routes of `schemas/openapi.yaml` on Hummingbird, with RFC 9457 problems
+/// for whatever the handlers do not answer themselves.
+///
+/// ```swift
+/// let app = try await CertificateServicesServer.application(
+///     configuration: .init(port: 8080), database: pool, tokenKey: key, audit: audit, logger: logger)
+/// let group = ServiceGroup(services: [pool, audit, app], gracefulShutdownSignals: [.sigterm], logger: logger)
+/// ```
+public enum CertificateServicesServer {
+    /// Where the server listens, and the limits it keeps.
+    public struct Configuration: Sendable {
+        /// The address to bind (default loopback).
+        public var host: String
+        /// The TCP port (0: any free port, reported to `onServerRunning`).
+        public var port: Int
+        /// The `iss` of the access tokens.
+        public var issuer: String = AccessTokenIssuer.defaultIssuer
+        /// How long an access token lives.
+        public var tokenLifetime: Duration = AccessTokenIssuer.defaultLifetime
+        /// The largest request body accepted, in bytes (default 16 KiB: a token request is a few hundred bytes).
+        public var maximumBodyBytes: Int = 16 * 1024
+
+        /// Creates a configuration.
+        /// - Parameters:
+        ///   - host: the address to bind.
+        ///   - port: the TCP port.
+        public init(host: String = "127.0.0.1", port: Int = 8080) {
+            self.host = host
+            self.port = port
+        }
+    }
+
+    /// Builds the application (a `Service`: run it in a `ServiceGroup` beside the pool and the audit log).
+    /// - Parameters:
+    ///   - configuration: host, port and limits.
+    ///   - database: the pool holding the views, the clients and the audit log.
+    ///   - tokenKey: the hub's key that signs access tokens.
+    ///   - audit: the audit log (run it as a service too).
+    ///   - logger: for requests that fail.
+    ///   - onServerRunning: called with the bound port once the socket listens.
+    /// - Returns: the application.
+    /// - Throws: what registering the generated routes throws (nothing, for a well-formed document).
+    public static func application(
+        configuration: Configuration, database: PostgresClient, tokenKey: TokenSigningKey, audit: AuditLog,
+        logger: Logger, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) async throws -> some ApplicationProtocol {
+        let clients = ClientRegistry(database: database, logger: logger)
+        let issuer = await AccessTokenIssuer(
+            key: tokenKey, issuer: configuration.issuer, lifetime: configuration.tokenLifetime)
+        let verifier = await AccessTokenVerifier(key: tokenKey.publicKey, issuer: configuration.issuer)
+        let api = CertificateServicesAPI(
+            database: database, clients: clients, issuer: issuer,
+            authorizer: Authorizer(verifier: verifier, registry: clients), limiter: RateLimiter(), audit: audit,
+            logger: logger)
+        let router = Router()
+        router.add(middleware: ProblemMiddleware(audit: audit, logger: logger))
+        router.add(middleware: BodyLimitMiddleware(maximumBytes: configuration.maximumBodyBytes))
+        router.add(middleware: RequestHeadersMiddleware())
+        try api.registerHandlers(on: router)
+        return Application(
+            router: router,
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port)),
+            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
+            logger: logger)
+    }
+}
+
+/// Refuses a request whose declared body is larger than the limit, before anything reads it.
+struct BodyLimitMiddleware<Context: RequestContext>: RouterMiddleware {
+    let maximumBytes: Int
+
+    func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > maximumBytes {
+            throw HTTPError(.contentTooLarge)
+        }
+        var request = request
+        request.body = try await .init(buffer: request.body.collect(upTo: maximumBytes))
+        return try await next(request, context)
+    }
+}

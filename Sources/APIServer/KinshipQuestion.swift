@@ -1,0 +1,59 @@
+import Foundation
+import Postgres
+
+/// "How is `relative` related to `subject` on `asOf`?", answered from `tongban.relations()` in one statement, so that
+/// the relations, their evidence, the checkpoints and `view_state()` come from one snapshot of the database.
+struct KinshipQuestion: Sendable {
+    /// What the views said.
+    struct Answer: Sendable {
+        /// Whether the views can be certified from (`view_state().ready`).
+        var ready: Bool
+        var relations: [Components.Schemas.Relation]
+        var evidence: [Components.Schemas.Evidence]
+        var streamPosition: [Components.Schemas.StreamPosition]
+    }
+
+    /// The view group whose checkpoints say what the answer reflects.
+    var viewGroup = "tongban.views"
+
+    /// Asks the views.
+    /// - Parameters:
+    ///   - subject: the citizen the question is about (checked).
+    ///   - relative: the other citizen (checked).
+    ///   - asOf: the day, `YYYY-MM-DD` (checked).
+    ///   - database: the pool.
+    /// - Returns: the answer.
+    /// - Throws: `PostgresError`, or a `DecodingError` if the views answered something unexpected.
+    func ask(subject: String, relative: String, asOf: String, on database: PostgresClient) async throws -> Answer {
+        let rows = try await database.query(
+            """
+            WITH r AS MATERIALIZED (
+                SELECT relation, basis, evidence FROM tongban.relations(\(subject), \(asOf)::date)
+                WHERE relative_id = \(relative)
+            )
+            SELECT s.ready,
+                coalesce((SELECT json_agg(json_build_object('relation', r.relation, 'basis', r.basis,
+                    'evidence', r.evidence) ORDER BY r.relation, r.basis) FROM r), '[]')::text,
+                coalesce((SELECT json_agg(json_build_object('eventId', e.event_id, 'type', e.type,
+                    'department', split_part(e.type, '.', 1),
+                    'effectiveTime', to_char(e.effective_time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+                    'topic', e.topic, 'partition', e.partition, 'offset', e.message_offset) ORDER BY e.event_id)
+                    FROM tongban.event e WHERE e.event_id IN (SELECT unnest(r.evidence) FROM r)), '[]')::text,
+                coalesce((SELECT json_agg(json_build_object('topic', c.topic, 'partition', c.partition,
+                    'nextOffset', c.next_offset) ORDER BY c.topic, c.partition)
+                    FROM tongban.checkpoint c WHERE c.view_group = \(viewGroup)), '[]')::text
+            FROM tongban.view_state() s
+            """)
+        let row = rows[0]
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return Answer(
+            ready: try row.decode(Bool.self, at: 0),
+            relations: try decoder.decode(
+                [Components.Schemas.Relation].self, from: Data(try row.decode(String.self, at: 1).utf8)),
+            evidence: try decoder.decode(
+                [Components.Schemas.Evidence].self, from: Data(try row.decode(String.self, at: 2).utf8)),
+            streamPosition: try decoder.decode(
+                [Components.Schemas.StreamPosition].self, from: Data(try row.decode(String.self, at: 3).utf8)))
+    }
+}

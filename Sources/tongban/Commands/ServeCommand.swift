@@ -1,0 +1,97 @@
+import API
+import APIServer
+import ArgumentParser
+import Foundation
+import Logging
+import Operations
+import Postgres
+import Projections
+import ServiceLifecycle
+
+/// `tongban serve`: the certificate services' HTTP API (`schemas/openapi.yaml`).
+///
+/// Applies pending migrations, then serves the API with the hash-chained audit log, and `/metrics` and `/health`
+/// on the operations port. Stops gracefully on SIGTERM or Ctrl-C: requests in flight are answered and audited.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve the certificate services' HTTP API (schemas/openapi.yaml), auditing every request.",
+        discussion: """
+            Needs PostgreSQL (DATABASE_URL or PG*) and the hub's token key: --token-key FILE, a private Ed25519 JWK \
+            (env TONGBAN_TOKEN_KEY: a file path). Clients are registered with `tongban clients add`.
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(help: "The address the API listens on (env TONGBAN_API_HOST).")
+    var host: String?
+
+    @Option(help: "The API's TCP port (env TONGBAN_API_PORT; 0 picks a free one).")
+    var port: Int?
+
+    @Option(help: "The hub's token key: a private Ed25519 JWK file that signs access tokens (env TONGBAN_TOKEN_KEY).")
+    var tokenKey: String?
+
+    @Flag(
+        help: """
+            Sign access tokens with a key made for this run (tokens die with the process): development only, \
+            refused together with --token-key.
+            """)
+    var developmentTokenKey = false
+
+    @OptionGroup var operations: OperationsOptions
+
+    func run() async throws {
+        let stop = await StopSignals.trap()
+        let environment = ProcessInfo.processInfo.environment
+        let logger = global.bootstrapLogging(label: "tongban.serve")
+        let key = try await loadTokenKey(environment: environment, logger: logger)
+        var configuration = CertificateServicesServer.Configuration()
+        if let host = host ?? environment["TONGBAN_API_HOST"] { configuration.host = host }
+        if let port = port ?? environment["TONGBAN_API_PORT"].flatMap(Int.init) { configuration.port = port }
+        let database = PostgresClient(configuration: .init(conninfo: try global.requiredDatabaseURL()), logger: logger)
+        do {
+            try await applyMigrations(database, logger: logger) { logger.notice("\($0)") }
+        } catch {
+            await database.shutdown()
+            throw CommandFailure("could not apply the migrations: \(error)")
+        }
+        let audit = AuditLog(client: database, logger: logger)
+        let server = try operations.server(
+            health: { HealthReport(checks: ["api": .ok("serving")]) }, logger: logger)
+        let host = configuration.host
+        let app = try await CertificateServicesServer.application(
+            configuration: configuration, database: database, tokenKey: key, audit: audit, logger: logger,
+            onServerRunning: { port in logger.notice("serving the certificate services' API on http://\(host):\(port)")
+            })
+        var services: [any Service] = [database, audit, app]
+        if let server { services.append(server) }
+        try await stop.run(ServiceGroup(services: services, logger: logger))
+    }
+
+    /// The token key: `--token-key`, `TONGBAN_TOKEN_KEY`, or, with `--development-token-key`, one for this run.
+    func loadTokenKey(environment: [String: String], logger: Logger) async throws -> TokenSigningKey {
+        let path = tokenKey ?? environment["TONGBAN_TOKEN_KEY"]
+        if developmentTokenKey {
+            guard path == nil else {
+                throw CommandFailure("--development-token-key and a token key file exclude each other")
+            }
+            logger.warning("signing access tokens with a development key made for this run (never in production)")
+            return TokenSigningKey.generateForDevelopment()
+        }
+        guard let path else {
+            throw CommandFailure(
+                "no token key: pass --token-key FILE (a private Ed25519 JWK) or set TONGBAN_TOKEN_KEY; "
+                    + "--development-token-key makes one for this run on a development machine")
+        }
+        guard let bytes = await FileInput.contents(of: path) else {
+            throw CommandFailure("cannot read the token key \(path)")
+        }
+        do {
+            return try TokenSigningKey.load(jwk: bytes)
+        } catch {
+            throw CommandFailure("the token key \(path) is not a private Ed25519 JWK: \(error)")
+        }
+    }
+}

@@ -1,0 +1,251 @@
+import API
+import Events
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import NIOCore
+import Postgres
+import Projections
+import Synchronization
+import SyntheticPopulation
+import Testing
+import TongbanTesting
+
+@testable import APIServer
+
+/// The certificate services' API through a real socket: tokens, the kinship question against the generator's ground
+/// truth, the refusals as RFC 9457 problems, and the audit trail of every request.
+@Suite("#19 certificate services API: kinship", .sharedMachine)
+struct KinshipAPITests {
+    struct Reply {
+        var status: HTTPResponse.Status
+        var headers: HTTPFields
+        var json: [String: Any]
+    }
+
+    @Test("#19 tokens, kinship answers equal the ground truth, refusals are problems, every request is audited")
+    func kinship() async throws {
+        let population = try SignedPopulation.make(people: 40, seed: 91, anomalyRate: 0)
+        let logger = Logger(label: "api-test")
+        try await withTestDatabase { db in
+            try await TongbanMigrations.migrate(db.client, logger: TestPostgres.logger)
+            try await ProjectionScenario.applyReference(population, to: db.client)
+            let clients = ClientRegistry(database: db.client, logger: logger)
+            let portal = try await clients.register(
+                name: "kinship portal", scopes: [.kinship], purposes: ["kinship-certificate"], requestsPerSecond: 10_000
+            )
+            let other = try await clients.register(
+                name: "pension office", scopes: [.socialInsurance], purposes: ["pension"], requestsPerSecond: 10_000)
+            let audit = AuditLog(client: db.client, logger: logger)
+            let app = try await CertificateServicesServer.application(
+                configuration: .init(port: 0), database: db.client,
+                tokenKey: TokenSigningKey.generateForDevelopment(), audit: audit, logger: logger)
+            let requests = RequestCounter()
+            try await withThrowingTaskGroup(of: Void.self) { tasks in
+                tasks.addTask { try await audit.run() }
+                defer { audit.shutdown() }
+                try await app.test(.live) { client in
+                    func send(
+                        _ method: HTTPRequest.Method, _ uri: String, headers: HTTPFields = [:], body: String? = nil
+                    ) async throws -> Reply {
+                        requests.count.add(1, ordering: .relaxed)
+                        return try await client.execute(
+                            uri: uri, method: method, headers: headers,
+                            body: body.map { ByteBuffer(string: $0) }
+                        ) { response in
+                            let json =
+                                (try? JSONSerialization.jsonObject(with: Data(response.body.readableBytesView)))
+                                as? [String: Any] ?? [:]
+                            return Reply(status: response.status, headers: response.headers, json: json)
+                        }
+                    }
+                    func token(_ registration: ClientRegistry.Registration) async throws -> String {
+                        let basic = Data("\(registration.client.id):\(registration.secret)".utf8).base64EncodedString()
+                        let reply = try await send(
+                            .post, "/oauth/token",
+                            headers: [
+                                .authorization: "Basic \(basic)", .contentType: "application/x-www-form-urlencoded",
+                            ],
+                            body: "grant_type=client_credentials")
+                        #expect(reply.status == .ok, "\(reply.json)")
+                        #expect(reply.json["token_type"] as? String == "Bearer")
+                        return try #require(reply.json["access_token"] as? String)
+                    }
+                    let bearer = try await token(portal)
+                    let headers: HTTPFields = [
+                        .authorization: "Bearer \(bearer)", HTTPField.Name("Tongban-Purpose")!: "kinship-certificate",
+                    ]
+                    func ask(_ subject: String, _ relative: String, _ asOf: String) async throws -> Reply {
+                        try await send(
+                            .get, "/v1/kinship?subject=\(subject)&relative=\(relative)&asOf=\(asOf)", headers: headers)
+                    }
+
+                    // Nothing projected yet (no checkpoint): 503 with Retry-After, never a partial answer.
+                    let person = try #require(population.expected.sample.first { $0.kinship.motherId != nil })
+                    let early = try await ask(person.id, person.kinship.motherId!, population.expected.asOf)
+                    #expect(early.status == .serviceUnavailable)
+                    #expect(early.json["code"] as? String == "views-not-ready")
+                    #expect(early.headers[.retryAfter] != nil)
+                    try await db.client.execute(
+                        """
+                        INSERT INTO tongban.checkpoint (view_group, topic, partition, next_offset, verified_through)
+                        VALUES ('tongban.views', 'tongban.household', 0, 1, 1)
+                        """)
+
+                    // The ground truth: parents, spouses on each check date, siblings and grandparents by birth.
+                    var asked = 0
+                    for person in population.expected.sample {
+                        let asOf = population.expected.asOf
+                        for parent in [person.kinship.motherId, person.kinship.fatherId].compactMap({ $0 }) {
+                            let reply = try await ask(person.id, parent, asOf)
+                            #expect(reply.status == .ok)
+                            #expect(Self.relations(reply).contains("parent/birth"), "\(person.id) → \(parent)")
+                            #expect(reply.json["found"] as? Bool == true)
+                            asked += 1
+                        }
+                        let spouses = Set(person.kinship.marriages.map(\.spouseId))
+                        for (date, spouse) in zip(population.expected.checkDates, person.kinship.spouseOnCheckDates) {
+                            for candidate in spouses {
+                                let reply = try await ask(person.id, candidate, date)
+                                let married = Self.relations(reply).contains("spouse/marriage")
+                                #expect(married == (candidate == spouse), "\(person.id) and \(candidate) on \(date)")
+                                asked += 1
+                            }
+                        }
+                        for sibling in person.kinship.siblingIds {
+                            #expect(Self.relations(try await ask(person.id, sibling, asOf)).contains("sibling/birth"))
+                            asked += 1
+                        }
+                        for grandparent in person.kinship.grandparentIds {
+                            let reply = try await ask(person.id, grandparent, asOf)
+                            #expect(Self.relations(reply).contains("grandparent/birth"))
+                            // Evidence: every cited event, with its department and position.
+                            let evidence = reply.json["evidence"] as? [[String: Any]] ?? []
+                            #expect(evidence.count >= 2)
+                            #expect(evidence.allSatisfy { $0["department"] as? String == "household" })
+                            #expect((reply.json["streamPosition"] as? [Any])?.isEmpty == false)
+                            asked += 1
+                        }
+                    }
+                    #expect(asked > 20)
+
+                    // A stranger (a well-formed ID nobody registered): "no relation found".
+                    let stranger = "11010119900101999" + String(CitizenIDCheck.character(for: "11010119900101999"))
+                    let none = try await ask(person.id, stranger, population.expected.asOf)
+                    #expect(none.status == .ok && none.json["found"] as? Bool == false)
+                    #expect((none.json["relations"] as? [Any])?.isEmpty == true)
+
+                    // Refusals, each a problem with its code.
+                    let today = CertificateServicesAPI.beijingToday()
+                    let future = CivilDateText.adding(days: 2, to: today.description)
+                    let cases: [(String, HTTPFields, HTTPResponse.Status, String)] = [
+                        (
+                            "/v1/kinship?subject=\(person.id)&relative=\(stranger)",
+                            [HTTPField.Name("Tongban-Purpose")!: "kinship-certificate"], .unauthorized, "missing_token"
+                        ),
+                        (
+                            "/v1/kinship?subject=\(person.id)&relative=\(stranger)", [:], .badRequest,
+                            "malformed-request"
+                        ),
+                        (
+                            "/v1/kinship?subject=\(person.id)&relative=\(stranger)",
+                            [
+                                .authorization: "Bearer not.a.token",
+                                HTTPField.Name("Tongban-Purpose")!: "kinship-certificate",
+                            ],
+                            .unauthorized, "invalid_token"
+                        ),
+                        (
+                            "/v1/kinship?subject=\(person.id)&relative=\(stranger)",
+                            [.authorization: "Bearer \(bearer)", HTTPField.Name("Tongban-Purpose")!: "marketing"],
+                            .forbidden, "purpose_not_registered"
+                        ),
+                        ("/v1/kinship?subject=\(person.id)", headers, .badRequest, "malformed-request"),
+                        (
+                            "/v1/kinship?subject=110101199001019991&relative=\(stranger)", headers, .badRequest,
+                            "invalid-citizen-id"
+                        ),
+                        (
+                            "/v1/kinship?subject=1%27%20OR%201%3D1--&relative=\(stranger)", headers, .badRequest,
+                            "invalid-citizen-id"
+                        ),
+                        (
+                            "/v1/kinship?subject=\(person.id)&relative=\(stranger)&asOf=\(future)", headers,
+                            .badRequest, "date-in-future"
+                        ),
+                        (
+                            "/v1/kinship?subject=\(person.id)&relative=\(stranger)&asOf=2020-13-01", headers,
+                            .badRequest, "invalid-date"
+                        ),
+                        ("/v1/nothing-here", headers, .notFound, "no-such-endpoint"),
+                    ]
+                    for (uri, fields, status, code) in cases {
+                        let reply = try await send(.get, uri, headers: fields)
+                        #expect(reply.status == status, "\(uri)")
+                        #expect(reply.json["code"] as? String == code, "\(uri): \(reply.json)")
+                        #expect(reply.headers[.contentType]?.hasPrefix("application/problem+json") == true, "\(uri)")
+                    }
+                    // Another client's token: the question is out of its scope.
+                    let otherBearer = try await token(other)
+                    let outOfScope = try await send(
+                        .get, "/v1/kinship?subject=\(person.id)&relative=\(stranger)",
+                        headers: [
+                            .authorization: "Bearer \(otherBearer)", HTTPField.Name("Tongban-Purpose")!: "pension",
+                        ])
+                    #expect(
+                        outOfScope.status == .forbidden && outOfScope.json["code"] as? String == "scope_not_granted")
+                    // A wrong secret, and a disabled client's token from its next request on.
+                    let wrong = try await send(
+                        .post, "/oauth/token", headers: [.contentType: "application/x-www-form-urlencoded"],
+                        body: "grant_type=client_credentials&client_id=\(portal.client.id)&client_secret=wrong")
+                    #expect(wrong.status == .unauthorized && wrong.json["code"] as? String == "invalid_client")
+                    _ = try await clients.disable(clientID: portal.client.id)
+                    let disabled = try await ask(person.id, stranger, population.expected.asOf)
+                    #expect(disabled.status == .unauthorized && disabled.json["code"] as? String == "client_disabled")
+                }
+                audit.shutdown()
+                try await tasks.waitForAll()
+            }
+            // Every request is in the audit log, and the chain holds.
+            let verification = try await AuditLog.verify(on: db.client)
+            #expect(verification.isIntact, "\(verification)")
+            let rows = try await db.client.query("SELECT count(*) FROM tongban.audit_log")[0].decode(Int.self, at: 0)
+            #expect(rows == requests.count.load(ordering: .relaxed), "every request is audited")
+        }
+    }
+
+    /// The relations of a reply, as `relation/basis`.
+    static func relations(_ reply: Reply) -> [String] {
+        (reply.json["relations"] as? [[String: Any]] ?? []).map {
+            "\($0["relation"] as? String ?? "?")/\($0["basis"] as? String ?? "?")"
+        }
+    }
+}
+
+/// Requests sent by a test.
+final class RequestCounter: Sendable {
+    let count = Atomic<Int>(0)
+}
+
+/// The GB 11643 check character of 17 digits, computed here independently of the Events module.
+enum CitizenIDCheck {
+    static func character(for digits: String) -> Character {
+        let weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+        let sum = zip(digits.compactMap(\.wholeNumberValue), weights).reduce(0) { $0 + $1.0 * $1.1 }
+        return Array("10X98765432")[sum % 11]
+    }
+}
+
+/// Day arithmetic on `YYYY-MM-DD` text, with Foundation's calendar in UTC.
+enum CivilDateText {
+    static func adding(days: Int, to text: String) -> String {
+        let formatter = DateFormatter()
+        formatter.calendar = Calendar(identifier: .gregorian)
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyy-MM-dd"
+        let date = formatter.date(from: text)!.addingTimeInterval(Double(days) * 86_400)
+        return formatter.string(from: date)
+    }
+}
