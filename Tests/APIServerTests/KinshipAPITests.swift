@@ -55,9 +55,16 @@ struct KinshipAPITests {
                             uri: uri, method: method, headers: headers,
                             body: body.map { ByteBuffer(string: $0) }
                         ) { response in
+                            let text = String(decoding: response.body.readableBytesView, as: UTF8.self)
+                            requests.replies.withLock {
+                                $0.append(
+                                    RecordedReply(
+                                        path: String(uri.prefix { $0 != "?" }), method: method.rawValue.lowercased(),
+                                        status: response.status.code,
+                                        contentType: response.headers[.contentType] ?? "", body: text))
+                            }
                             let json =
-                                (try? JSONSerialization.jsonObject(with: Data(response.body.readableBytesView)))
-                                as? [String: Any] ?? [:]
+                                (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] ?? [:]
                             return Reply(status: response.status, headers: response.headers, json: json)
                         }
                     }
@@ -213,8 +220,58 @@ struct KinshipAPITests {
             #expect(verification.isIntact, "\(verification)")
             let rows = try await db.client.query("SELECT count(*) FROM tongban.audit_log")[0].decode(Int.self, at: 0)
             #expect(rows == requests.count.load(ordering: .relaxed), "every request is audited")
+
+            // The contract: every answer of a documented route validates against its response schema in
+            // schemas/openapi.yaml, checked by an OpenAPI 3.1 validator we did not write.
+            let replies = requests.replies.withLock { $0 }
+            let documented = replies.filter { $0.path != "/v1/nothing-here" }
+            let result = try await TestProcess.run(
+                "/usr/bin/env", ["python3", "-c", Self.contractCheck, Self.specification.path],
+                input: String(decoding: try JSONEncoder().encode(documented), as: UTF8.self))
+            #expect(result.status == 0, "\(result.errors)")
+            #expect(result.output == "\(documented.count) responses valid\n", "\(result.output)")
         }
     }
+
+    /// schemas/openapi.yaml, as the repository has it.
+    static var specification: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("schemas/openapi.yaml")
+    }
+
+    /// Validates recorded responses (JSON on stdin) against their schemas in the OpenAPI file (argv[1]), with
+    /// `openapi-schema-validator` (OpenAPI 3.1, formats checked); prints "N responses valid" or each failure.
+    static let contractCheck = """
+        import json, sys, yaml
+        from openapi_schema_validator import OAS31Validator, oas31_format_checker
+        spec = yaml.safe_load(open(sys.argv[1]))
+        def resolve(node):
+            while "$ref" in node:
+                *_, kind, name = node["$ref"].split("/")
+                node = spec["components"][kind][name]
+            return node
+        failures = []
+        replies = json.load(sys.stdin)
+        for r in replies:
+            operation = spec["paths"].get(r["path"], {}).get(r["method"])
+            if operation is None:
+                failures.append(f"{r['method']} {r['path']} is not in the file"); continue
+            response = operation["responses"].get(str(r["status"]))
+            if response is None:
+                failures.append(f"{r['method']} {r['path']} answered {r['status']}, which the file does not list"); continue
+            content = resolve(response).get("content", {})
+            media = r["contentType"].split(";")[0].strip()
+            if media not in content:
+                failures.append(f"{r['method']} {r['path']} {r['status']}: {media} not documented"); continue
+            schema = dict(content[media]["schema"], components=spec["components"])
+            validator = OAS31Validator(schema, format_checker=oas31_format_checker)
+            for error in validator.iter_errors(json.loads(r["body"])):
+                failures.append(f"{r['method']} {r['path']} {r['status']}: {error.message}")
+        if failures:
+            print("\\n".join(failures[:20]))
+        else:
+            print(f"{len(replies)} responses valid")
+        """
 
     /// The relations of a reply, as `relation/basis`.
     static func relations(_ reply: Reply) -> [String] {
@@ -224,9 +281,19 @@ struct KinshipAPITests {
     }
 }
 
-/// Requests sent by a test.
+/// Requests sent by a test, and what came back.
 final class RequestCounter: Sendable {
     let count = Atomic<Int>(0)
+    let replies = Mutex<[RecordedReply]>([])
+}
+
+/// One response, for the contract check.
+struct RecordedReply: Codable, Sendable {
+    var path: String
+    var method: String
+    var status: Int
+    var contentType: String
+    var body: String
 }
 
 /// The GB 11643 check character of 17 digits, computed here independently of the Events module.

@@ -308,35 +308,10 @@ struct AuditLogTests {
             .deletingLastPathComponent()
     }
 
-    /// Runs a Python script with `input` on its standard input; its standard output as JSON strings. The process is
-    /// awaited through its termination handler: no thread of the cooperative pool blocks on it.
+    /// Runs a Python script with `input` on its standard input; its standard output as JSON strings.
     static func runPython(_ script: String, input: String) async throws -> [String] {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("audit-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let scriptURL = directory.appendingPathComponent("verify.py")
-        let inputURL = directory.appendingPathComponent("rows.json")
-        let outputURL = directory.appendingPathComponent("hashes.json")
-        try script.write(to: scriptURL, atomically: true, encoding: .utf8)
-        try input.write(to: inputURL, atomically: true, encoding: .utf8)
-        _ = FileManager.default.createFile(atPath: outputURL.path, contents: nil)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", scriptURL.path]
-        process.standardInput = try FileHandle(forReadingFrom: inputURL)
-        let output = try FileHandle(forWritingTo: outputURL)
-        process.standardOutput = output
-        let status: Int32 = try await withCheckedThrowingContinuation { continuation in
-            process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
-            do {
-                try process.run()
-            } catch {
-                process.terminationHandler = nil
-                continuation.resume(throwing: error)
-            }
-        }
-        try output.close()
-        try #require(status == 0, "python3 failed")
-        return try JSONDecoder().decode([String].self, from: try Data(contentsOf: outputURL))
+        let result = try await TestProcess.run("/usr/bin/env", ["python3", "-c", script], input: input)
+        try #require(result.status == 0, "python3 failed: \(result.errors)")
+        return try JSONDecoder().decode([String].self, from: Data(result.output.utf8))
     }
 }

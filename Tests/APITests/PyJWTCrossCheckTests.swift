@@ -91,32 +91,10 @@ struct PyJWTCrossCheckTests {
 
     /// Runs a Python script with `input` on its standard input, without blocking a thread while it runs.
     static func python(_ script: String, input: String) async throws -> String {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pyjwt-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let scriptURL = directory.appendingPathComponent("check.py")
-        let inputURL = directory.appendingPathComponent("input.json")
-        let outputURL = directory.appendingPathComponent("output.json")
-        try script.write(to: scriptURL, atomically: true, encoding: .utf8)
-        try input.write(to: inputURL, atomically: true, encoding: .utf8)
-        _ = FileManager.default.createFile(atPath: outputURL.path, contents: nil)
         let interpreter = ProcessInfo.processInfo.environment["TONGBAN_TEST_PYTHON"] ?? "python3"
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [interpreter, scriptURL.path]
-        process.standardInput = try FileHandle(forReadingFrom: inputURL)
-        process.standardOutput = try FileHandle(forWritingTo: outputURL)
-        let status: Int32 = try await withCheckedThrowingContinuation { continuation in
-            process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
-            do {
-                try process.run()
-            } catch {
-                process.terminationHandler = nil
-                continuation.resume(throwing: error)
-            }
-        }
-        if status == 127 { try Test.cancel("\(interpreter) is not installed") }
-        try #require(status == 0, "\(interpreter) failed with status \(status)")
-        return try String(contentsOf: outputURL, encoding: .utf8)
+        let result = try await TestProcess.run("/usr/bin/env", [interpreter, "-c", script], input: input)
+        try #require(result.status != 127, "\(interpreter) is not installed")
+        try #require(result.status == 0, "\(interpreter) failed with status \(result.status): \(result.errors)")
+        return result.output
     }
 }

@@ -9,9 +9,8 @@ extension PostgresTests {
         /// Any local user can reach a loopback port: the embedded server must want its password from everyone, over
         /// TCP and its socket, and the password must not leak into a log line, a file left behind or the URL.
         @Test func connectionsNeedTheGeneratedPasswordWhichNoLogLineHolds() async throws {
-            let lines = Locked([String]())
-            var logger = Logger(label: "tongban.test.embedded") { _ in CapturingLogHandler(lines) }
-            logger.logLevel = .trace
+            let lines = LogCapture()
+            let logger = lines.logger
             let server = try await EmbeddedPostgres.start(logger: logger)
             let conninfo = server.conninfo()
             let password = conninfo.firstMatch(of: /password='([^']*)'/).map { String($0.output.1) } ?? ""
@@ -57,7 +56,7 @@ extension PostgresTests {
                 throw error
             }
             try await server.stop()
-            let logged = lines.withLock { $0 }
+            let logged = lines.lines
             #expect(logged.contains { $0.contains("embedded PostgreSQL started") })
             #expect(logged.contains { $0.contains("embedded PostgreSQL stopped") })
             #expect(!logged.contains { $0.contains(password) }, "a log line holds the password")
@@ -102,51 +101,10 @@ extension PostgresTests {
 }
 
 /// Runs `/bin/sh -c script` with `environment` added to this process's (less its `PG*` variables), and waits for it
-/// without blocking a thread.
+/// without blocking a thread; standard output and error together.
 private func runShell(_ script: String, environment: [String: String]) async throws -> (status: Int32, output: String) {
-    let output = FileManager.default.temporaryDirectory.appendingPathComponent("tongban-shell-\(UUID().uuidString).log")
-    FileManager.default.createFile(atPath: output.path, contents: nil)
-    defer { try? FileManager.default.removeItem(at: output) }
-    let handle = try FileHandle(forWritingTo: output)
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/bin/sh")
-    process.arguments = ["-c", script]
-    process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("PG") }
-        .merging(environment) { $1 }
-    process.standardInput = FileHandle.nullDevice
-    process.standardOutput = handle
-    process.standardError = handle
-    let status: Int32 = try await withCheckedThrowingContinuation { continuation in
-        process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
-        do {
-            try process.run()
-        } catch {
-            process.terminationHandler = nil
-            continuation.resume(throwing: error)
-        }
-    }
-    try handle.close()
-    return (status, (try? String(contentsOf: output, encoding: .utf8)) ?? "")
-}
-
-/// Keeps every log line (message, metadata and source) as text.
-private struct CapturingLogHandler: LogHandler {
-    let lines: Locked<[String]>
-    var metadata: Logger.Metadata = [:]
-    var logLevel: Logger.Level = .trace
-
-    init(_ lines: Locked<[String]>) {
-        self.lines = lines
-    }
-
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
-    func log(event: LogEvent) {
-        let all = metadata.merging(event.metadata ?? [:]) { $1 }
-        let text = "\(event.level) \(event.source) \(event.message) \(all.map { "\($0.key)=\($0.value)" }.sorted())"
-        lines.withLock { $0.append(text) }
-    }
+    let result = try await TestProcess.run(
+        "/bin/sh", ["-c", script],
+        environment: ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("PG") }.merging(environment) { $1 })
+    return (result.status, result.output + result.errors)
 }

@@ -14,8 +14,8 @@ import TongbanTesting
 struct ClientsCommandTests {
     @Test("add prints the id and the secret once; list shows no secret; disable refuses from the next request")
     func addListDisable() async throws {
-        let logs = LogLines()
-        let logger = Logger(label: "test.clients") { _ in CapturingHandler(sink: logs) }
+        let logs = LogCapture()
+        let logger = logs.logger
         try await withTestDatabase { db in
             var said: [String] = []
             try await ClientsCommand.Add.parse([
@@ -68,8 +68,8 @@ struct ClientsCommandTests {
                 try await ClientsCommand.Disable.parse(["tbc_" + String(repeating: "Z", count: 22)])
                     .perform(database: db.client, logger: logger) { _ in }
             }
-            for line in logs.all { #expect(!line.contains(secret), "a log line holds the secret: \(line)") }
-            #expect(logs.all.contains { $0.contains("registered API client") && $0.contains(id) })
+            for line in logs.lines { #expect(!line.contains(secret), "a log line holds the secret: \(line)") }
+            #expect(logs.lines.contains { $0.contains("registered API client") && $0.contains(id) })
         }
     }
 
@@ -88,29 +88,5 @@ struct ClientsCommandTests {
         #expect(throws: (any Error).self) { try ClientsCommand.Add.parse(base + ["--requests-per-second", "0"]) }
         #expect(throws: (any Error).self) { try ClientsCommand.Add.parse(["--scope", "kinship", "--purpose", "p"]) }
         #expect(throws: (any Error).self) { try ClientsCommand.Disable.parse([]) }
-    }
-}
-
-/// Keeps every log line (message, metadata, source) as text.
-private final class LogLines: Sendable {
-    let lines = Mutex<[String]>([])
-    var all: [String] { lines.withLock { $0 } }
-}
-
-/// Writes every log line to a `LogLines`.
-private struct CapturingHandler: LogHandler {
-    let sink: LogLines
-    var metadata: Logger.Metadata = [:]
-    var logLevel: Logger.Level = .trace
-
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
-    func log(event: LogEvent) {
-        let all = metadata.merging(event.metadata ?? [:]) { $1 }
-        let text = "\(event.level) \(event.source) \(event.message) \(all.map { "\($0.key)=\($0.value)" }.sorted())"
-        sink.lines.withLock { $0.append(text) }
     }
 }

@@ -1,18 +1,23 @@
-import Logging
+public import Logging
 import Synchronization
 
 /// Every log line a logger wrote, as text (level, message, metadata, source), for tests that look for what must not
-/// be there.
-final class LogCapture: Sendable {
+/// be there (a secret, a password).
+public final class LogCapture: Sendable {
     private let captured = Mutex<[String]>([])
 
+    /// Creates an empty capture.
+    public init() {}
+
     /// A logger writing here, at every level.
-    var logger: Logger {
-        Logger(label: "tongban.test.api") { _ in Handler(capture: self) }
+    public var logger: Logger {
+        var logger = Logger(label: "tongban.test") { _ in Handler(capture: self) }
+        logger.logLevel = .trace
+        return logger
     }
 
     /// The lines so far.
-    var lines: [String] { captured.withLock { $0 } }
+    public var lines: [String] { captured.withLock { $0 } }
 
     fileprivate func append(_ line: String) { captured.withLock { $0.append(line) } }
 
