@@ -18,6 +18,7 @@ struct CertificateServicesAPI: APIProtocol {
     let audit: AuditLog
     let logger: Logger
     var kinship = KinshipQuestion()
+    var contributions = ContributionQuestion()
     /// How long a client should wait while the views are being rebuilt.
     var notReadyRetryAfter = 5
     /// Today, Beijing time (tests pin it).
@@ -103,73 +104,34 @@ struct CertificateServicesAPI: APIProtocol {
         let relative = input.query.relative
         let subjects = [subject, relative].filter { CitizenID.problem(with: $0) == nil }
         let access: Authorizer.Access
-        do {
-            access = try await authorizer.authorize(
-                authorization: RequestHeaders.current.authorization, scope: .kinship,
-                purpose: input.headers.tongbanPurpose)
-        } catch let error as AccessError {
-            await record(
-                client: "-", purpose: Self.printable(input.headers.tongbanPurpose), subjects: subjects,
-                question: "kinship", status: error.status, outcome: .refused, summary: error.code.rawValue)
-            let body = Components.Responses.Problem.Body.applicationProblemJson(problem(error))
-            switch error.status {
-            case 400: return .badRequest(.init(body: body))
-            case 403: return .forbidden(.init(body: body))
-            default: return .unauthorized(.init(body: body))
-            }
+        switch await admit("kinship", scope: .kinship, purpose: input.headers.tongbanPurpose, subjects: subjects) {
+        case .success(let granted): access = granted
+        case .failure(let refusal): return .refused(refusal)
         }
-        func refuse(_ status: Int, _ code: String, _ title: String, _ detail: String) async
-            -> Operations.AskKinship.Output
-        {
-            await record(
-                client: access.client.id, purpose: access.purpose, subjects: subjects, question: "kinship",
-                status: status, outcome: .refused, summary: code)
-            return .badRequest(
-                .init(
-                    body: .applicationProblemJson(
-                        Problems.problem(status: status, code: code, title: title, detail: detail))))
-        }
-        if let wait = limiter.check(clientID: access.client.id, requestsPerSecond: access.client.requestsPerSecond)
-            .retryAfterSeconds
-        {
-            await record(
-                client: access.client.id, purpose: access.purpose, subjects: subjects, question: "kinship",
-                status: 429, outcome: .rateLimited, summary: "rate")
-            return .tooManyRequests(
-                .init(headers: .init(retryAfter: wait), body: .applicationProblemJson(rateLimited(wait))))
+        func refuse(_ code: String, _ title: String, _ detail: String) async -> Operations.AskKinship.Output {
+            .refused(await self.refuse(access, "kinship", subjects, code, title, detail))
         }
         for (name, id) in [("subject", subject), ("relative", relative)] {
             if let why = CitizenID.problem(with: id) {
-                return await refuse(400, "invalid-citizen-id", "Invalid citizen ID", "\(name): \(Problems.plain(why))")
+                return await refuse("invalid-citizen-id", "Invalid citizen ID", "\(name): \(Problems.plain(why))")
             }
         }
         let today = self.today()
         let day: CivilDate
         if let text = input.query.asOf {
             guard let parsed = CivilDate(text) else {
-                return await refuse(400, "invalid-date", "Invalid date", "asOf must be a day, YYYY-MM-DD")
+                return await refuse("invalid-date", "Invalid date", "asOf must be a day, YYYY-MM-DD")
             }
             guard parsed <= today else {
                 return await refuse(
-                    400, "date-in-future", "Date in the future",
-                    "asOf \(parsed) is after today (\(today), Beijing time)")
+                    "date-in-future", "Date in the future", "asOf \(parsed) is after today (\(today), Beijing time)")
             }
             day = parsed
         } else {
             day = today
         }
         let answer = try await kinship.ask(subject: subject, relative: relative, asOf: day.description, on: database)
-        guard answer.ready else {
-            await record(
-                client: access.client.id, purpose: access.purpose, subjects: subjects, question: "kinship",
-                status: 503, outcome: .refused, summary: "views not ready")
-            let problem = Problems.problem(
-                status: 503, code: "views-not-ready", title: "Views not ready",
-                detail: "the views are being rebuilt (or nothing is projected yet): no answer is certain until they are"
-            )
-            return .serviceUnavailable(
-                .init(headers: .init(retryAfter: notReadyRetryAfter), body: .applicationProblemJson(problem)))
-        }
+        guard answer.ready else { return .refused(await notReady(access, "kinship", subjects)) }
         let summary =
             answer.relations.isEmpty
             ? "no relation"
@@ -184,6 +146,129 @@ struct CertificateServicesAPI: APIProtocol {
                         subject: subject, relative: relative, asOf: day.description, found: !answer.relations.isEmpty,
                         relations: answer.relations, evidence: answer.evidence, streamPosition: answer.streamPosition)))
         )
+    }
+
+    func askContributions(
+        _ input: Operations.AskContributions.Input
+    ) async throws -> Operations.AskContributions.Output {
+        do { return try await answerContributions(input) } catch { throw HandlerFailure(underlying: error) }
+    }
+
+    private func answerContributions(
+        _ input: Operations.AskContributions.Input
+    ) async throws -> Operations.AskContributions.Output {
+        let subject = input.query.subject
+        let subjects = CitizenID.problem(with: subject) == nil ? [subject] : []
+        let question = "social-insurance"
+        let access: Authorizer.Access
+        switch await admit(question, scope: .socialInsurance, purpose: input.headers.tongbanPurpose, subjects: subjects)
+        {
+        case .success(let granted): access = granted
+        case .failure(let refusal): return .refused(refusal)
+        }
+        func refuse(_ code: String, _ title: String, _ detail: String) async -> Operations.AskContributions.Output {
+            .refused(await self.refuse(access, question, subjects, code, title, detail))
+        }
+        if let why = CitizenID.problem(with: subject) {
+            return await refuse("invalid-citizen-id", "Invalid citizen ID", "subject: \(Problems.plain(why))")
+        }
+        guard let from = CivilMonth(input.query.from), let to = CivilMonth(input.query.to) else {
+            return await refuse("invalid-month", "Invalid month", "from and to must be months, YYYY-MM")
+        }
+        guard from <= to else {
+            return await refuse("invalid-period", "Invalid period", "from \(from) is after to \(to)")
+        }
+        let thisMonth = CivilMonth(today())
+        guard to <= thisMonth else {
+            return await refuse(
+                "date-in-future", "Month in the future", "to \(to) is after this month (\(thisMonth), Beijing time)")
+        }
+        let answer = try await contributions.ask(
+            subject: subject, from: from.description, to: to.description, on: database)
+        guard answer.ready else { return .refused(await notReady(access, question, subjects)) }
+        let summary =
+            answer.insurance.isEmpty
+            ? "nothing paid"
+            : answer.insurance.map { "\($0.insuranceType.rawValue)=\($0.monthsPaid)" }.joined(separator: ",")
+        await record(
+            client: access.client.id, purpose: access.purpose, subjects: subjects, question: question, status: 200,
+            outcome: .answered, summary: summary)
+        return .ok(
+            .init(
+                body: .json(
+                    .init(
+                        subject: subject, from: from.description, to: to.description, insurance: answer.insurance,
+                        enrollments: answer.enrollments, evidence: answer.evidence,
+                        streamPosition: answer.streamPosition))))
+    }
+
+    // MARK: - The checks every question starts with
+
+    /// A request refused: its status, problem, and how long to wait when that helps.
+    struct Refusal: Error {
+        var status: Int
+        var problem: Components.Schemas.Problem
+        var retryAfter: Int?
+    }
+
+    /// Checks the token, the client, the scope, the purpose and the rate; a refusal is audited.
+    private func admit(
+        _ question: String, scope: APIScope, purpose: String, subjects: [String]
+    ) async -> Result<Authorizer.Access, Refusal> {
+        let access: Authorizer.Access
+        do {
+            access = try await authorizer.authorize(
+                authorization: RequestHeaders.current.authorization, scope: scope, purpose: purpose)
+        } catch let error as AccessError {
+            await record(
+                client: "-", purpose: Self.printable(purpose), subjects: subjects, question: question,
+                status: error.status, outcome: .refused, summary: error.code.rawValue)
+            return .failure(Refusal(status: error.status, problem: problem(error)))
+        } catch {
+            // The registry could not be read: the server's failure, answered by the middleware.
+            await record(
+                client: "-", purpose: Self.printable(purpose), subjects: subjects, question: question, status: 503,
+                outcome: .error, summary: "client registry unavailable")
+            return .failure(
+                Refusal(
+                    status: 503,
+                    problem: Problems.problem(
+                        status: 503, code: "database-unavailable", title: "Database unavailable",
+                        detail: "the clients cannot be read right now; try again shortly"), retryAfter: 5))
+        }
+        if let wait = limiter.check(clientID: access.client.id, requestsPerSecond: access.client.requestsPerSecond)
+            .retryAfterSeconds
+        {
+            await record(
+                client: access.client.id, purpose: access.purpose, subjects: subjects, question: question,
+                status: 429, outcome: .rateLimited, summary: "rate")
+            return .failure(Refusal(status: 429, problem: rateLimited(wait), retryAfter: wait))
+        }
+        return .success(access)
+    }
+
+    /// A question refused for its parameters (400), audited.
+    private func refuse(
+        _ access: Authorizer.Access, _ question: String, _ subjects: [String], _ code: String, _ title: String,
+        _ detail: String
+    ) async -> Refusal {
+        await record(
+            client: access.client.id, purpose: access.purpose, subjects: subjects, question: question, status: 400,
+            outcome: .refused, summary: code)
+        return Refusal(status: 400, problem: Problems.problem(status: 400, code: code, title: title, detail: detail))
+    }
+
+    /// The views are being rebuilt (or nothing is projected yet): 503, audited.
+    private func notReady(_ access: Authorizer.Access, _ question: String, _ subjects: [String]) async -> Refusal {
+        await record(
+            client: access.client.id, purpose: access.purpose, subjects: subjects, question: question, status: 503,
+            outcome: .refused, summary: "views not ready")
+        return Refusal(
+            status: 503,
+            problem: Problems.problem(
+                status: 503, code: "views-not-ready", title: "Views not ready",
+                detail: "the views are being rebuilt (or nothing is projected yet): no answer is certain until they are"
+            ), retryAfter: notReadyRetryAfter)
     }
 
     // MARK: - Helpers
@@ -247,3 +332,33 @@ struct CertificateServicesAPI: APIProtocol {
         CivilDate(daysSinceEpoch: Int((Date().timeIntervalSince1970 + 8 * 3600) / 86_400))
     }
 }
+
+/// The responses every question can refuse with (the generated enum cases witness these requirements).
+protocol QuestionOutput {
+    static func badRequest(_ response: Components.Responses.Problem) -> Self
+    static func unauthorized(_ response: Components.Responses.Problem) -> Self
+    static func forbidden(_ response: Components.Responses.Problem) -> Self
+    static func tooManyRequests(_ response: Components.Responses.RateLimited) -> Self
+    static func serviceUnavailable(_ response: Components.Responses.NotReady) -> Self
+}
+
+extension QuestionOutput {
+    /// A refusal as this operation's response.
+    static func refused(_ refusal: CertificateServicesAPI.Refusal) -> Self {
+        let body = Components.Responses.Problem.Body.applicationProblemJson(refusal.problem)
+        switch refusal.status {
+        case 400: return .badRequest(.init(body: body))
+        case 403: return .forbidden(.init(body: body))
+        case 429:
+            return .tooManyRequests(
+                .init(headers: .init(retryAfter: refusal.retryAfter), body: .applicationProblemJson(refusal.problem)))
+        case 503:
+            return .serviceUnavailable(
+                .init(headers: .init(retryAfter: refusal.retryAfter), body: .applicationProblemJson(refusal.problem)))
+        default: return .unauthorized(.init(body: body))
+        }
+    }
+}
+
+extension Operations.AskKinship.Output: QuestionOutput {}
+extension Operations.AskContributions.Output: QuestionOutput {}

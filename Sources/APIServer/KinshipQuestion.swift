@@ -45,15 +45,10 @@ struct KinshipQuestion: Sendable {
             FROM tongban.view_state() s
             """)
         let row = rows[0]
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
+        let json = ViewsJSON()
         return Answer(
-            ready: try row.decode(Bool.self, at: 0),
-            relations: try decoder.decode(
-                [Components.Schemas.Relation].self, from: Data(try row.decode(String.self, at: 1).utf8)),
-            evidence: try decoder.decode(
-                [Components.Schemas.Evidence].self, from: Data(try row.decode(String.self, at: 2).utf8)),
-            streamPosition: try decoder.decode(
-                [Components.Schemas.StreamPosition].self, from: Data(try row.decode(String.self, at: 3).utf8)))
+            ready: try row.decode(Bool.self, at: 0), relations: try json.decode(try row.decode(String.self, at: 1)),
+            evidence: try json.decode(try row.decode(String.self, at: 2)),
+            streamPosition: try json.decode(try row.decode(String.self, at: 3)))
     }
 }

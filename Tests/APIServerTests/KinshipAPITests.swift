@@ -15,9 +15,10 @@ import TongbanTesting
 
 @testable import APIServer
 
-/// The certificate services' API through a real socket: tokens, the kinship question against the generator's ground
-/// truth, the refusals as RFC 9457 problems, and the audit trail of every request.
-@Suite("#19 certificate services API: kinship", .sharedMachine)
+/// The certificate services' API through a real socket: tokens, the kinship and social-insurance questions against the
+/// generator's ground truth, the refusals as RFC 9457 problems, the audit trail of every request, and every response
+/// against its schema in schemas/openapi.yaml.
+@Suite("#19 certificate services API: kinship and social insurance", .sharedMachine)
 struct KinshipAPITests {
     struct Reply {
         var status: HTTPResponse.Status
@@ -25,7 +26,7 @@ struct KinshipAPITests {
         var json: [String: Any]
     }
 
-    @Test("#19 tokens, kinship answers equal the ground truth, refusals are problems, every request is audited")
+    @Test("#19 tokens; kinship and months paid equal the ground truth; refusals are problems; every request is audited")
     func kinship() async throws {
         let population = try SignedPopulation.make(people: 40, seed: 91, anomalyRate: 0)
         let logger = Logger(label: "api-test")
@@ -137,6 +138,45 @@ struct KinshipAPITests {
                         }
                     }
                     #expect(asked > 20)
+
+                    // Social insurance, asked by the pension office (its scope and purpose): months paid per type
+                    // over the ground truth's period, the gaps, continuity; reversals are not counted.
+                    let pension: HTTPFields = [
+                        .authorization: "Bearer \(try await token(other))",
+                        HTTPField.Name("Tongban-Purpose")!: "pension",
+                    ]
+                    let period =
+                        "from=\(population.expected.contributionsFrom)&to=\(population.expected.contributionsTo)"
+                    var paying = 0
+                    for person in population.expected.sample {
+                        let reply = try await send(
+                            .get, "/v1/social-insurance/contributions?subject=\(person.id)&\(period)", headers: pension)
+                        #expect(reply.status == .ok, "\(reply.json)")
+                        let insurance = reply.json["insurance"] as? [[String: Any]] ?? []
+                        #expect(
+                            insurance.map { $0["insuranceType"] as? String }
+                                == person.contributions.map(\.insuranceType))
+                        for (actual, expected) in zip(insurance, person.contributions) {
+                            #expect(actual["monthsPaid"] as? Int == expected.monthsPaid, "\(person.id)")
+                            #expect(actual["firstMonth"] as? String == expected.firstMonth, "\(person.id)")
+                            #expect(actual["lastMonth"] as? String == expected.lastMonth, "\(person.id)")
+                            #expect(actual["unpaidMonths"] as? [String] == expected.unpaidMonths, "\(person.id)")
+                            #expect(actual["continuous"] as? Bool == expected.continuous, "\(person.id)")
+                        }
+                        if !person.contributions.isEmpty { paying += 1 }
+                    }
+                    #expect(paying > 5)
+                    let contributionCases: [(String, HTTPFields, HTTPResponse.Status, String)] = [
+                        ("subject=\(person.id)&\(period)", headers, .forbidden, "scope_not_granted"),
+                        ("subject=\(person.id)&from=2020-13&to=2021-01", pension, .badRequest, "invalid-month"),
+                        ("subject=\(person.id)&from=2021-02&to=2021-01", pension, .badRequest, "invalid-period"),
+                        ("subject=\(person.id)&from=2021-01&to=2999-01", pension, .badRequest, "date-in-future"),
+                    ]
+                    for (query, fields, status, code) in contributionCases {
+                        let reply = try await send(.get, "/v1/social-insurance/contributions?\(query)", headers: fields)
+                        #expect(
+                            reply.status == status && reply.json["code"] as? String == code, "\(query): \(reply.json)")
+                    }
 
                     // A stranger (a well-formed ID nobody registered): "no relation found".
                     let stranger = "11010119900101999" + String(CitizenIDCheck.character(for: "11010119900101999"))
