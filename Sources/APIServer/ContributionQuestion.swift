@@ -36,6 +36,8 @@ struct ContributionQuestion: Sendable {
                     AND (end_month IS NULL OR end_month >= (\(to) || '-01')::date)
             ), cited AS (
                 SELECT DISTINCT id FROM (SELECT unnest(evidence) AS id FROM s UNION ALL SELECT event_id FROM en) x
+            ), view_group(name) AS (
+                SELECT \(viewGroup)::text
             )
             SELECT v.ready,
                 coalesce((SELECT json_agg(json_build_object('insuranceType', s.insurance_type,
@@ -50,14 +52,7 @@ struct ContributionQuestion: Sendable {
                     'regionCode', en.region_code, 'startMonth', to_char(en.start_month, 'YYYY-MM'),
                     'endMonth', to_char(en.end_month, 'YYYY-MM'), 'eventId', en.event_id))
                     ORDER BY en.insurance_type, en.start_month) FROM en), '[]')::text,
-                coalesce((SELECT json_agg(json_build_object('eventId', e.event_id, 'type', e.type,
-                    'department', split_part(e.type, '.', 1),
-                    'effectiveTime', to_char(e.effective_time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
-                    'topic', e.topic, 'partition', e.partition, 'offset', e.message_offset) ORDER BY e.event_id)
-                    FROM tongban.event e WHERE e.event_id IN (SELECT id FROM cited)), '[]')::text,
-                coalesce((SELECT json_agg(json_build_object('topic', c.topic, 'partition', c.partition,
-                    'nextOffset', c.next_offset) ORDER BY c.topic, c.partition)
-                    FROM tongban.checkpoint c WHERE c.view_group = \(viewGroup)), '[]')::text
+                \(unescaped: ViewsJSON.citedEvidenceAndPositions)
             FROM tongban.view_state() v
             """)
         let row = rows[0]
@@ -68,18 +63,5 @@ struct ContributionQuestion: Sendable {
             enrollments: try json.decode(try row.decode(String.self, at: 2)),
             evidence: try json.decode(try row.decode(String.self, at: 3)),
             streamPosition: try json.decode(try row.decode(String.self, at: 4)))
-    }
-}
-
-/// Reads the JSON the views' queries build into the generated types (times are ISO 8601).
-struct ViewsJSON {
-    private let decoder: JSONDecoder = {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
-        return decoder
-    }()
-
-    func decode<T: Decodable>(_ text: String) throws -> T {
-        try decoder.decode(T.self, from: Data(text.utf8))
     }
 }

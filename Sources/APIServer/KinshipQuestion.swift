@@ -30,18 +30,15 @@ struct KinshipQuestion: Sendable {
             WITH r AS MATERIALIZED (
                 SELECT relation, basis, evidence FROM tongban.relations(\(subject), \(asOf)::date)
                 WHERE relative_id = \(relative)
+            ), cited AS (
+                SELECT DISTINCT unnest(evidence) AS id FROM r
+            ), view_group(name) AS (
+                SELECT \(viewGroup)::text
             )
             SELECT s.ready,
                 coalesce((SELECT json_agg(json_build_object('relation', r.relation, 'basis', r.basis,
                     'evidence', r.evidence) ORDER BY r.relation, r.basis) FROM r), '[]')::text,
-                coalesce((SELECT json_agg(json_build_object('eventId', e.event_id, 'type', e.type,
-                    'department', split_part(e.type, '.', 1),
-                    'effectiveTime', to_char(e.effective_time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
-                    'topic', e.topic, 'partition', e.partition, 'offset', e.message_offset) ORDER BY e.event_id)
-                    FROM tongban.event e WHERE e.event_id IN (SELECT unnest(r.evidence) FROM r)), '[]')::text,
-                coalesce((SELECT json_agg(json_build_object('topic', c.topic, 'partition', c.partition,
-                    'nextOffset', c.next_offset) ORDER BY c.topic, c.partition)
-                    FROM tongban.checkpoint c WHERE c.view_group = \(viewGroup)), '[]')::text
+                \(unescaped: ViewsJSON.citedEvidenceAndPositions)
             FROM tongban.view_state() s
             """)
         let row = rows[0]

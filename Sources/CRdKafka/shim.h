@@ -5,7 +5,7 @@
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 
-/* rd_kafka_producev is variadic and cannot be called from Swift (PLATFORM.md).
+/* rd_kafka_producev is variadic and cannot be called from Swift (README, "Platform facts relied on").
  * This wrapper produces one message with a copied key and value, optional headers
  * (ownership passes to librdkafka on success) and a per-message opaque. */
 static inline rd_kafka_resp_err_t tb_produce(rd_kafka_t *rk, const char *topic, int32_t partition,

@@ -4,7 +4,7 @@ import TongbanConcurrency
 
 /// Reads a set of topics as a member of a consumer group, with positions supplied by the caller.
 ///
-/// Tongban keeps its read positions in PostgreSQL, next to the data they produced (STYLE §4).
+/// Tongban keeps its read positions in PostgreSQL, next to the data they produced (README, "Positions live with the data").
 /// So when the group assigns partitions to this member, the consumer asks the
 /// ``PartitionHandler`` where to start each one, and only then starts fetching. When partitions
 /// are revoked the handler hears of it before they go away, and messages of revoked partitions

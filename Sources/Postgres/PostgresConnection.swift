@@ -5,7 +5,7 @@ import TongbanConcurrency
 /// One PostgreSQL connection, running every libpq call on a thread of its own.
 ///
 /// The actor's executor is a `BlockingExecutor`, so blocking libpq calls never hold a thread of Swift's
-/// cooperative pool (STYLE §3, pattern 4). The public methods are `nonisolated async`: each hops onto the
+/// cooperative pool (README, "Concurrency", shape 4). The public methods are `nonisolated async`: each hops onto the
 /// connection's thread, runs synchronously there, and is cancelled on the server (`PQcancel`) when the calling
 /// task is cancelled. Calls from several tasks run one after another.
 ///

@@ -343,7 +343,7 @@ public struct ViewStore: Sendable {
         _ = try await connection.pipeline(statements)
     }
 
-    /// The compare-and-set of a batch's checkpoints (STYLE §4), one statement for the moves and one for the first
+    /// The compare-and-set of a batch's checkpoints (README, "Positions live with the data"), one statement for the moves and one for the first
     /// checkpoints of partitions, whatever the number of partitions.
     private func advance(_ advances: [CheckpointAdvance], on connection: PostgresConnection) async throws {
         let moves = advances.filter { $0.expectedNextOffset != nil }

@@ -3,9 +3,9 @@ import Dispatch
 /// A serial executor backed by its own dispatch queue, for code that makes blocking C calls.
 ///
 /// Swift's cooperative pool has one thread per core; a blocking `PQexec` or `rd_kafka_consumer_poll`
-/// on it stalls every task in the process (PLATFORM.md measured 8 × `pg_sleep(1)` taking 5 s).
+/// on it stalls every task in the process (8 × `pg_sleep(1)` took 5 s here; README, "Concurrency").
 /// An actor whose `unownedExecutor` is a `BlockingExecutor` runs its synchronous methods on this
-/// queue's thread instead, so blocking there costs the pool nothing (STYLE §3, pattern 4).
+/// queue's thread instead, so blocking there costs the pool nothing (README, "Concurrency", shape 4).
 ///
 /// Use it as the serial executor of an actor that owns one C handle, or as a task executor
 /// preference with `withTaskExecutorPreference(_:operation:)`.
@@ -39,7 +39,7 @@ public final class BlockingExecutor: SerialExecutor, TaskExecutor, @unchecked Se
     }
 
     /// Runs a blocking closure on this executor's queue and resumes the caller when it returns
-    /// (STYLE §3, pattern 3). The calling task's thread is free meanwhile.
+    /// (README, "Concurrency", shape 3). The calling task's thread is free meanwhile.
     /// - Parameter body: the blocking work; it must not touch actor-isolated state.
     /// - Returns: what `body` returned.
     /// - Throws: what `body` threw.

@@ -39,7 +39,7 @@ public struct KafkaConsumerConfiguration: Sendable {
         p["max.poll.interval.ms"] = String(maxPollInterval.milliseconds)
         p["queued.max.messages.kbytes"] = String(maxPrefetchKilobytes)
         p["partition.assignment.strategy"] = assignmentStrategy
-        // Positions live in PostgreSQL (STYLE §4); Kafka commits are only for lag tools.
+        // Positions live in PostgreSQL (README, "Positions live with the data"); Kafka commits are only for lag tools.
         p["enable.auto.commit"] = "false"
         p["enable.auto.offset.store"] = "false"
         p["auto.offset.reset"] = resetOutOfRangePositions ? "earliest" : "error"

@@ -16,7 +16,7 @@ struct RDKafkaHandle: @unchecked Sendable {
 /// Owns one `rd_kafka_t` and the context its callbacks use.
 ///
 /// Every blocking librdkafka call goes through ``blocking`` (a queue of its own) or runs on the
-/// consumer actor's executor, never on Swift's cooperative pool (STYLE §3). A producer handle
+/// consumer actor's executor, never on Swift's cooperative pool (README, "Concurrency"). A producer handle
 /// has a poll thread of its own that serves delivery reports and error events.
 final class RDKafkaClient: Sendable {
     enum Kind: Sendable { case producer, consumer }

@@ -13,7 +13,7 @@ enum RDKafkaRebalanceEvent: Sendable {
 ///
 /// It must outlive the `rd_kafka_t`: ``RDKafkaClient`` holds it and releases it only after
 /// `rd_kafka_destroy` has returned. Callbacks only record into locked state or log; the Swift
-/// side drains that state (STYLE §3).
+/// side drains that state (README, "Concurrency").
 final class RDKafkaContext: Sendable {
     let logger: Logger
     let deliveries = DeliveryTracker()

@@ -446,7 +446,7 @@ final class PQNoticeContext {
     init(logger: Logger) { self.logger = logger }
 }
 
-/// libpq's notice callback: a free C function that gets its context through `arg` (STYLE §3).
+/// libpq's notice callback: a free C function that gets its context through `arg` (README, "Concurrency").
 private func pqNoticeReceiver(_ arg: UnsafeMutableRawPointer?, _ result: OpaquePointer?) {
     guard let arg, let result else { return }
     let context = Unmanaged<PQNoticeContext>.fromOpaque(arg).takeUnretainedValue()

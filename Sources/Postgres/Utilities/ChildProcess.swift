@@ -7,7 +7,7 @@ import Foundation
 #endif
 
 /// Runs a program and waits for it without blocking a thread: `posix_spawn`, then `waitpid(WNOHANG)` polls with
-/// `Task.sleep` in between (STYLE §3, pattern 1), under a time limit.
+/// `Task.sleep` in between (README, "Concurrency", shape 1), under a time limit.
 ///
 /// Why not Foundation's `Process`: on Linux it learns of termination through a socket that the child inherits,
 /// and `pg_ctl start` leaves a daemon (the postmaster) holding that socket forever, so `terminationHandler` never

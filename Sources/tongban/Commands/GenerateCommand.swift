@@ -6,7 +6,7 @@ import SyntheticPopulation
 /// `tongban generate`: a deterministic synthetic population as NDJSON event streams.
 ///
 /// A synchronous command: it writes its files from start to end on the main thread, never on a thread of Swift's
-/// cooperative pool (STYLE §3).
+/// cooperative pool (README, "Concurrency").
 struct GenerateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "generate",

@@ -1,7 +1,7 @@
 import Foundation
 import TongbanConcurrency
 
-/// Reads whole files, or standard input, for the async commands, off Swift's cooperative pool (STYLE §3): a read
+/// Reads whole files, or standard input, for the async commands, off Swift's cooperative pool (README, "Concurrency"): a read
 /// blocks its thread until the disk answers or the pipe ends, and a pool thread blocked there stalls every task.
 enum FileInput {
     private static let executor = BlockingExecutor(label: "tongban.file-input")
