@@ -39,7 +39,7 @@ struct CertificateServicesAPI: APIProtocol {
             let problem = Problems.problem(
                 status: 401, code: AccessError.Code.invalidClient.rawValue, title: "Client authentication failed",
                 detail: "give client_id and client_secret, in the form or as HTTP Basic")
-            await record(
+            try await record(
                 client: "-", purpose: "-", question: "token", status: 401, outcome: .refused, summary: "no credentials")
             return .unauthorized(.init(body: .applicationProblemJson(problem)))
         }
@@ -47,7 +47,7 @@ struct CertificateServicesAPI: APIProtocol {
         do {
             client = try await clients.authenticate(clientID: clientID, secret: secret)
         } catch let error as AccessError {
-            await record(
+            try await record(
                 client: Self.printable(clientID), purpose: "-", question: "token", status: error.status,
                 outcome: .refused,
                 summary: error.code.rawValue)
@@ -55,7 +55,7 @@ struct CertificateServicesAPI: APIProtocol {
         }
         if let wait = limiter.check(clientID: client.id, requestsPerSecond: client.requestsPerSecond).retryAfterSeconds
         {
-            await record(
+            try await record(
                 client: client.id, purpose: "-", question: "token", status: 429, outcome: .rateLimited, summary: "rate")
             return .tooManyRequests(
                 .init(headers: .init(retryAfter: wait), body: .applicationProblemJson(rateLimited(wait))))
@@ -64,7 +64,7 @@ struct CertificateServicesAPI: APIProtocol {
         do {
             scopes = try form.scope.map { try APIScope.parseList($0) }
         } catch {
-            await record(
+            try await record(
                 client: client.id, purpose: "-", question: "token", status: 400, outcome: .refused, summary: "scope")
             return .badRequest(
                 .init(
@@ -74,7 +74,7 @@ struct CertificateServicesAPI: APIProtocol {
         }
         do {
             let token = try await issuer.issue(for: client, scopes: scopes)
-            await record(
+            try await record(
                 client: client.id, purpose: "-", question: "token", status: 200, outcome: .answered,
                 summary: token.scope)
             return .ok(
@@ -86,7 +86,7 @@ struct CertificateServicesAPI: APIProtocol {
                         )
                     )))
         } catch let error as AccessError {
-            await record(
+            try await record(
                 client: client.id, purpose: "-", question: "token", status: 400, outcome: .refused,
                 summary: error.code.rawValue)
             return .badRequest(.init(body: .applicationProblemJson(problem(error))))
@@ -100,45 +100,44 @@ struct CertificateServicesAPI: APIProtocol {
     }
 
     private func answerKinship(_ input: Operations.AskKinship.Input) async throws -> Operations.AskKinship.Output {
+        let question = "kinship"
         let subject = input.query.subject
         let relative = input.query.relative
         let subjects = [subject, relative].filter { CitizenID.problem(with: $0) == nil }
         let access: Authorizer.Access
-        switch await admit("kinship", scope: .kinship, purpose: input.headers.tongbanPurpose, subjects: subjects) {
+        switch try await admit(question, scope: .kinship, purpose: input.headers.tongbanPurpose, subjects: subjects) {
         case .success(let granted): access = granted
         case .failure(let refusal): return .refused(refusal)
         }
-        func refuse(_ code: String, _ title: String, _ detail: String) async -> Operations.AskKinship.Output {
-            .refused(await self.refuse(access, "kinship", subjects, code, title, detail))
-        }
         for (name, id) in [("subject", subject), ("relative", relative)] {
             if let why = CitizenID.problem(with: id) {
-                return await refuse("invalid-citizen-id", "Invalid citizen ID", "\(name): \(Problems.plain(why))")
+                return .refused(
+                    try await refuse(
+                        access, question, subjects, "invalid-citizen-id", "Invalid citizen ID",
+                        "\(name): \(Problems.plain(why))"))
             }
         }
-        let today = self.today()
         let day: CivilDate
-        if let text = input.query.asOf {
-            guard let parsed = CivilDate(text) else {
-                return await refuse("invalid-date", "Invalid date", "asOf must be a day, YYYY-MM-DD")
-            }
-            guard parsed <= today else {
-                return await refuse(
-                    "date-in-future", "Date in the future", "asOf \(parsed) is after today (\(today), Beijing time)")
-            }
-            day = parsed
-        } else {
-            day = today
+        do { day = try self.day(asOf: input.query.asOf) } catch {
+            return .refused(try await refuse(access, question, subjects, error))
+        }
+        let requestedBy: String?
+        switch try await requester(
+            input.headers.tongbanRequestedBy, for: subject, on: day, access: access, question: question,
+            subjects: subjects)
+        {
+        case .success(let who): requestedBy = who
+        case .failure(let refusal): return .refused(refusal)
         }
         let answer = try await kinship.ask(subject: subject, relative: relative, asOf: day.description, on: database)
-        guard answer.ready else { return .refused(await notReady(access, "kinship", subjects)) }
+        guard answer.ready else {
+            return .refused(try await notReady(access, question, subjects, onBehalfOf: requestedBy))
+        }
         let summary =
             answer.relations.isEmpty
             ? "no relation"
             : answer.relations.map { "\($0.relation.rawValue)/\($0.basis.rawValue)" }.joined(separator: ",")
-        await record(
-            client: access.client.id, purpose: access.purpose, subjects: subjects, question: "kinship", status: 200,
-            outcome: .answered, summary: summary)
+        try await answered(access, question, subjects, summary: summary, onBehalfOf: requestedBy)
         return .ok(
             .init(
                 body: .json(
@@ -161,38 +160,50 @@ struct CertificateServicesAPI: APIProtocol {
         let subjects = CitizenID.problem(with: subject) == nil ? [subject] : []
         let question = "social-insurance"
         let access: Authorizer.Access
-        switch await admit(question, scope: .socialInsurance, purpose: input.headers.tongbanPurpose, subjects: subjects)
+        switch try await admit(
+            question, scope: .socialInsurance, purpose: input.headers.tongbanPurpose, subjects: subjects)
         {
         case .success(let granted): access = granted
         case .failure(let refusal): return .refused(refusal)
         }
-        func refuse(_ code: String, _ title: String, _ detail: String) async -> Operations.AskContributions.Output {
-            .refused(await self.refuse(access, question, subjects, code, title, detail))
+        func refuse(_ code: String, _ title: String, _ detail: String) async throws
+            -> Operations.AskContributions.Output
+        {
+            .refused(try await self.refuse(access, question, subjects, code, title, detail))
         }
         if let why = CitizenID.problem(with: subject) {
-            return await refuse("invalid-citizen-id", "Invalid citizen ID", "subject: \(Problems.plain(why))")
+            return try await refuse("invalid-citizen-id", "Invalid citizen ID", "subject: \(Problems.plain(why))")
         }
         guard let from = CivilMonth(input.query.from), let to = CivilMonth(input.query.to) else {
-            return await refuse("invalid-month", "Invalid month", "from and to must be months, YYYY-MM")
+            return try await refuse("invalid-month", "Invalid month", "from and to must be months, YYYY-MM")
         }
         guard from <= to else {
-            return await refuse("invalid-period", "Invalid period", "from \(from) is after to \(to)")
+            return try await refuse("invalid-period", "Invalid period", "from \(from) is after to \(to)")
         }
-        let thisMonth = CivilMonth(today())
+        let today = self.today()
+        let thisMonth = CivilMonth(today)
         guard to <= thisMonth else {
-            return await refuse(
+            return try await refuse(
                 "date-in-future", "Month in the future", "to \(to) is after this month (\(thisMonth), Beijing time)")
+        }
+        let requestedBy: String?
+        switch try await requester(
+            input.headers.tongbanRequestedBy, for: subject, on: today, access: access, question: question,
+            subjects: subjects)
+        {
+        case .success(let who): requestedBy = who
+        case .failure(let refusal): return .refused(refusal)
         }
         let answer = try await contributions.ask(
             subject: subject, from: from.description, to: to.description, on: database)
-        guard answer.ready else { return .refused(await notReady(access, question, subjects)) }
+        guard answer.ready else {
+            return .refused(try await notReady(access, question, subjects, onBehalfOf: requestedBy))
+        }
         let summary =
             answer.insurance.isEmpty
             ? "nothing paid"
             : answer.insurance.map { "\($0.insuranceType.rawValue)=\($0.monthsPaid)" }.joined(separator: ",")
-        await record(
-            client: access.client.id, purpose: access.purpose, subjects: subjects, question: question, status: 200,
-            outcome: .answered, summary: summary)
+        try await answered(access, question, subjects, summary: summary, onBehalfOf: requestedBy)
         return .ok(
             .init(
                 body: .json(
@@ -212,21 +223,22 @@ struct CertificateServicesAPI: APIProtocol {
     }
 
     /// Checks the token, the client, the scope, the purpose and the rate; a refusal is audited.
-    private func admit(
+    /// - Throws: what the audit log throws (the request is then not answered).
+    func admit(
         _ question: String, scope: APIScope, purpose: String, subjects: [String]
-    ) async -> Result<Authorizer.Access, Refusal> {
+    ) async throws -> Result<Authorizer.Access, Refusal> {
         let access: Authorizer.Access
         do {
             access = try await authorizer.authorize(
                 authorization: RequestHeaders.current.authorization, scope: scope, purpose: purpose)
         } catch let error as AccessError {
-            await record(
+            try await record(
                 client: "-", purpose: Self.printable(purpose), subjects: subjects, question: question,
                 status: error.status, outcome: .refused, summary: error.code.rawValue)
             return .failure(Refusal(status: error.status, problem: problem(error)))
         } catch {
-            // The registry could not be read: the server's failure, answered by the middleware.
-            await record(
+            // The registry could not be read: the server's failure.
+            try await record(
                 client: "-", purpose: Self.printable(purpose), subjects: subjects, question: question, status: 503,
                 outcome: .error, summary: "client registry unavailable")
             return .failure(
@@ -239,7 +251,7 @@ struct CertificateServicesAPI: APIProtocol {
         if let wait = limiter.check(clientID: access.client.id, requestsPerSecond: access.client.requestsPerSecond)
             .retryAfterSeconds
         {
-            await record(
+            try await record(
                 client: access.client.id, purpose: access.purpose, subjects: subjects, question: question,
                 status: 429, outcome: .rateLimited, summary: "rate")
             return .failure(Refusal(status: 429, problem: rateLimited(wait), retryAfter: wait))
@@ -247,28 +259,119 @@ struct CertificateServicesAPI: APIProtocol {
         return .success(access)
     }
 
-    /// A question refused for its parameters (400), audited.
-    private func refuse(
+    /// A parameter the question cannot be answered with: its problem's code, title and plain words.
+    struct ParameterProblem: Error {
+        var code: String
+        var title: String
+        var detail: String
+    }
+
+    /// The day a question is for: `asOf` (`YYYY-MM-DD`, not after today in Beijing), or today when it is absent.
+    /// - Throws: ``ParameterProblem`` `invalid-date` or `date-in-future`.
+    func day(asOf text: String?) throws(ParameterProblem) -> CivilDate {
+        let today = self.today()
+        guard let text else { return today }
+        guard let day = CivilDate(text) else {
+            throw ParameterProblem(
+                code: "invalid-date", title: "Invalid date", detail: "asOf must be a day, YYYY-MM-DD")
+        }
+        guard day <= today else {
+            throw ParameterProblem(
+                code: "date-in-future", title: "Date in the future",
+                detail: "asOf \(day) is after today (\(today), Beijing time)")
+        }
+        return day
+    }
+
+    /// Checks the `Tongban-Requested-By` header: who makes the request for `subject` on `day`, if anyone.
+    ///
+    /// A relative may act for the subject only where the kinship views show them, on that day, as the subject's
+    /// child, spouse or grandchild. A malformed ID or the subject themself is refused with 400, anyone else with 403
+    /// (`not-a-relative`); every refusal is audited, naming the requester.
+    /// - Returns: the requester (`nil` when nobody acts for the subject), or the refusal.
+    /// - Throws: what the database or the audit log throws.
+    func requester(
+        _ header: String?, for subject: String, on day: CivilDate, access: Authorizer.Access, question: String,
+        subjects: [String]
+    ) async throws -> Result<String?, Refusal> {
+        guard let header else { return .success(nil) }
+        if let why = CitizenID.problem(with: header) {
+            return .failure(
+                try await refuse(
+                    access, question, subjects, "invalid-citizen-id", "Invalid citizen ID",
+                    "Tongban-Requested-By: \(Problems.plain(why))"))
+        }
+        guard header != subject else {
+            return .failure(
+                try await refuse(
+                    access, question, subjects, "invalid-requested-by", "Requester is the subject",
+                    "Tongban-Requested-By names the subject; leave it out when the subject asks for themself",
+                    onBehalfOf: header))
+        }
+        let rows = try await database.query(
+            """
+            SELECT s.ready, EXISTS (
+                SELECT 1 FROM tongban.relations(\(subject), \(day.description)::date)
+                WHERE relative_id = \(header) AND relation IN ('child', 'spouse', 'grandchild'))
+            FROM tongban.view_state() s
+            """)
+        guard try rows[0].decode(Bool.self, at: 0) else {
+            return .failure(try await notReady(access, question, subjects, onBehalfOf: header))
+        }
+        guard try rows[0].decode(Bool.self, at: 1) else {
+            return .failure(
+                try await refuse(
+                    access, question, subjects, "not-a-relative", "Not allowed to act for the subject",
+                    "on \(day) the registers do not show the requester as the subject's child, spouse or grandchild",
+                    onBehalfOf: header, status: 403))
+        }
+        return .success(header)
+    }
+
+    /// A question refused for its parameters (400 unless `status` says otherwise), audited.
+    func refuse(
         _ access: Authorizer.Access, _ question: String, _ subjects: [String], _ code: String, _ title: String,
-        _ detail: String
-    ) async -> Refusal {
-        await record(
-            client: access.client.id, purpose: access.purpose, subjects: subjects, question: question, status: 400,
-            outcome: .refused, summary: code)
-        return Refusal(status: 400, problem: Problems.problem(status: 400, code: code, title: title, detail: detail))
+        _ detail: String, onBehalfOf: String? = nil, status: Int = 400
+    ) async throws -> Refusal {
+        try await record(
+            client: access.client.id, purpose: access.purpose, onBehalfOf: onBehalfOf, subjects: subjects,
+            question: question, status: status, outcome: .refused, summary: code)
+        return Refusal(
+            status: status, problem: Problems.problem(status: status, code: code, title: title, detail: detail))
+    }
+
+    /// A question refused for a parameter, audited.
+    func refuse(
+        _ access: Authorizer.Access, _ question: String, _ subjects: [String], _ problem: ParameterProblem,
+        onBehalfOf: String? = nil
+    ) async throws -> Refusal {
+        try await refuse(
+            access, question, subjects, problem.code, problem.title, problem.detail, onBehalfOf: onBehalfOf)
     }
 
     /// The views are being rebuilt (or nothing is projected yet): 503, audited.
-    private func notReady(_ access: Authorizer.Access, _ question: String, _ subjects: [String]) async -> Refusal {
-        await record(
-            client: access.client.id, purpose: access.purpose, subjects: subjects, question: question, status: 503,
-            outcome: .refused, summary: "views not ready")
+    func notReady(
+        _ access: Authorizer.Access, _ question: String, _ subjects: [String], onBehalfOf: String? = nil
+    ) async throws -> Refusal {
+        try await record(
+            client: access.client.id, purpose: access.purpose, onBehalfOf: onBehalfOf, subjects: subjects,
+            question: question, status: 503, outcome: .refused, summary: "views not ready")
         return Refusal(
             status: 503,
             problem: Problems.problem(
                 status: 503, code: "views-not-ready", title: "Views not ready",
                 detail: "the views are being rebuilt (or nothing is projected yet): no answer is certain until they are"
             ), retryAfter: notReadyRetryAfter)
+    }
+
+    /// An answered question, audited with a short summary of the answer.
+    func answered(
+        _ access: Authorizer.Access, _ question: String, _ subjects: [String], summary: String,
+        onBehalfOf: String? = nil
+    ) async throws {
+        try await record(
+            client: access.client.id, purpose: access.purpose, onBehalfOf: onBehalfOf, subjects: subjects,
+            question: question, status: 200, outcome: .answered, summary: summary)
     }
 
     // MARK: - Helpers
@@ -279,27 +382,24 @@ struct CertificateServicesAPI: APIProtocol {
         var description: String { "\(underlying)" }
     }
 
-    /// Appends a request to the audit log. A failure is logged and rethrown as a 500 by the middleware: a request
-    /// that cannot be recorded is not answered.
-    private func record(
-        client: String, purpose: String, subjects: [String] = [], question: String, status: Int,
-        outcome: AuditOutcome, summary: String
-    ) async {
-        do {
-            _ = try await audit.append(
-                AuditEntry(
-                    clientID: client, purpose: purpose, subjects: subjects, question: question, answerSummary: summary,
-                    outcome: outcome, status: status))
-        } catch {
-            logger.error("the audit log did not take a request: \(error)")
-        }
+    /// Appends a request to the audit log.
+    /// - Throws: what the audit log throws: the handler then fails (503 from the problem middleware), because a
+    ///   request that cannot be recorded is not answered.
+    func record(
+        client: String, purpose: String, onBehalfOf: String? = nil, subjects: [String] = [], question: String,
+        status: Int, outcome: AuditOutcome, summary: String
+    ) async throws {
+        _ = try await audit.append(
+            AuditEntry(
+                clientID: client, purpose: purpose, onBehalfOf: onBehalfOf, subjects: subjects, question: question,
+                answerSummary: summary, outcome: outcome, status: status))
     }
 
-    private func problem(_ error: AccessError) -> Components.Schemas.Problem {
+    func problem(_ error: AccessError) -> Components.Schemas.Problem {
         Problems.problem(status: error.status, code: error.code.rawValue, title: error.title, detail: error.detail)
     }
 
-    private func malformed(_ detail: String) -> Components.Schemas.Problem {
+    func malformed(_ detail: String) -> Components.Schemas.Problem {
         Problems.problem(status: 400, code: "malformed-request", title: "Malformed request", detail: detail)
     }
 

@@ -1,7 +1,7 @@
 import Foundation
 import Postgres
 
-/// "How is `relative` related to `subject` on `asOf`?", answered from `tongban.relations()` in one statement, so that
+/// "How is `relative` related to `subject` on `asOf`?", answered from `tongban.relations_between()` in one statement, so that
 /// the relations, their evidence, the checkpoints and `view_state()` come from one snapshot of the database.
 struct KinshipQuestion: Sendable {
     /// What the views said.
@@ -28,8 +28,8 @@ struct KinshipQuestion: Sendable {
         let rows = try await database.query(
             """
             WITH r AS MATERIALIZED (
-                SELECT relation, basis, evidence FROM tongban.relations(\(subject), \(asOf)::date)
-                WHERE relative_id = \(relative)
+                SELECT relation, basis, via, evidence
+                FROM tongban.relations_between(\(subject), \(relative), \(asOf)::date)
             ), cited AS (
                 SELECT DISTINCT unnest(evidence) AS id FROM r
             ), view_group(name) AS (
@@ -37,7 +37,7 @@ struct KinshipQuestion: Sendable {
             )
             SELECT s.ready,
                 coalesce((SELECT json_agg(json_build_object('relation', r.relation, 'basis', r.basis,
-                    'evidence', r.evidence) ORDER BY r.relation, r.basis) FROM r), '[]')::text,
+                    'via', r.via, 'evidence', r.evidence) ORDER BY r.relation, r.basis) FROM r), '[]')::text,
                 \(unescaped: ViewsJSON.citedEvidenceAndPositions)
             FROM tongban.view_state() s
             """)
