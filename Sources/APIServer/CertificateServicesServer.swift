@@ -3,6 +3,7 @@ import Foundation
 import HTTPTypes
 public import Hummingbird
 public import Logging
+import Metrics
 import OpenAPIHummingbird
 public import Postgres
 
@@ -60,16 +61,40 @@ public enum CertificateServicesServer {
             database: database, clients: clients, issuer: issuer,
             authorizer: Authorizer(verifier: verifier, registry: clients), limiter: RateLimiter(), audit: audit,
             logger: logger)
-        let router = Router()
-        router.add(middleware: ProblemMiddleware(audit: audit, logger: logger))
-        router.add(middleware: BodyLimitMiddleware(maximumBytes: configuration.maximumBodyBytes))
-        router.add(middleware: RequestHeadersMiddleware())
-        try api.registerHandlers(on: router)
+        let router = try Self.router(api: api, configuration: configuration, audit: audit, logger: logger)
         return Application(
             router: router,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port)),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
             logger: logger)
+    }
+}
+
+extension CertificateServicesServer {
+    /// The router of ``application(configuration:database:tokenKey:audit:logger:onServerRunning:)``, with
+    /// every route the server serves (those of `schemas/openapi.yaml`; the contract test compares the two) and its
+    /// middleware:
+    /// request metrics first (they see the final status), then problems and the audit of what the handlers do not
+    /// answer, the body limit, and the headers the handlers read.
+    /// - Parameters:
+    ///   - api: the handlers.
+    ///   - configuration: the limits.
+    ///   - audit: the audit log.
+    ///   - logger: for requests that fail.
+    ///   - metricsFactory: where the request metrics go; `nil` for the process's (`MetricsSystem.factory`).
+    /// - Returns: the router.
+    /// - Throws: what registering the generated routes throws (nothing, for a well-formed document).
+    static func router(
+        api: CertificateServicesAPI, configuration: Configuration, audit: AuditLog, logger: Logger,
+        metricsFactory: (any MetricsFactory)? = nil
+    ) throws -> Router<BasicRequestContext> {
+        let router = Router()
+        router.add(middleware: RequestMetricsMiddleware(factory: metricsFactory))
+        router.add(middleware: ProblemMiddleware(audit: audit, logger: logger))
+        router.add(middleware: BodyLimitMiddleware(maximumBytes: configuration.maximumBodyBytes))
+        router.add(middleware: RequestHeadersMiddleware())
+        try api.registerHandlers(on: router)
+        return router
     }
 }
 

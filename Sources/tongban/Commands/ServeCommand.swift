@@ -58,14 +58,15 @@ struct ServeCommand: AsyncParsableCommand {
             throw CommandFailure("could not apply the migrations: \(error)")
         }
         let audit = AuditLog(client: database, logger: logger)
-        let server = try operations.server(
-            health: { HealthReport(checks: ["api": .ok("serving")]) }, logger: logger)
+        // Readiness: PostgreSQL answers and the views are ready, asked every second on a connection of its own.
+        let readiness = ServeReadiness(conninfo: try global.requiredDatabaseURL(), logger: logger)
+        let server = try operations.server(health: { readiness.report() }, logger: logger)
         let host = configuration.host
         let app = try await CertificateServicesServer.application(
             configuration: configuration, database: database, tokenKey: key, audit: audit, logger: logger,
             onServerRunning: { port in logger.notice("serving the certificate services' API on http://\(host):\(port)")
             })
-        var services: [any Service] = [database, audit, app]
+        var services: [any Service] = [database, audit, readiness, app]
         if let server { services.append(server) }
         try await stop.run(ServiceGroup(services: services, logger: logger))
     }
