@@ -19,6 +19,8 @@ struct CertificateServicesAPI: APIProtocol {
     let logger: Logger
     var kinship = KinshipQuestion()
     var contributions = ContributionQuestion()
+    /// Verifies citizens' ID tokens for their access log; `nil` when citizen sign-in is not configured (503).
+    var citizens: CitizenTokenVerifier? = nil
     /// How long a client should wait while the views are being rebuilt.
     var notReadyRetryAfter = 5
     /// Today, Beijing time (tests pin it).

@@ -46,12 +46,14 @@ public enum CertificateServicesServer {
     ///   - tokenKey: the hub's key that signs access tokens.
     ///   - audit: the audit log (run it as a service too).
     ///   - logger: for requests that fail.
+    ///   - citizens: verifies citizens' ID tokens for `GET /v1/citizen/access-log`; `nil` answers 503 there.
     ///   - onServerRunning: called with the bound port once the socket listens.
     /// - Returns: the application.
     /// - Throws: what registering the generated routes throws (nothing, for a well-formed document).
     public static func application(
         configuration: Configuration, database: PostgresClient, tokenKey: TokenSigningKey, audit: AuditLog,
-        logger: Logger, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+        logger: Logger, citizens: CitizenTokenVerifier? = nil,
+        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) async throws -> some ApplicationProtocol {
         let clients = ClientRegistry(database: database, logger: logger)
         let issuer = await AccessTokenIssuer(
@@ -60,7 +62,7 @@ public enum CertificateServicesServer {
         let api = CertificateServicesAPI(
             database: database, clients: clients, issuer: issuer,
             authorizer: Authorizer(verifier: verifier, registry: clients), limiter: RateLimiter(), audit: audit,
-            logger: logger)
+            logger: logger, citizens: citizens)
         let router = try Self.router(api: api, configuration: configuration, audit: audit, logger: logger)
         return Application(
             router: router,
@@ -71,7 +73,7 @@ public enum CertificateServicesServer {
 }
 
 extension CertificateServicesServer {
-    /// The router of ``application(configuration:database:tokenKey:audit:logger:onServerRunning:)``, with
+    /// The router of ``application(configuration:database:tokenKey:audit:logger:citizens:onServerRunning:)``, with
     /// every route the server serves (those of `schemas/openapi.yaml`; the contract test compares the two) and its
     /// middleware:
     /// request metrics first (they see the final status), then problems and the audit of what the handlers do not

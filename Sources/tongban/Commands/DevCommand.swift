@@ -79,10 +79,13 @@ struct DevCommand: AsyncParsableCommand {
             let registration = try await ClientRegistry(database: stack.database, logger: logger).register(
                 name: "tongban dev", scopes: APIScope.allCases, purposes: ["development"], requestsPerSecond: 1_000)
             let audit = AuditLog(client: stack.database, logger: logger)
+            // Citizens' sign-in, development only: an issuer made for this run, its keys in the keys directory.
+            let citizenLogin = try await DevCitizenLogin.start(in: keysDirectory, citizen: published.samplePerson)
             let (bound, announce) = AsyncStream<Int>.makeStream()
             let api = try await CertificateServicesServer.application(
                 configuration: .init(port: self.apiPort), database: stack.database,
                 tokenKey: TokenSigningKey.generateForDevelopment(), audit: audit, logger: logger,
+                citizens: citizenLogin.verifier,
                 onServerRunning: { port in
                     announce.yield(port)
                     announce.finish()
@@ -101,7 +104,9 @@ struct DevCommand: AsyncParsableCommand {
                     // Unbuffered: the banner must reach logs and pipes now, not when a buffer fills.
                     var port = self.apiPort
                     for await bound in bound { port = bound }
-                    let text = banner + "\n" + Self.apiBanner(port: port, client: registration, published: published)
+                    let text =
+                        banner + "\n" + Self.apiBanner(port: port, client: registration, published: published)
+                        + citizenLogin.banner(base: "http://127.0.0.1:\(port)")
                     FileHandle.standardOutput.write(Data((text + "\n").utf8))
                     return false
                 }

@@ -18,7 +18,9 @@ struct ServeCommand: AsyncParsableCommand {
         abstract: "Serve the certificate services' HTTP API (schemas/openapi.yaml), auditing every request.",
         discussion: """
             Needs PostgreSQL (DATABASE_URL or PG*) and the hub's token key: --token-key FILE, a private Ed25519 JWK \
-            (env TONGBAN_TOKEN_KEY: a file path). Clients are registered with `tongban clients add`.
+            (env TONGBAN_TOKEN_KEY: a file path). Clients are registered with `tongban clients add`. Citizens list who \
+            asked about them (GET /v1/citizen/access-log) with an ID token of --citizen-issuer, checked with the keys \
+            of --citizen-jwks; without both, that endpoint answers 503.
             """
     )
 
@@ -40,6 +42,15 @@ struct ServeCommand: AsyncParsableCommand {
             """)
     var developmentTokenKey = false
 
+    @Option(help: "Citizens' sign-in: the OpenID Connect issuer of their ID tokens (env TONGBAN_CITIZEN_ISSUER).")
+    var citizenIssuer: String?
+
+    @Option(help: "Citizens' sign-in: the issuer's public keys, a JWKS file (env TONGBAN_CITIZEN_JWKS).")
+    var citizenJwks: String?
+
+    @Option(help: "Citizens' sign-in: the audience their ID tokens must name (env TONGBAN_CITIZEN_AUDIENCE).")
+    var citizenAudience: String?
+
     @OptionGroup var operations: OperationsOptions
 
     func run() async throws {
@@ -47,6 +58,7 @@ struct ServeCommand: AsyncParsableCommand {
         let environment = ProcessInfo.processInfo.environment
         let logger = global.bootstrapLogging(label: "tongban.serve")
         let key = try await loadTokenKey(environment: environment, logger: logger)
+        let citizens = try await loadCitizenLogin(environment: environment, logger: logger)
         var configuration = CertificateServicesServer.Configuration()
         if let host = host ?? environment["TONGBAN_API_HOST"] { configuration.host = host }
         if let port = port ?? environment["TONGBAN_API_PORT"].flatMap(Int.init) { configuration.port = port }
@@ -64,6 +76,7 @@ struct ServeCommand: AsyncParsableCommand {
         let host = configuration.host
         let app = try await CertificateServicesServer.application(
             configuration: configuration, database: database, tokenKey: key, audit: audit, logger: logger,
+            citizens: citizens,
             onServerRunning: { port in logger.notice("serving the certificate services' API on http://\(host):\(port)")
             })
         var services: [any Service] = [database, audit, readiness, app]
