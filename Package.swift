@@ -120,7 +120,7 @@ let package = Package(
         .target(
             name: "API",
             dependencies: [
-                "Postgres", "Projections", "TongbanConcurrency",
+                "Events", "Postgres", "Projections", "TongbanConcurrency",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Logging", package: "swift-log"),

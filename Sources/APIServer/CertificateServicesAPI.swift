@@ -235,8 +235,8 @@ struct CertificateServicesAPI: APIProtocol {
                 authorization: RequestHeaders.current.authorization, scope: scope, purpose: purpose)
         } catch let error as AccessError {
             try await record(
-                client: "-", purpose: Self.printable(purpose), subjects: subjects, question: question,
-                status: error.status, outcome: .refused, summary: error.code.rawValue)
+                client: error.clientID ?? "-", purpose: Self.printable(purpose), subjects: subjects,
+                question: question, status: error.status, outcome: .refused, summary: error.code.rawValue)
             return .failure(Refusal(status: error.status, problem: problem(error)))
         } catch {
             // The registry could not be read: the server's failure.

@@ -218,6 +218,14 @@ struct APISecurityTests {
                 """)
             #expect(try acted[0].decode(Int.self, at: 0) == endpoints.count, "the child acted once per endpoint")
             #expect(try acted[0].decode(Int.self, at: 1) == endpoints.count, "the stranger was refused per endpoint")
+            // A refusal after the token held names the client that asked (the citizen's access log shows it).
+            let named = try await db.client.query(
+                """
+                SELECT count(*) FROM tongban.audit_log
+                WHERE answer_summary IN ('purpose_not_registered', 'client_disabled')
+                    AND client_id = \(everything.client.id)
+                """)
+            #expect(try named[0].decode(Int.self, at: 0) == endpoints.count * 2)
 
             // No secret, and no token, in any log line.
             let lines = logs.lines

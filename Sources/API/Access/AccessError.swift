@@ -30,6 +30,9 @@ public struct AccessError: Error, Sendable, Hashable, CustomStringConvertible {
     public let code: Code
     /// What happened, in plain words, for the caller (never secrets, never key material).
     public let detail: String
+    /// The registered client the request's valid token named, when the refusal came after the token held (a
+    /// disabled client, an out-of-scope question, a purpose missing or not registered); for the audit log.
+    public var clientID: String?
 
     /// Creates a refusal with the usual words for its code.
     /// - Parameters:

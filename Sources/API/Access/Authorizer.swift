@@ -48,6 +48,17 @@ public struct Authorizer: Sendable {
     public func authorize(authorization: String?, scope: APIScope, purpose: String?) async throws -> Access {
         let grant = try await verifier.verify(try Self.bearerToken(authorization))
         guard let client = try await registry.client(id: grant.clientID) else { throw AccessError(.unknownClient) }
+        do {
+            return try Self.admit(client: client, grant: grant, scope: scope, purpose: purpose)
+        } catch var error {
+            error.clientID = client.id
+            throw error
+        }
+    }
+
+    private static func admit(
+        client: APIClient, grant: AccessGrant, scope: APIScope, purpose: String?
+    ) throws(AccessError) -> Access {
         guard !client.isDisabled else { throw AccessError(.clientDisabled) }
         guard grant.scopes.contains(scope), client.scopes.contains(scope) else {
             throw AccessError(
