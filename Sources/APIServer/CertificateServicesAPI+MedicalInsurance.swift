@@ -17,50 +17,31 @@ extension CertificateServicesAPI {
     private func answerMedicalInsurance(
         _ input: Operations.AskMedicalInsurance.Input
     ) async throws -> Operations.AskMedicalInsurance.Output {
-        let question = "medical-insurance"
-        let subject = input.query.subject
-        let subjects = CitizenID.problem(with: subject) == nil ? [subject] : []
-        let access: Authorizer.Access
-        switch try await admit(
-            question, scope: .medicalInsurance, purpose: input.headers.tongbanPurpose, subjects: subjects)
+        let region = input.query.region
+        let asking: Asking
+        switch try await begin(
+            "medical-insurance", scope: .medicalInsurance, purpose: input.headers.tongbanPurpose,
+            subject: input.query.subject, asOf: input.query.asOf, requestedBy: input.headers.tongbanRequestedBy,
+            check: {
+                // The generated server does not enforce the schema's pattern: six ASCII digits, checked here.
+                guard let region, !Self.isRegionCode(region) else { return nil }
+                return ParameterProblem(
+                    code: "invalid-region-code", title: "Invalid region code",
+                    detail: "region must be a region code of six digits (GB/T 2260), e.g. 110101")
+            })
         {
-        case .success(let granted): access = granted
+        case .success(let admitted): asking = admitted
         case .failure(let refusal): return .refused(refusal)
         }
-        if let why = CitizenID.problem(with: subject) {
-            return .refused(
-                try await refuse(
-                    access, question, subjects, "invalid-citizen-id", "Invalid citizen ID",
-                    "subject: \(Problems.plain(why))"))
-        }
-        let day: CivilDate
-        do { day = try self.day(asOf: input.query.asOf) } catch {
-            return .refused(try await refuse(access, question, subjects, error))
-        }
-        // The generated server does not enforce the schema's pattern: six ASCII digits, checked here.
-        if let region = input.query.region, !Self.isRegionCode(region) {
-            return .refused(
-                try await refuse(
-                    access, question, subjects, "invalid-region-code", "Invalid region code",
-                    "region must be a region code of six digits (GB/T 2260), e.g. 110101"))
-        }
-        let requestedBy: String?
-        switch try await requester(
-            input.headers.tongbanRequestedBy, for: subject, on: day, access: access, question: question,
-            subjects: subjects)
-        {
-        case .success(let who): requestedBy = who
-        case .failure(let refusal): return .refused(refusal)
-        }
+        let subject = asking.subject
+        let day = asking.day
         let answer = try await MedicalInsuranceQuestion().ask(
             subject: subject, asOf: day.description, region: input.query.region, on: database)
-        guard answer.ready else {
-            return .refused(try await notReady(access, question, subjects, onBehalfOf: requestedBy))
-        }
+        guard answer.ready else { return .refused(try await notReady(asking)) }
         var summary = answer.enrollment.map { "enrolled \($0.scheme.rawValue)" } ?? "not enrolled"
         summary += ", \(answer.vouchers.count) voucher(s), \(answer.filings.count) filing(s)"
         if let coverage = answer.coverage { summary += coverage.covered ? ", region covered" : ", region not covered" }
-        try await answered(access, question, subjects, summary: summary, onBehalfOf: requestedBy)
+        try await answered(asking, summary: summary)
         return .ok(
             .init(
                 body: .json(

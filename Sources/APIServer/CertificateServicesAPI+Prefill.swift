@@ -15,54 +15,36 @@ extension CertificateServicesAPI {
 
     /// Checks the request, asks the views in one statement, audits, answers.
     private func answerPrefill(_ input: Operations.AskPrefill.Input) async throws -> Operations.AskPrefill.Output {
-        let question = "prefill"
-        let subject = input.query.subject
-        let subjects = CitizenID.problem(with: subject) == nil ? [subject] : []
-        let access: Authorizer.Access
-        switch try await admit(question, scope: .prefill, purpose: input.headers.tongbanPurpose, subjects: subjects) {
-        case .success(let granted): access = granted
-        case .failure(let refusal): return .refused(refusal)
-        }
-        if let why = CitizenID.problem(with: subject) {
-            return .refused(
-                try await refuse(
-                    access, question, subjects, "invalid-citizen-id", "Invalid citizen ID",
-                    "subject: \(Problems.plain(why))"))
-        }
-        let fields: [Components.Schemas.PrefillField]
-        switch PrefillQuestion.fields(input.query.fields) {
-        case .success(let asked): fields = asked
-        case .failure(let unknown):
-            let known = PrefillQuestion.allFields.map(\.rawValue).joined(separator: ", ")
-            return .refused(
-                try await refuse(
-                    access, question, subjects, "unknown-field", "Unknown field",
-                    "fields: \"\(Problems.plain(String(unknown.name.prefix(40))))\" is not one of \(known)"))
-        }
-        let day: CivilDate
-        do { day = try self.day(asOf: input.query.asOf) } catch {
-            return .refused(try await refuse(access, question, subjects, error))
-        }
-        let requestedBy: String?
-        switch try await requester(
-            input.headers.tongbanRequestedBy, for: subject, on: day, access: access, question: question,
-            subjects: subjects)
+        let fields = PrefillQuestion.fields(input.query.fields)
+        let asking: Asking
+        switch try await begin(
+            "prefill", scope: .prefill, purpose: input.headers.tongbanPurpose, subject: input.query.subject,
+            asOf: input.query.asOf, requestedBy: input.headers.tongbanRequestedBy,
+            check: {
+                guard case .failure(let unknown) = fields else { return nil }
+                let known = PrefillQuestion.allFields.map(\.rawValue).joined(separator: ", ")
+                return ParameterProblem(
+                    code: "unknown-field", title: "Unknown field",
+                    detail: "fields: \"\(Problems.plain(String(unknown.name.prefix(40))))\" is not one of \(known)")
+            })
         {
-        case .success(let who): requestedBy = who
+        case .success(let admitted): asking = admitted
         case .failure(let refusal): return .refused(refusal)
         }
+        let subject = asking.subject
+        let day = asking.day
+        // `begin` refused the request if a field was unknown, so `fields` holds the fields asked for.
         let answer = try await PrefillQuestion().ask(
-            subject: subject, asOf: day.description, fields: fields, on: database)
-        guard answer.ready else {
-            return .refused(try await notReady(access, question, subjects, onBehalfOf: requestedBy))
-        }
+            subject: subject, asOf: day.description, fields: (try? fields.get()) ?? PrefillQuestion.allFields,
+            on: database)
+        guard answer.ready else { return .refused(try await notReady(asking)) }
         // Field names and counts only: the values stay out of the audit log.
         let summary =
             answer.known
             ? "fields=\(answer.attributes.map(\.field.rawValue).joined(separator: ",")); "
                 + "conflicts=\(answer.conflicts.count)"
             : "not known"
-        try await answered(access, question, subjects, summary: summary, onBehalfOf: requestedBy)
+        try await answered(asking, summary: summary)
         return .ok(
             .init(
                 body: .json(

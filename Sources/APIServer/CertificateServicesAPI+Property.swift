@@ -13,45 +13,26 @@ extension CertificateServicesAPI {
 
     /// Checks the caller and the parameters, asks the views, and audits the answer with every person looked up.
     private func answerTitles(_ input: Operations.AskTitles.Input) async throws -> Operations.AskTitles.Output {
-        let question = "property"
-        let subject = input.query.subject
         let family = input.query.family ?? false
-        let subjects = CitizenID.problem(with: subject) == nil ? [subject] : []
-        let access: Authorizer.Access
-        switch try await admit(question, scope: .property, purpose: input.headers.tongbanPurpose, subjects: subjects) {
-        case .success(let granted): access = granted
-        case .failure(let refusal): return .refused(refusal)
-        }
-        if let why = CitizenID.problem(with: subject) {
-            return .refused(
-                try await refuse(
-                    access, question, subjects, "invalid-citizen-id", "Invalid citizen ID",
-                    "subject: \(Problems.plain(why))"))
-        }
-        let day: CivilDate
-        do { day = try self.day(asOf: input.query.asOf) } catch {
-            return .refused(try await refuse(access, question, subjects, error))
-        }
-        let requestedBy: String?
-        switch try await requester(
-            input.headers.tongbanRequestedBy, for: subject, on: day, access: access, question: question,
-            subjects: subjects)
+        let asking: Asking
+        switch try await begin(
+            "property", scope: .property, purpose: input.headers.tongbanPurpose, subject: input.query.subject,
+            asOf: input.query.asOf, requestedBy: input.headers.tongbanRequestedBy)
         {
-        case .success(let who): requestedBy = who
+        case .success(let admitted): asking = admitted
         case .failure(let refusal): return .refused(refusal)
         }
+        let subject = asking.subject
+        let day = asking.day
         let answer = try await TitlesQuestion().ask(
             subject: subject, asOf: day.description, family: family, on: database)
-        guard answer.ready else {
-            return .refused(try await notReady(access, question, subjects, onBehalfOf: requestedBy))
-        }
+        guard answer.ready else { return .refused(try await notReady(asking)) }
         // Everyone whose titles were read is a subject of the request (the family's spouse and children too).
         let looked = answer.members.map(\.personId)
         let summary =
             "\(family ? "family of \(looked.count)" : "person"): "
             + (answer.titles.isEmpty ? "no title" : "\(Set(answer.titles.map(\.titleNumber)).count) title(s)")
-        try await answered(
-            access, question, [subject] + looked.filter { $0 != subject }, summary: summary, onBehalfOf: requestedBy)
+        try await answered(asking, summary: summary, subjects: [subject] + looked.filter { $0 != subject })
         return .ok(
             .init(
                 body: .json(

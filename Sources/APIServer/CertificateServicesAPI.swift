@@ -102,51 +102,30 @@ struct CertificateServicesAPI: APIProtocol {
     }
 
     private func answerKinship(_ input: Operations.AskKinship.Input) async throws -> Operations.AskKinship.Output {
-        let question = "kinship"
-        let subject = input.query.subject
         let relative = input.query.relative
-        let subjects = [subject, relative].filter { CitizenID.problem(with: $0) == nil }
-        let access: Authorizer.Access
-        switch try await admit(question, scope: .kinship, purpose: input.headers.tongbanPurpose, subjects: subjects) {
-        case .success(let granted): access = granted
-        case .failure(let refusal): return .refused(refusal)
-        }
-        for (name, id) in [("subject", subject), ("relative", relative)] {
-            if let why = CitizenID.problem(with: id) {
-                return .refused(
-                    try await refuse(
-                        access, question, subjects, "invalid-citizen-id", "Invalid citizen ID",
-                        "\(name): \(Problems.plain(why))"))
-            }
-        }
-        let day: CivilDate
-        do { day = try self.day(asOf: input.query.asOf) } catch {
-            return .refused(try await refuse(access, question, subjects, error))
-        }
-        let requestedBy: String?
-        switch try await requester(
-            input.headers.tongbanRequestedBy, for: subject, on: day, access: access, question: question,
-            subjects: subjects)
+        let asking: Asking
+        switch try await begin(
+            "kinship", scope: .kinship, purpose: input.headers.tongbanPurpose, subject: input.query.subject,
+            others: ["relative": relative], asOf: input.query.asOf, requestedBy: input.headers.tongbanRequestedBy)
         {
-        case .success(let who): requestedBy = who
+        case .success(let admitted): asking = admitted
         case .failure(let refusal): return .refused(refusal)
         }
-        let answer = try await kinship.ask(subject: subject, relative: relative, asOf: day.description, on: database)
-        guard answer.ready else {
-            return .refused(try await notReady(access, question, subjects, onBehalfOf: requestedBy))
-        }
+        let answer = try await kinship.ask(
+            subject: asking.subject, relative: relative, asOf: asking.day.description, on: database)
+        guard answer.ready else { return .refused(try await notReady(asking)) }
         let summary =
             answer.relations.isEmpty
             ? "no relation"
             : answer.relations.map { "\($0.relation.rawValue)/\($0.basis.rawValue)" }.joined(separator: ",")
-        try await answered(access, question, subjects, summary: summary, onBehalfOf: requestedBy)
+        try await answered(asking, summary: summary)
         return .ok(
             .init(
                 body: .json(
                     .init(
-                        subject: subject, relative: relative, asOf: day.description, found: !answer.relations.isEmpty,
-                        relations: answer.relations, evidence: answer.evidence, streamPosition: answer.streamPosition)))
-        )
+                        subject: asking.subject, relative: relative, asOf: asking.day.description,
+                        found: !answer.relations.isEmpty, relations: answer.relations, evidence: answer.evidence,
+                        streamPosition: answer.streamPosition))))
     }
 
     func askContributions(
@@ -158,60 +137,54 @@ struct CertificateServicesAPI: APIProtocol {
     private func answerContributions(
         _ input: Operations.AskContributions.Input
     ) async throws -> Operations.AskContributions.Output {
-        let subject = input.query.subject
-        let subjects = CitizenID.problem(with: subject) == nil ? [subject] : []
-        let question = "social-insurance"
-        let access: Authorizer.Access
-        switch try await admit(
-            question, scope: .socialInsurance, purpose: input.headers.tongbanPurpose, subjects: subjects)
+        let from = CivilMonth(input.query.from)
+        let to = CivilMonth(input.query.to)
+        let thisMonth = CivilMonth(today())
+        let asking: Asking
+        switch try await begin(
+            "social-insurance", scope: .socialInsurance, purpose: input.headers.tongbanPurpose,
+            subject: input.query.subject, asOf: nil, requestedBy: input.headers.tongbanRequestedBy,
+            check: {
+                guard let from, let to else {
+                    return ParameterProblem(
+                        code: "invalid-month", title: "Invalid month", detail: "from and to must be months, YYYY-MM")
+                }
+                guard from <= to else {
+                    return ParameterProblem(
+                        code: "invalid-period", title: "Invalid period", detail: "from \(from) is after to \(to)")
+                }
+                guard to <= thisMonth else {
+                    return ParameterProblem(
+                        code: "date-in-future", title: "Month in the future",
+                        detail: "to \(to) is after this month (\(thisMonth), Beijing time)")
+                }
+                return nil
+            })
         {
-        case .success(let granted): access = granted
+        case .success(let admitted): asking = admitted
         case .failure(let refusal): return .refused(refusal)
         }
-        func refuse(_ code: String, _ title: String, _ detail: String) async throws
-            -> Operations.AskContributions.Output
-        {
-            .refused(try await self.refuse(access, question, subjects, code, title, detail))
-        }
-        if let why = CitizenID.problem(with: subject) {
-            return try await refuse("invalid-citizen-id", "Invalid citizen ID", "subject: \(Problems.plain(why))")
-        }
-        guard let from = CivilMonth(input.query.from), let to = CivilMonth(input.query.to) else {
-            return try await refuse("invalid-month", "Invalid month", "from and to must be months, YYYY-MM")
-        }
-        guard from <= to else {
-            return try await refuse("invalid-period", "Invalid period", "from \(from) is after to \(to)")
-        }
-        let today = self.today()
-        let thisMonth = CivilMonth(today)
-        guard to <= thisMonth else {
-            return try await refuse(
-                "date-in-future", "Month in the future", "to \(to) is after this month (\(thisMonth), Beijing time)")
-        }
-        let requestedBy: String?
-        switch try await requester(
-            input.headers.tongbanRequestedBy, for: subject, on: today, access: access, question: question,
-            subjects: subjects)
-        {
-        case .success(let who): requestedBy = who
-        case .failure(let refusal): return .refused(refusal)
+        // Never taken: `begin` refuses the request unless both months were read.
+        guard let from, let to else {
+            return .refused(
+                try await refuse(
+                    asking.access, asking.question, asking.subjects, "invalid-month", "Invalid month",
+                    "from and to must be months, YYYY-MM"))
         }
         let answer = try await contributions.ask(
-            subject: subject, from: from.description, to: to.description, on: database)
-        guard answer.ready else {
-            return .refused(try await notReady(access, question, subjects, onBehalfOf: requestedBy))
-        }
+            subject: asking.subject, from: from.description, to: to.description, on: database)
+        guard answer.ready else { return .refused(try await notReady(asking)) }
         let summary =
             answer.insurance.isEmpty
             ? "nothing paid"
             : answer.insurance.map { "\($0.insuranceType.rawValue)=\($0.monthsPaid)" }.joined(separator: ",")
-        try await answered(access, question, subjects, summary: summary, onBehalfOf: requestedBy)
+        try await answered(asking, summary: summary)
         return .ok(
             .init(
                 body: .json(
                     .init(
-                        subject: subject, from: from.description, to: to.description, insurance: answer.insurance,
-                        enrollments: answer.enrollments, evidence: answer.evidence,
+                        subject: asking.subject, from: from.description, to: to.description,
+                        insurance: answer.insurance, enrollments: answer.enrollments, evidence: answer.evidence,
                         streamPosition: answer.streamPosition))))
     }
 

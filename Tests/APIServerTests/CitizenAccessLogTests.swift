@@ -123,7 +123,7 @@ struct CitizenAccessLogTests {
                         #expect(reply.status == status, "\(uri): \(reply.json)")
                     }
                     let seenByA = [
-                        Seen("unidentified caller", "marketing", "kinship", "refused"),
+                        Seen("Pudong certificate office", "marketing", "kinship", "refused"),
                         Seen("pension office", "pension", "social-insurance", "answered"),
                         Seen("Pudong certificate office", "kinship-certificate", "kinship", child.id, "answered"),
                         Seen("Pudong certificate office", "kinship-certificate", "kinship", "answered"),
