@@ -20,7 +20,10 @@ struct ServeCommand: AsyncParsableCommand {
             Needs PostgreSQL (DATABASE_URL or PG*) and the hub's token key: --token-key FILE, a private Ed25519 JWK \
             (env TONGBAN_TOKEN_KEY: a file path). Clients are registered with `tongban clients add`. Citizens list who \
             asked about them (GET /v1/citizen/access-log) with an ID token of --citizen-issuer, checked with the keys \
-            of --citizen-jwks; without both, that endpoint answers 503.
+            of --citizen-jwks; without both, that endpoint answers 503. On the operations port, GET /metrics counts \
+            the requests and times them per route and status; GET /health/live answers 200 while the process serves; \
+            GET /health/ready (and /health) answers 503 while PostgreSQL does not answer or the views are not ready \
+            (nothing projected yet, or a rebuild under way), naming which.
             """
     )
 
