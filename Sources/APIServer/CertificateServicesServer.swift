@@ -39,6 +39,19 @@ public enum CertificateServicesServer {
         }
     }
 
+    /// The server settings of the API's database sessions: no JIT compilation. A question's statement reads a few
+    /// rows, but the planner estimates the views whole and its cost crosses `jit_above_cost`: compiling the pre-fill
+    /// statement took about 120 ms, a hundred times its answer.
+    public static let databaseSettings = ["jit": "off"]
+
+    /// The connection string of the API's pool: `conninfo` with ``databaseSettings`` for every session.
+    /// - Parameter conninfo: the configured database (a URL, key=value string, or "").
+    /// - Returns: the string to give the pool.
+    /// - Throws: `PostgresError` `.connect` when `conninfo` cannot be parsed.
+    public static func databaseConnectionString(_ conninfo: String) throws -> String {
+        try PostgresConnectionString.withServerSettings(databaseSettings, in: conninfo)
+    }
+
     /// Builds the application (a `Service`: run it in a `ServiceGroup` beside the pool and the audit log).
     /// - Parameters:
     ///   - configuration: host, port and limits.

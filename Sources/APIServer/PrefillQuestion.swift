@@ -2,7 +2,7 @@ import Foundation
 import Postgres
 
 /// "What does a form about `subject` fill in, as of `asOf`?", answered in one statement from `tongban.v_identity`,
-/// `tongban.v_identity_conflict`, `tongban.household_of()`, `tongban.v_household` and `tongban.v_marriage`, so that
+/// `tongban.v_identity_conflict`, `tongban.household_of()`, `tongban.v_household` and `tongban.marriages_of()`, so that
 /// the attributes, the conflicts, their evidence, the checkpoints and `view_state()` come from one snapshot.
 ///
 /// Every attribute is as of the end of `asOf` (the rule of the views): the register's records count from the day
@@ -93,9 +93,8 @@ struct PrefillQuestion: Sendable {
                 FROM who CROSS JOIN LATERAL (
                     SELECT v.event_id, v.end_event_id, v.ended_by, v.married_on, v.ended_on,
                         (v.ended_on IS NULL OR who.marital_day < v.ended_on) AS in_force
-                    FROM tongban.v_marriage v
-                    WHERE (v.spouse_a_id = who.person_id OR v.spouse_b_id = who.person_id)
-                        AND v.married_on <= who.marital_day
+                    FROM tongban.marriages_of(\(subject)) v
+                    WHERE v.married_on <= who.marital_day
                 ) m
                 ORDER BY m.in_force DESC, CASE WHEN m.in_force THEN m.married_on ELSE m.ended_on END DESC,
                     m.event_id DESC
@@ -139,7 +138,8 @@ struct PrefillQuestion: Sendable {
                 SELECT 'household', home.household_id, home.event_id FROM home
                 UNION ALL
                 SELECT 'address', h.address, h.event_id
-                FROM home JOIN tongban.v_household h ON h.household_id = home.household_id
+                -- A value, not a join, so that the filter reaches inside the view (one household read, not all).
+                FROM tongban.v_household h WHERE h.household_id = (SELECT home.household_id FROM home)
                 UNION ALL
                 SELECT 'maritalStatus', marital.value, marital.event_id FROM marital
                 UNION ALL

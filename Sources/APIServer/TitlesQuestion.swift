@@ -5,8 +5,9 @@ import Postgres
 /// `tongban.encumbrances_as_of()` and `tongban.v_title` in one statement, so that the family, the titles, their
 /// evidence, the checkpoints and `view_state()` come from one snapshot of the database.
 ///
-/// The family on `asOf` is the subject, their spouse that day (`tongban.v_marriage`) and their children by birth or
-/// by an adoption in force (`tongban.children_of()`) who are born, under 18 and living that day (`tongban.v_identity`).
+/// The family on `asOf` is the subject, their spouse that day (`tongban.marriages_of()`) and their children by birth
+/// or by an adoption in force (`tongban.parentage_by_parent()`, as `tongban.children_of()` has them) who are born,
+/// under 18 and living that day (`tongban.v_identity`).
 struct TitlesQuestion: Sendable {
     /// What the views said.
     struct Answer: Sendable {
@@ -37,15 +38,18 @@ struct TitlesQuestion: Sendable {
             WITH spouse AS MATERIALIZED (
                 SELECT CASE WHEN m.spouse_a_id = \(subject) THEN m.spouse_b_id ELSE m.spouse_a_id END AS person_id,
                     array_agg(DISTINCT m.event_id ORDER BY m.event_id) AS evidence
-                FROM tongban.v_marriage m
-                WHERE \(family) AND (m.spouse_a_id = \(subject) OR m.spouse_b_id = \(subject))
-                    AND m.married_on <= \(asOf)::date AND (m.ended_on IS NULL OR \(asOf)::date < m.ended_on)
+                FROM tongban.marriages_of(\(subject)) m
+                WHERE \(family) AND m.married_on <= \(asOf)::date AND (m.ended_on IS NULL OR \(asOf)::date < m.ended_on)
                 GROUP BY 1
             ), child AS MATERIALIZED (
                 SELECT c.child_id AS person_id,
                     CASE WHEN bool_or(c.basis = 'birth') THEN 'birth' ELSE 'adoption' END AS basis,
                     array_agg(DISTINCT e ORDER BY e) AS evidence
-                FROM tongban.children_of(\(subject), \(asOf)::date) c
+                FROM (
+                    SELECT p.child_id, p.basis, ARRAY[p.event_id] AS evidence
+                    FROM tongban.parentage_by_parent(\(subject)) p
+                    WHERE p.valid_from <= \(asOf)::date AND (p.valid_until IS NULL OR \(asOf)::date < p.valid_until)
+                ) c
                 CROSS JOIN LATERAL unnest(c.evidence) e
                 LEFT JOIN LATERAL (
                     SELECT i.birth_date, i.date_of_death FROM tongban.v_identity i WHERE i.person_id = c.child_id

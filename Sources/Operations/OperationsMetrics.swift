@@ -23,9 +23,18 @@ public enum OperationsMetrics {
         .seconds(1), .milliseconds(2500), .seconds(5), .seconds(10),
     ]
 
+    /// The buckets of the API's request timer (`tongban_api_request_seconds`): 100 µs to 10 s, with 1, 2 and 5 ms
+    /// so that a 2 ms p99 can be read off the histogram.
+    public static let requestLatencyBuckets: [Duration] = [
+        .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2),
+        .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
+        .milliseconds(250), .milliseconds(500), .seconds(1), .milliseconds(2500), .seconds(10),
+    ]
+
     private static let once = BootstrapOnce()
 
-    /// Makes the swift-metrics factory that feeds `registry`, with ``latencyBuckets`` for timers.
+    /// Makes the swift-metrics factory that feeds `registry`, with ``latencyBuckets`` for timers (and
+    /// ``requestLatencyBuckets`` for the API's requests).
     ///
     /// Tests use it directly, without the process-wide bootstrap:
     /// `Counter(label: "x_total", dimensions: [("view", "households")], factory: factory)`.
@@ -34,6 +43,7 @@ public enum OperationsMetrics {
     public static func makeFactory(registry: PrometheusCollectorRegistry) -> PrometheusMetricsFactory {
         var factory = PrometheusMetricsFactory(registry: registry)
         factory.defaultDurationHistogramBuckets = latencyBuckets
+        factory.durationHistogramBuckets["tongban_api_request_seconds"] = requestLatencyBuckets
         return factory
     }
 

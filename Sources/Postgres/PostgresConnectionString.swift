@@ -20,6 +20,38 @@ public enum PostgresConnectionString {
         }.joined(separator: " ")
     }
 
+    /// Returns a key=value connection string whose sessions start with `settings` (server parameters such as
+    /// `jit`), added as `-c name=value` to the connection's `options`, after whatever options it already had (from
+    /// the string, else from `PGOPTIONS`).
+    /// - Parameters:
+    ///   - settings: server parameters and their values (names and values of ASCII letters, digits, `_` and `.`).
+    ///   - conninfo: a URL, key=value string, or "".
+    ///   - environment: where `PGOPTIONS` is read (`nil`: the process's environment).
+    /// - Returns: the merged string, in key=value form.
+    /// - Throws: `PostgresError` `.connect` when `conninfo` cannot be parsed or a setting is not a plain word.
+    public static func withServerSettings(
+        _ settings: [String: String], in conninfo: String,
+        environment: [String: String]? = nil
+    ) throws(PostgresError) -> String {
+        func isPlain(_ text: String) -> Bool {
+            !text.isEmpty
+                && text.utf8.allSatisfy { byte in
+                    (0x30...0x39).contains(byte) || (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte)
+                        || byte == UInt8(ascii: "_") || byte == UInt8(ascii: ".")
+                }
+        }
+        var options =
+            try PQConnInfo.parse(conninfo).get()["options"]
+            ?? (environment ?? ProcessInfo.processInfo.environment)["PGOPTIONS"] ?? ""
+        for (name, value) in settings.sorted(by: { $0.key < $1.key }) {
+            guard isPlain(name), isPlain(value) else {
+                throw PostgresError(.connect, "a server setting must be a plain word: \(name)=\(value)")
+            }
+            options += (options.isEmpty ? "" : " ") + "-c \(name)=\(value)"
+        }
+        return try setting(["options": options], in: conninfo)
+    }
+
     /// The libpq environment variables that say what a connection string says: `PGHOST`, `PGPORT`, `PGUSER`,
     /// `PGDATABASE`, `PGPASSWORD` when it holds a password, `PGSSLMODE`, … (libpq's own keyword-to-variable table).
     ///

@@ -208,7 +208,9 @@ struct DevStack: Sendable {
             await kafka.shutdown()
             throw error
         }
-        let database = PostgresClient(configuration: .init(conninfo: postgres.conninfo()), logger: logger)
+        let database = PostgresClient(
+            configuration: .init(conninfo: try CertificateServicesServer.databaseConnectionString(postgres.conninfo())),
+            logger: logger)
         do {
             let applied = try await TongbanMigrations.migrate(database, logger: logger)
             // For psql and other tools in other terminals: the password in a libpq password file, never printed.

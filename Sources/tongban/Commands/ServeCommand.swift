@@ -65,7 +65,10 @@ struct ServeCommand: AsyncParsableCommand {
         var configuration = CertificateServicesServer.Configuration()
         if let host = host ?? environment["TONGBAN_API_HOST"] { configuration.host = host }
         if let port = port ?? environment["TONGBAN_API_PORT"].flatMap(Int.init) { configuration.port = port }
-        let database = PostgresClient(configuration: .init(conninfo: try global.requiredDatabaseURL()), logger: logger)
+        let database = PostgresClient(
+            configuration: .init(
+                conninfo: try CertificateServicesServer.databaseConnectionString(try global.requiredDatabaseURL())),
+            logger: logger)
         do {
             try await applyMigrations(database, logger: logger) { logger.notice("\($0)") }
         } catch {
