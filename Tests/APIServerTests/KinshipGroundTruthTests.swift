@@ -6,8 +6,9 @@ import TongbanTesting
 
 /// The kinship question through HTTP against the generator's ground truth, over several populations: parents by
 /// birth from both sides, adoptions from their first day to their dissolution, siblings and grandparents with the
-/// people the relation runs through, and `tongban.relations_between()` agreeing with `tongban.relations()`.
-@Suite("#19 kinship over HTTP equals the ground truth (several seeds)", .sharedMachine)
+/// people the relation runs through, and `tongban.relations_between()` agreeing with `tongban.relations()`; and the
+/// months of social insurance paid by the same people.
+@Suite("#19 kinship and months paid over HTTP equal the ground truth (several seeds)", .sharedMachine)
 struct KinshipGroundTruthTests {
     /// Two small populations, and one large enough to hold adoptions and their dissolution (of its sample, the
     /// first 30 people and everyone adopted are asked about).
@@ -77,6 +78,25 @@ struct KinshipGroundTruthTests {
                 #expect(
                     adoptionsChecked > 3 && dissolutions > 0, "\(adoptionsChecked) adoptions, \(dissolutions) ended")
             }
+
+            // Months of social insurance paid over the ground truth's period, for the same people: per type, the
+            // months paid (reversals not counted), the first and last month, the gaps, continuity.
+            let period = "from=\(expected.contributionsFrom)&to=\(expected.contributionsTo)"
+            var paying = 0
+            for person in asked {
+                let json = try await api.get("/v1/social-insurance/contributions?subject=\(person.id)&\(period)")
+                let insurance = json["insurance"] as? [[String: Any]] ?? []
+                #expect(insurance.map { $0["insuranceType"] as? String } == person.contributions.map(\.insuranceType))
+                for (actual, truth) in zip(insurance, person.contributions) {
+                    #expect(actual["monthsPaid"] as? Int == truth.monthsPaid, "\(person.id)")
+                    #expect(actual["firstMonth"] as? String == truth.firstMonth, "\(person.id)")
+                    #expect(actual["lastMonth"] as? String == truth.lastMonth, "\(person.id)")
+                    #expect(actual["unpaidMonths"] as? [String] == truth.unpaidMonths, "\(person.id)")
+                    #expect(actual["continuous"] as? Bool == truth.continuous, "\(person.id)")
+                }
+                if !person.contributions.isEmpty { paying += 1 }
+            }
+            #expect(paying > 5)
 
             // relations_between() gives, for every pair, exactly the rows relations() gives (relation, basis and
             // evidence), on every check date.
