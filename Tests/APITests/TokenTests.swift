@@ -181,6 +181,30 @@ struct TokenTests {
         #expect(RateLimiter.seconds(.milliseconds(1)) == 1 && RateLimiter.seconds(.milliseconds(1500)) == 2)
     }
 
+    @Test("the rate limiter forgets refilled buckets: a key per citizen does not grow memory without bound")
+    func rateLimiterForgetsRefilledBuckets() {
+        let limiter = RateLimiter()
+        let t0 = ContinuousClock.now
+        // 5,000 citizens ask once each within a second (rate 2/s, burst 10): each bucket is one short of full.
+        for citizen in 0..<5_000 {
+            #expect(limiter.check(clientID: "citizen:\(citizen)", requestsPerSecond: 2, burst: 10, now: t0).isAllowed)
+        }
+        #expect(limiter.trackedKeys <= 5_000)
+        // A second later every one of them has refilled: the next sweep (once the buckets have doubled since the
+        // last, at 8,192) drops them all, whoever asks.
+        let later = t0 + .seconds(1)
+        for citizen in 0..<3_300 {
+            #expect(limiter.check(clientID: "later:\(citizen)", requestsPerSecond: 2, burst: 10, now: later).isAllowed)
+        }
+        #expect(limiter.trackedKeys == 3_300, "\(limiter.trackedKeys) buckets kept")
+        // A bucket still short of full is kept: its client is refused as before.
+        for _ in 0..<10 { _ = limiter.check(clientID: "busy", requestsPerSecond: 2, burst: 10, now: later) }
+        for citizen in 0..<5_000 {
+            _ = limiter.check(clientID: "again:\(citizen)", requestsPerSecond: 2, burst: 10, now: later)
+        }
+        #expect(!limiter.check(clientID: "busy", requestsPerSecond: 2, burst: 10, now: later).isAllowed)
+    }
+
     @Test("an unknown scope is refused, naming the scopes that exist")
     func scopes() throws {
         #expect(try APIScope.parse("social-insurance") == .socialInsurance)

@@ -3,8 +3,10 @@ import Synchronization
 /// A token bucket per client: each client may ask `requestsPerSecond` questions a second on average, and up to `burst`
 /// at once after a quiet while. Over the rate it answers how long to wait (for `Retry-After`).
 ///
-/// Safe to share: one lock guards the buckets, held only for arithmetic. A bucket is kept per client that asked
-/// (clients are few: those an operator registered).
+/// Safe to share: one lock guards the buckets, held only for arithmetic. A bucket is kept per key that asked (a
+/// client, or a citizen reading their access log) until it has refilled: a full bucket is the same as none, so
+/// whenever the buckets have doubled in number since the last sweep, the full ones are dropped (amortized O(1) a
+/// request, memory bounded by the keys active within about `burst / rate` seconds).
 ///
 /// ```swift
 /// switch limiter.check(clientID: access.client.id, requestsPerSecond: access.client.requestsPerSecond) {
@@ -33,9 +35,29 @@ public final class RateLimiter: Sendable {
     private struct Bucket {
         var tokens: Double
         var last: ContinuousClock.Instant
+        var rate: Double
+        var capacity: Double
+
+        /// The tokens at `now`, refilled at `rate` up to `capacity`.
+        func tokens(at now: ContinuousClock.Instant) -> Double {
+            guard now > last else { return min(tokens, capacity) }
+            let elapsed = last.duration(to: now)
+            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            return min(capacity, tokens + seconds * rate)
+        }
     }
 
-    private let buckets = Mutex<[String: Bucket]>([:])
+    private struct State {
+        var buckets: [String: Bucket] = [:]
+        /// Sweep the full buckets away once there are this many.
+        var nextSweep = RateLimiter.smallestSweep
+    }
+
+    private static let smallestSweep = 1_024
+    private let state = Mutex(State())
+
+    /// How many keys hold a bucket now (full ones are dropped at the next sweep).
+    public var trackedKeys: Int { state.withLock { $0.buckets.count } }
 
     /// Creates a limiter with no client seen yet (each starts with a full bucket).
     public init() {}
@@ -52,28 +74,33 @@ public final class RateLimiter: Sendable {
     ) -> Decision {
         let rate = Double(max(1, requestsPerSecond))
         let capacity = Double(max(1, burst ?? requestsPerSecond))
-        return buckets.withLock { buckets in
-            var bucket = buckets[clientID] ?? Bucket(tokens: capacity, last: now)
-            if now > bucket.last {
-                let elapsed = bucket.last.duration(to: now)
-                let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-                bucket.tokens = min(capacity, bucket.tokens + seconds * rate)
-                bucket.last = now
-            }
-            bucket.tokens = min(bucket.tokens, capacity)
-            defer { buckets[clientID] = bucket }
+        return state.withLock { state in
+            var bucket =
+                state.buckets[clientID] ?? Bucket(tokens: capacity, last: now, rate: rate, capacity: capacity)
+            bucket.rate = rate
+            bucket.capacity = capacity
+            bucket.tokens = bucket.tokens(at: now)
+            if now > bucket.last { bucket.last = now }
+            let decision: Decision
             if bucket.tokens >= 1 {
                 bucket.tokens -= 1
-                return .allowed
+                decision = .allowed
+            } else {
+                decision = .retryAfter(.seconds((1 - bucket.tokens) / rate))
             }
-            return .retryAfter(.seconds((1 - bucket.tokens) / rate))
+            state.buckets[clientID] = bucket
+            if state.buckets.count >= state.nextSweep {
+                state.buckets = state.buckets.filter { $0.value.tokens(at: now) < $0.value.capacity }
+                state.nextSweep = max(Self.smallestSweep, 2 * state.buckets.count)
+            }
+            return decision
         }
     }
 
     /// Forgets a client's bucket (e.g. once it is disabled); it starts full if it asks again.
     /// - Parameter clientID: the client.
     public func forget(clientID: String) {
-        _ = buckets.withLock { $0.removeValue(forKey: clientID) }
+        _ = state.withLock { $0.buckets.removeValue(forKey: clientID) }
     }
 
     /// A wait in whole seconds, rounded up, at least 1.
