@@ -30,14 +30,25 @@ extension CertificateServicesAPI {
     ///   - others: other citizen IDs the request names, with their parameter's name (the kinship `relative`).
     ///   - asOf: the `asOf` parameter.
     ///   - requestedBy: the `Tongban-Requested-By` header.
-    ///   - check: the question's own parameter checks, once the IDs and the day hold.
     /// - Returns: the admitted question, or the refusal to answer with.
     /// - Throws: what the database or the audit log throws.
     func begin(
         _ question: String, scope: APIScope, purpose: String, subject: String,
-        others: KeyValuePairs<String, String> = [:], asOf: String?, requestedBy: String?,
-        check: () -> ParameterProblem? = { nil }
+        others: KeyValuePairs<String, String> = [:], asOf: String?, requestedBy: String?
     ) async throws -> Result<Asking, Refusal> {
+        try await begin(
+            question, scope: scope, purpose: purpose, subject: subject, others: others, asOf: asOf,
+            requestedBy: requestedBy, parse: { .success(()) }
+        ).map(\.asking)
+    }
+
+    /// ``begin(_:scope:purpose:subject:others:asOf:requestedBy:)`` for a question with parameters of its own:
+    /// `parse` reads them once the IDs and the day hold, and the question gets them back read.
+    func begin<Parameters>(
+        _ question: String, scope: APIScope, purpose: String, subject: String,
+        others: KeyValuePairs<String, String> = [:], asOf: String?, requestedBy: String?,
+        parse: () -> Result<Parameters, ParameterProblem>
+    ) async throws -> Result<(asking: Asking, parameters: Parameters), Refusal> {
         let named = [("subject", subject)] + others.map { ($0.key, $0.value) }
         let subjects = named.map(\.1).filter { CitizenID.problem(with: $0) == nil }
         let access: Authorizer.Access
@@ -57,17 +68,18 @@ extension CertificateServicesAPI {
         do { day = try self.day(asOf: asOf) } catch {
             return .failure(try await refuse(access, question, subjects, error))
         }
-        if let problem = check() {
-            return .failure(try await refuse(access, question, subjects, problem))
+        let parameters: Parameters
+        switch parse() {
+        case .success(let read): parameters = read
+        case .failure(let problem): return .failure(try await refuse(access, question, subjects, problem))
         }
         switch try await requester(
             requestedBy, for: subject, on: day, access: access, question: question, subjects: subjects)
         {
         case .success(let who):
-            return .success(
-                Asking(
-                    access: access, question: question, subject: subject, subjects: subjects, day: day,
-                    requestedBy: who))
+            let asking = Asking(
+                access: access, question: question, subject: subject, subjects: subjects, day: day, requestedBy: who)
+            return .success((asking, parameters))
         case .failure(let refusal): return .failure(refusal)
         }
     }

@@ -22,15 +22,16 @@ extension CertificateServicesAPI {
         switch try await begin(
             "medical-insurance", scope: .medicalInsurance, purpose: input.headers.tongbanPurpose,
             subject: input.query.subject, asOf: input.query.asOf, requestedBy: input.headers.tongbanRequestedBy,
-            check: {
+            parse: {
                 // The generated server does not enforce the schema's pattern: six ASCII digits, checked here.
-                guard let region, !Self.isRegionCode(region) else { return nil }
-                return ParameterProblem(
-                    code: "invalid-region-code", title: "Invalid region code",
-                    detail: "region must be a region code of six digits (GB/T 2260), e.g. 110101")
+                guard let region, !Self.isRegionCode(region) else { return .success(()) }
+                return .failure(
+                    ParameterProblem(
+                        code: "invalid-region-code", title: "Invalid region code",
+                        detail: "region must be a region code of six digits (GB/T 2260), e.g. 110101"))
             })
         {
-        case .success(let admitted): asking = admitted
+        case .success(let admitted): asking = admitted.asking
         case .failure(let refusal): return .refused(refusal)
         }
         let subject = asking.subject

@@ -15,27 +15,27 @@ extension CertificateServicesAPI {
 
     /// Checks the request, asks the views in one statement, audits, answers.
     private func answerPrefill(_ input: Operations.AskPrefill.Input) async throws -> Operations.AskPrefill.Output {
-        let fields = PrefillQuestion.fields(input.query.fields)
         let asking: Asking
+        let fields: [Components.Schemas.PrefillField]
         switch try await begin(
             "prefill", scope: .prefill, purpose: input.headers.tongbanPurpose, subject: input.query.subject,
             asOf: input.query.asOf, requestedBy: input.headers.tongbanRequestedBy,
-            check: {
-                guard case .failure(let unknown) = fields else { return nil }
-                let known = PrefillQuestion.allFields.map(\.rawValue).joined(separator: ", ")
-                return ParameterProblem(
-                    code: "unknown-field", title: "Unknown field",
-                    detail: "fields: \"\(Problems.plain(String(unknown.name.prefix(40))))\" is not one of \(known)")
+            parse: {
+                PrefillQuestion.fields(input.query.fields).mapError { unknown in
+                    let known = PrefillQuestion.allFields.map(\.rawValue).joined(separator: ", ")
+                    return ParameterProblem(
+                        code: "unknown-field", title: "Unknown field",
+                        detail: "fields: \"\(Problems.plain(String(unknown.name.prefix(40))))\" is not one of \(known)")
+                }
             })
         {
-        case .success(let admitted): asking = admitted
+        case .success(let admitted): (asking, fields) = admitted
         case .failure(let refusal): return .refused(refusal)
         }
         let subject = asking.subject
         let day = asking.day
-        // `begin` refused the request if a field was unknown, so `fields` holds the fields asked for.
         let answer = try await PrefillQuestion().ask(
-            subject: subject, asOf: day.description, fields: (try? fields.get()) ?? PrefillQuestion.allFields,
+            subject: subject, asOf: day.description, fields: fields,
             on: database)
         guard answer.ready else { return .refused(try await notReady(asking)) }
         // Field names and counts only: the values stay out of the audit log.

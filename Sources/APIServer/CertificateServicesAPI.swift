@@ -137,39 +137,36 @@ struct CertificateServicesAPI: APIProtocol {
     private func answerContributions(
         _ input: Operations.AskContributions.Input
     ) async throws -> Operations.AskContributions.Output {
-        let from = CivilMonth(input.query.from)
-        let to = CivilMonth(input.query.to)
         let thisMonth = CivilMonth(today())
         let asking: Asking
+        let from: CivilMonth
+        let to: CivilMonth
         switch try await begin(
             "social-insurance", scope: .socialInsurance, purpose: input.headers.tongbanPurpose,
             subject: input.query.subject, asOf: nil, requestedBy: input.headers.tongbanRequestedBy,
-            check: {
-                guard let from, let to else {
-                    return ParameterProblem(
-                        code: "invalid-month", title: "Invalid month", detail: "from and to must be months, YYYY-MM")
+            parse: { () -> Result<(CivilMonth, CivilMonth), ParameterProblem> in
+                guard let from = CivilMonth(input.query.from), let to = CivilMonth(input.query.to) else {
+                    return .failure(
+                        ParameterProblem(
+                            code: "invalid-month", title: "Invalid month", detail: "from and to must be months, YYYY-MM"
+                        ))
                 }
                 guard from <= to else {
-                    return ParameterProblem(
-                        code: "invalid-period", title: "Invalid period", detail: "from \(from) is after to \(to)")
+                    return .failure(
+                        ParameterProblem(
+                            code: "invalid-period", title: "Invalid period", detail: "from \(from) is after to \(to)"))
                 }
                 guard to <= thisMonth else {
-                    return ParameterProblem(
-                        code: "date-in-future", title: "Month in the future",
-                        detail: "to \(to) is after this month (\(thisMonth), Beijing time)")
+                    return .failure(
+                        ParameterProblem(
+                            code: "date-in-future", title: "Month in the future",
+                            detail: "to \(to) is after this month (\(thisMonth), Beijing time)"))
                 }
-                return nil
+                return .success((from, to))
             })
         {
-        case .success(let admitted): asking = admitted
+        case .success(let admitted): (asking, (from, to)) = admitted
         case .failure(let refusal): return .refused(refusal)
-        }
-        // Never taken: `begin` refuses the request unless both months were read.
-        guard let from, let to else {
-            return .refused(
-                try await refuse(
-                    asking.access, asking.question, asking.subjects, "invalid-month", "Invalid month",
-                    "from and to must be months, YYYY-MM"))
         }
         let answer = try await contributions.ask(
             subject: asking.subject, from: from.description, to: to.description, on: database)
