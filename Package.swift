@@ -29,11 +29,29 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-openapi-generator.git", from: "1.14.3"),
         .package(url: "https://github.com/apple/swift-openapi-runtime.git", from: "1.13.4"),
         .package(url: "https://github.com/hummingbird-project/swift-openapi-hummingbird.git", from: "2.1.0"),
+        .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
     ],
     targets: [
         // C libraries, wrapped by the safe Swift layers below (README, "How the code is built").
         .systemLibrary(name: "CRdKafka", pkgConfig: "rdkafka", providers: [.apt(["librdkafka-dev"])]),
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(name: "CQREncode", pkgConfig: "libqrencode", providers: [.apt(["libqrencode-dev"])]),
+
+        // QR codes drawn as SVG, over libqrencode (the printable verification page carries one).
+        .target(name: "QRCode", dependencies: ["CQREncode"], swiftSettings: swiftSettings),
+        // Verifiable certificates: the hub's keys, Data Integrity proofs (eddsa-jcs-2022), the DID document, status
+        // lists, and the certificates' own tables.
+        .target(
+            name: "Certificates",
+            dependencies: [
+                "Events", "Postgres", "TongbanConcurrency",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CompressNIO", package: "compress-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
 
         .target(name: "TongbanConcurrency", swiftSettings: swiftSettings),
         .target(
@@ -106,7 +124,7 @@ let package = Package(
         .target(
             name: "APIServer",
             dependencies: [
-                "API", "Events", "Postgres", "Projections",
+                "API", "Events", "Postgres", "Projections", "Certificates", "QRCode",
                 .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
                 .product(name: "OpenAPIHummingbird", package: "swift-openapi-hummingbird"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -149,6 +167,7 @@ let package = Package(
                 "Operations",
                 "API",
                 "APIServer",
+                "Certificates",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -185,11 +204,19 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings),
+        .testTarget(
+            name: "CertificatesTests",
+            dependencies: [
+                "Certificates", "QRCode", "Events", "Postgres", "TongbanTesting",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "TongbanTesting"], swiftSettings: swiftSettings),
         .testTarget(
             name: "APIServerTests",
             dependencies: [
-                "APIServer", "API", "Events", "Postgres", "Projections", "SyntheticPopulation", "TongbanTesting",
+                "APIServer", "API", "Certificates", "Events", "Kafka", "Postgres", "Projections", "Publishing",
+                "SyntheticPopulation", "TongbanTesting",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Metrics", package: "swift-metrics"),

@@ -1,0 +1,1 @@
+// The hub key set, Data Integrity proofs and status lists (being written).

@@ -1,0 +1,1 @@
+// QR codes as SVG (being written).
