@@ -125,6 +125,8 @@ let package = Package(
             name: "APIServer",
             dependencies: [
                 "API", "Events", "Postgres", "Projections", "Certificates", "QRCode",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
                 .product(name: "OpenAPIHummingbird", package: "swift-openapi-hummingbird"),
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -6,7 +6,8 @@ extension ViewStore {
     /// registered clients.
     static let runtimeTables: Set<String> = [
         "checkpoint", "dead_letter", "rejected_offset", "schema_migrations", "rebuild_deferred", "audit_log",
-        "api_client",
+        "api_client", "status_list", "certificate", "certificate_status_change", "recheck_position",
+        "views_generation",
     ]
 
     /// Empties the fact tables (and the applied-event ledger, unless `keepingLedger`), and moves this view group's
@@ -99,6 +100,8 @@ extension ViewStore {
                     WHERE g.view_group = \(viewGroup) AND c.topic = g.topic AND c.partition = g.partition
                     """)
             }
+            // Certificates are re-checked once the rebuilt views are ready (the re-checker compares generations).
+            try await connection.execute("UPDATE tongban.views_generation SET generation = generation + 1")
             // Kept, the ledger holds every event applied below the checkpoint (and below an unfinished rebuild's mark).
             try await connection.execute(
                 """

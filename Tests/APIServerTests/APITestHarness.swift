@@ -26,6 +26,16 @@ struct APITestHarness {
         /// `Authorization` and `Tongban-Purpose` of the registered client.
         let headers: HTTPFields
 
+        /// Sends a request that is not audited (the public documents: status lists, the DID document, the key set),
+        /// without recording it.
+        func sendPublic(_ uri: String, headers: HTTPFields = [:]) async throws -> KinshipAPITests.Reply {
+            try await client.execute(uri: uri, method: .get, headers: headers, body: nil) { response in
+                let text = String(decoding: response.body.readableBytesView, as: UTF8.self)
+                let json = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] ?? [:]
+                return KinshipAPITests.Reply(status: response.status, headers: response.headers, json: json, text: text)
+            }
+        }
+
         /// Sends a request and records its reply.
         func send(
             _ method: HTTPRequest.Method, _ uri: String, headers: HTTPFields? = nil, body: ByteBuffer? = nil
@@ -43,7 +53,8 @@ struct APITestHarness {
                             body: text))
                 }
                 let json = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] ?? [:]
-                return KinshipAPITests.Reply(status: response.status, headers: response.headers, json: json)
+                return KinshipAPITests.Reply(
+                    status: response.status, headers: response.headers, json: json, text: text)
             }
         }
 
@@ -59,7 +70,7 @@ struct APITestHarness {
     /// audited, the chain holds, and every reply validates against schemas/openapi.yaml.
     static func withServer(
         _ population: SignedPopulation, scopes: [APIScope] = APIScope.allCases, purpose: String = "certificate",
-        _ body: @Sendable (Connection) async throws -> Void
+        certificates: CertificateHub? = nil, _ body: @Sendable (Connection) async throws -> Void
     ) async throws {
         let logger = Logger(label: "api-test")
         try await withTestDatabase { db in
@@ -76,7 +87,8 @@ struct APITestHarness {
             let token = try await AccessTokenIssuer(key: key).issue(for: registration.client).token
             let audit = AuditLog(client: db.client, logger: logger)
             let app = try await CertificateServicesServer.application(
-                configuration: .init(port: 0), database: db.client, tokenKey: key, audit: audit, logger: logger)
+                configuration: .init(port: 0), database: db.client, tokenKey: key, audit: audit, logger: logger,
+                certificates: certificates)
             let recorder = RequestCounter()
             try await withThrowingTaskGroup(of: Void.self) { tasks in
                 tasks.addTask { try await audit.run() }

@@ -24,6 +24,8 @@ struct KinshipAPITests {
         var status: HTTPResponse.Status
         var headers: HTTPFields
         var json: [String: Any]
+        /// The body as text.
+        var text = ""
     }
 
     @Test("#19 tokens; kinship and months paid equal the ground truth; refusals are problems; every request is audited")
@@ -282,10 +284,15 @@ struct KinshipAPITests {
                 *_, kind, name = node["$ref"].split("/")
                 node = spec["components"][kind][name]
             return node
+        import re
+        templates = [(re.compile("^" + re.sub(r"\\{[^}]+\\}", "[^/]+", p) + "$"), p) for p in spec["paths"]]
+        def template(path):
+            if path in spec["paths"]: return path
+            return next((p for pattern, p in templates if pattern.match(path)), path)
         failures = []
         replies = json.load(sys.stdin)
         for r in replies:
-            operation = spec["paths"].get(r["path"], {}).get(r["method"])
+            operation = spec["paths"].get(template(r["path"]), {}).get(r["method"])
             if operation is None:
                 failures.append(f"{r['method']} {r['path']} is not in the file"); continue
             response = operation["responses"].get(str(r["status"]))
@@ -297,7 +304,8 @@ struct KinshipAPITests {
                 failures.append(f"{r['method']} {r['path']} {r['status']}: {media} not documented"); continue
             schema = dict(content[media]["schema"], components=spec["components"])
             validator = OAS31Validator(schema, format_checker=oas31_format_checker)
-            for error in validator.iter_errors(json.loads(r["body"])):
+            body = json.loads(r["body"]) if media.endswith("json") else r["body"]
+            for error in validator.iter_errors(body):
                 failures.append(f"{r['method']} {r['path']} {r['status']}: {error.message}")
         if failures:
             print("\\n".join(failures[:20]))

@@ -1,6 +1,7 @@
 import API
 import APIServer
 import ArgumentParser
+import Certificates
 import Events
 import Foundation
 import Kafka
@@ -86,11 +87,17 @@ struct DevCommand: AsyncParsableCommand {
                 configuration: .init(port: self.apiPort), database: stack.database,
                 tokenKey: TokenSigningKey.generateForDevelopment(), audit: audit, logger: logger,
                 citizens: citizenLogin.verifier,
+                certificates: try CertificateHub(
+                    keys: HubKeySet.ephemeral(),
+                    publicBaseURL: self.apiPort == 0 ? "http://localhost" : "http://localhost:\(self.apiPort)"),
                 onServerRunning: { port in
                     announce.yield(port)
                     announce.finish()
                 })
-            var services: [any Service] = [stack.database, audit, api, projector]
+            var services: [any Service] = [
+                stack.database, audit, api, projector,
+                CertificateServicesServer.rechecker(database: stack.database, logger: logger),
+            ]
             if let server { services.append(server) }
             let group = ServiceGroup(services: services, logger: logger)
             let banner = stack.banner(published: published, keys: keysDirectory)
