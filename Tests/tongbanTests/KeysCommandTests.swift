@@ -52,3 +52,44 @@ struct KeysCommandTests {
         #expect(throws: CommandFailure.self) { try generate(nowhere) }
     }
 }
+
+@Suite("tongban keys hub", .sharedMachine)
+struct HubKeysCommandTests {
+    @Test("create, rotate and list: the old key stays listed, its private file goes, nothing secret is printed")
+    func createRotateList() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tongban-hub-keys-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let directory = folder.appendingPathComponent("keys").path
+        try KeysCommand.Hub.Create.parse(["--dir", directory]).run()
+        let privateFiles = {
+            try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".private.jwk") }
+        }
+        let first = try privateFiles()
+        #expect(first.count == 1)
+        let mode = try FileManager.default.attributesOfItem(atPath: directory + "/" + first[0])[.posixPermissions]
+        #expect((mode as? NSNumber)?.intValue == 0o600)
+        // A second create is refused, saying to rotate instead.
+        #expect(throws: CommandFailure.self) { try KeysCommand.Hub.Create.parse(["--dir", directory]).run() }
+
+        try KeysCommand.Hub.Rotate.parse(["--dir", directory]).run()
+        let second = try privateFiles()
+        #expect(second.count == 1 && second != first)
+        let firstID = String(first[0].dropLast(".private.jwk".count))
+        let secondID = String(second[0].dropLast(".private.jwk".count))
+
+        let list = try KeysCommand.Hub.List.parse(["--dir", directory])
+        try list.run()
+        let lines = try KeysCommand.Hub.List.lines(directory: directory)
+        #expect(lines.count == 3 && lines[0].hasPrefix("kid"))
+        #expect(lines[1].hasPrefix(secondID) && lines[1].hasSuffix("current"))
+        #expect(lines[2].hasPrefix(firstID) && lines[2].hasSuffix("retired"))
+        let secret = try String(contentsOfFile: directory + "/" + second[0], encoding: .utf8)
+        let d = try #require(secret.split(separator: "\"").drop { $0 != "d" }.dropFirst(2).first)
+        #expect(!lines.joined().contains(d))
+
+        // A folder without keys: a plain failure.
+        #expect(throws: CommandFailure.self) {
+            try KeysCommand.Hub.List.parse(["--dir", folder.appendingPathComponent("none").path]).run()
+        }
+    }
+}

@@ -1,19 +1,14 @@
 import ArgumentParser
+import Certificates
 import Events
 import Foundation
 
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
-
-/// `tongban keys`: department signing keys.
+/// `tongban keys`: department signing keys, and the hub's own keys (`tongban keys hub`).
 struct KeysCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "keys",
-        abstract: "Make and inspect department signing keys (Ed25519, JWK).",
-        subcommands: [Generate.self, Public.self]
+        abstract: "Make and inspect department signing keys (Ed25519, JWK) and the hub's certificate keys.",
+        subcommands: [Generate.self, Public.self, Hub.self]
     )
 
     /// `tongban keys generate`: a new key pair; the private JWK goes to a file only its owner can read.
@@ -44,42 +39,20 @@ struct KeysCommand: AsyncParsableCommand {
             print(key.publicJWK)
         }
 
-        /// Creates a file that only its owner can read and writes `contents` to it, never replacing anything: one
-        /// `open(2)` with `O_CREAT | O_EXCL` and mode 0600 both creates the file and refuses any file or symbolic link
-        /// already there (left untouched), so there is no moment between a check and the creation, and none when the
-        /// file exists with a wider mode.
+        /// Creates a key file that only its owner can read, never replacing anything: one `open(2)` with
+        /// `O_CREAT | O_EXCL` and mode 0600 (`KeyFile.createExclusive(at:contents:)`).
         /// - Parameters:
         ///   - path: the file to create.
         ///   - contents: its bytes.
         /// - Throws: `ValidationError` when something exists at `path`; ``CommandFailure`` when it cannot be created
         ///   or written (a file it created but could not write whole is removed).
         static func createKeyFile(at path: String, contents: [UInt8]) throws {
-            let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
-            guard descriptor >= 0 else {
-                let code = errno
-                if code == EEXIST {
-                    throw ValidationError("\(path) exists; a key file is never overwritten (choose another --out)")
-                }
-                throw CommandFailure("could not create \(path): \(String(cString: strerror(code)))")
-            }
-            var failure: Int32?
-            contents.withUnsafeBytes { buffer in
-                var written = 0
-                while written < buffer.count, let base = buffer.baseAddress {
-                    let count = write(descriptor, base + written, buffer.count - written)
-                    if count < 0 {
-                        if errno == EINTR { continue }
-                        failure = errno
-                        return
-                    }
-                    written += count
-                }
-            }
-            if failure == nil && fsync(descriptor) != 0 { failure = errno }
-            if close(descriptor) != 0 && failure == nil { failure = errno }
-            if let failure {
-                unlink(path)
-                throw CommandFailure("could not write \(path): \(String(cString: strerror(failure)))")
+            do throws(KeyFileError) {
+                try KeyFile.createExclusive(at: path, contents: contents)
+            } catch let error where error.code == .exists {
+                throw ValidationError("\(path) exists; a key file is never overwritten (choose another --out)")
+            } catch {
+                throw CommandFailure(error.reason)
             }
         }
     }

@@ -1,1 +1,0 @@
-// The hub key set, Data Integrity proofs and status lists (being written).

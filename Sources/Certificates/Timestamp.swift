@@ -1,0 +1,25 @@
+import Foundation
+
+/// Times as credentials, proofs and key files write them: XML Schema `dateTimeStamp` in UTC, whole seconds
+/// (`2026-12-06T08:30:00Z`).
+enum Timestamp {
+    /// The time written in UTC, whole seconds (any fraction is dropped).
+    /// - Parameter date: the time.
+    /// - Returns: e.g. `2026-12-06T08:30:00Z`.
+    static func format(_ date: Date) -> String {
+        wholeSeconds(date).formatted(Date.ISO8601FormatStyle())
+    }
+
+    /// Reads a time with an explicit offset (`Z` or `±hh:mm`), with or without a fraction of a second.
+    /// - Parameter text: the text.
+    /// - Returns: the time, or `nil` when the text is not such a time.
+    static func parse(_ text: String) -> Date? {
+        if let date = try? Date.ISO8601FormatStyle().parse(text) { return date }
+        return try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text)
+    }
+
+    /// The time without its fraction of a second (so that a time written and read back is equal to itself).
+    static func wholeSeconds(_ date: Date) -> Date {
+        Date(timeIntervalSince1970: date.timeIntervalSince1970.rounded(.down))
+    }
+}
