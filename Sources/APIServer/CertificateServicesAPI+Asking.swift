@@ -30,23 +30,25 @@ extension CertificateServicesAPI {
     ///   - others: other citizen IDs the request names, with their parameter's name (the kinship `relative`).
     ///   - asOf: the `asOf` parameter.
     ///   - requestedBy: the `Tongban-Requested-By` header.
+    ///   - minPosition: the `Tongban-Min-Position` header: once the parameters hold, the question waits until the
+    ///     views include it (``reachPosition(_:access:question:subjects:)``).
     /// - Returns: the admitted question, or the refusal to answer with.
     /// - Throws: what the database or the audit log throws.
     func begin(
         _ question: String, scope: APIScope, purpose: String, subject: String,
-        others: KeyValuePairs<String, String> = [:], asOf: String?, requestedBy: String?
+        others: KeyValuePairs<String, String> = [:], asOf: String?, requestedBy: String?, minPosition: String?
     ) async throws -> Result<Asking, Refusal> {
         try await begin(
             question, scope: scope, purpose: purpose, subject: subject, others: others, asOf: asOf,
-            requestedBy: requestedBy, parse: { .success(()) }
+            requestedBy: requestedBy, minPosition: minPosition, parse: { .success(()) }
         ).map(\.asking)
     }
 
-    /// ``begin(_:scope:purpose:subject:others:asOf:requestedBy:)`` for a question with parameters of its own:
-    /// `parse` reads them once the IDs and the day hold, and the question gets them back read.
+    /// ``begin(_:scope:purpose:subject:others:asOf:requestedBy:minPosition:)`` for a question with parameters of its
+    /// own: `parse` reads them once the IDs and the day hold, and the question gets them back read.
     func begin<Parameters>(
         _ question: String, scope: APIScope, purpose: String, subject: String,
-        others: KeyValuePairs<String, String> = [:], asOf: String?, requestedBy: String?,
+        others: KeyValuePairs<String, String> = [:], asOf: String?, requestedBy: String?, minPosition: String?,
         parse: () -> Result<Parameters, ParameterProblem>
     ) async throws -> Result<(asking: Asking, parameters: Parameters), Refusal> {
         let named = [("subject", subject)] + others.map { ($0.key, $0.value) }
@@ -72,6 +74,10 @@ extension CertificateServicesAPI {
         switch parse() {
         case .success(let read): parameters = read
         case .failure(let problem): return .failure(try await refuse(access, question, subjects, problem))
+        }
+        // Read-your-writes: before anything reads the views (the requester's kinship too).
+        if let refusal = try await reachPosition(minPosition, access: access, question: question, subjects: subjects) {
+            return .failure(refusal)
         }
         switch try await requester(
             requestedBy, for: subject, on: day, access: access, question: question, subjects: subjects)

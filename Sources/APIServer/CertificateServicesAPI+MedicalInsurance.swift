@@ -22,6 +22,7 @@ extension CertificateServicesAPI {
         switch try await begin(
             "medical-insurance", scope: .medicalInsurance, purpose: input.headers.tongbanPurpose,
             subject: input.query.subject, asOf: input.query.asOf, requestedBy: input.headers.tongbanRequestedBy,
+            minPosition: input.headers.tongbanMinPosition,
             parse: {
                 // The generated server does not enforce the schema's pattern: six ASCII digits, checked here.
                 guard let region, !Self.isRegionCode(region) else { return .success(()) }

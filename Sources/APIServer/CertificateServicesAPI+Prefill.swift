@@ -20,6 +20,7 @@ extension CertificateServicesAPI {
         switch try await begin(
             "prefill", scope: .prefill, purpose: input.headers.tongbanPurpose, subject: input.query.subject,
             asOf: input.query.asOf, requestedBy: input.headers.tongbanRequestedBy,
+            minPosition: input.headers.tongbanMinPosition,
             parse: {
                 PrefillQuestion.fields(input.query.fields).mapError { unknown in
                     let known = PrefillQuestion.allFields.map(\.rawValue).joined(separator: ", ")

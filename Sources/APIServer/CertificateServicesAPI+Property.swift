@@ -17,7 +17,8 @@ extension CertificateServicesAPI {
         let asking: Asking
         switch try await begin(
             "property", scope: .property, purpose: input.headers.tongbanPurpose, subject: input.query.subject,
-            asOf: input.query.asOf, requestedBy: input.headers.tongbanRequestedBy)
+            asOf: input.query.asOf, requestedBy: input.headers.tongbanRequestedBy,
+            minPosition: input.headers.tongbanMinPosition)
         {
         case .success(let admitted): asking = admitted
         case .failure(let refusal): return .refused(refusal)

@@ -21,6 +21,8 @@ struct CertificateServicesAPI: APIProtocol {
     var contributions = ContributionQuestion()
     /// Verifies citizens' ID tokens for their access log; `nil` when citizen sign-in is not configured (503).
     var citizens: CitizenTokenVerifier? = nil
+    /// How a question carrying `Tongban-Min-Position` waits for the views (read-your-writes).
+    var positionWait = PositionWait()
     /// How long a client should wait while the views are being rebuilt.
     var notReadyRetryAfter = 5
     /// Today, Beijing time (tests pin it).
@@ -106,7 +108,8 @@ struct CertificateServicesAPI: APIProtocol {
         let asking: Asking
         switch try await begin(
             "kinship", scope: .kinship, purpose: input.headers.tongbanPurpose, subject: input.query.subject,
-            others: ["relative": relative], asOf: input.query.asOf, requestedBy: input.headers.tongbanRequestedBy)
+            others: ["relative": relative], asOf: input.query.asOf, requestedBy: input.headers.tongbanRequestedBy,
+            minPosition: input.headers.tongbanMinPosition)
         {
         case .success(let admitted): asking = admitted
         case .failure(let refusal): return .refused(refusal)
@@ -144,6 +147,7 @@ struct CertificateServicesAPI: APIProtocol {
         switch try await begin(
             "social-insurance", scope: .socialInsurance, purpose: input.headers.tongbanPurpose,
             subject: input.query.subject, asOf: nil, requestedBy: input.headers.tongbanRequestedBy,
+            minPosition: input.headers.tongbanMinPosition,
             parse: { () -> Result<(CivilMonth, CivilMonth), ParameterProblem> in
                 guard let from = CivilMonth(input.query.from), let to = CivilMonth(input.query.to) else {
                     return .failure(

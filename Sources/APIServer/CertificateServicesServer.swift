@@ -28,6 +28,9 @@ public enum CertificateServicesServer {
         public var tokenLifetime: Duration = AccessTokenIssuer.defaultLifetime
         /// The largest request body accepted, in bytes (default 16 KiB: a token request is a few hundred bytes).
         public var maximumBodyBytes: Int = 16 * 1024
+        /// How long a request carrying `Tongban-Min-Position` waits for the views to include it before it is
+        /// refused with 503 `position-not-reached` (default 2 s).
+        public var minPositionWait: Duration = PositionWait.defaultTimeout
 
         /// Creates a configuration.
         /// - Parameters:
@@ -75,7 +78,7 @@ public enum CertificateServicesServer {
         let api = CertificateServicesAPI(
             database: database, clients: clients, issuer: issuer,
             authorizer: Authorizer(verifier: verifier, registry: clients), limiter: RateLimiter(), audit: audit,
-            logger: logger, citizens: citizens)
+            logger: logger, citizens: citizens, positionWait: PositionWait(timeout: configuration.minPositionWait))
         let router = try Self.router(api: api, configuration: configuration, audit: audit, logger: logger)
         return Application(
             router: router,

@@ -29,6 +29,36 @@ public struct PublishReceipt: Sendable {
     public let partition: Int32
     /// The event's offset in that partition.
     public let offset: Int64
+
+    /// The position token of this event: pass it as `Tongban-Min-Position` and the hub answers only once its views
+    /// include the event. `nil` when Kafka did not say where it stored the event (a producer configured with
+    /// `acks=0`; the default idempotent producer always says).
+    public var position: PositionToken? {
+        try? PositionToken(topic: topic, partition: partition, offset: offset)
+    }
+}
+
+extension PositionToken {
+    /// The token covering every event `results` says was stored (those not stored are left out: the views will
+    /// never include them).
+    ///
+    /// ```swift
+    /// let results = await publisher.send(events)
+    /// let token = PositionToken(delivered: results)   // for Tongban-Min-Position
+    /// ```
+    /// - Parameter results: what ``DepartmentPublisher/send(_:)`` returned.
+    /// - Returns: the token, or `nil` when nothing was stored, or a stored event has no known offset (see
+    ///   ``PublishReceipt/position``).
+    public init?(delivered results: some Sequence<Result<PublishReceipt, DepartmentPublishError>>) {
+        var offsets: [Partition: Int64] = [:]
+        for case .success(let receipt) in results {
+            guard receipt.partition >= 0, receipt.offset >= 0 else { return nil }
+            let partition = Partition(receipt.topic, receipt.partition)
+            offsets[partition] = max(offsets[partition] ?? receipt.offset, receipt.offset)
+        }
+        guard let token = try? PositionToken(offsets: offsets) else { return nil }
+        self = token
+    }
 }
 
 /// Publishes a department's events the way the hub expects them: each one validated against the
@@ -41,8 +71,11 @@ public struct PublishReceipt: Sendable {
 /// let publisher = try DepartmentPublisher(
 ///     configuration: .init(producer: .init(kafka: .init(bootstrapServers: brokers)), key: key), logger: logger)
 /// let receipt = try await publisher.publish(envelope)   // envelope without tbsig/tbkid
+/// let token = receipt.position                            // for Tongban-Min-Position
 /// await publisher.shutdown()
 /// ```
+/// A question that passes the receipt's ``PublishReceipt/position`` as `Tongban-Min-Position` is answered only once
+/// the hub's views include the event (read-your-writes); ``PositionToken/init(delivered:)`` makes one token for many.
 /// - Important: call ``shutdown()`` when done, so that outstanding events are delivered.
 public final class DepartmentPublisher: Sendable {
     /// What a publisher needs.
@@ -100,7 +133,7 @@ public final class DepartmentPublisher: Sendable {
     /// - Parameters:
     ///   - envelope: the envelope; `tbsig`/`tbkid` are replaced.
     ///   - now: the clock for "not in the future" rules.
-    /// - Returns: where it was stored.
+    /// - Returns: where it was stored, with its position token (``PublishReceipt/position``).
     /// - Throws: ``DepartmentPublishError``.
     @discardableResult
     public func publish(_ envelope: JSONValue, now: Date = Date()) async throws(DepartmentPublishError)
@@ -112,7 +145,7 @@ public final class DepartmentPublisher: Sendable {
     /// Produces prepared events and waits until each is stored or has failed. Events with the
     /// same key keep their order.
     /// - Parameter events: prepared events.
-    /// - Returns: one result per event, in order.
+    /// - Returns: one result per event, in order; ``PositionToken/init(delivered:)`` makes their position token.
     public func send(_ events: [PreparedEvent]) async -> [Result<PublishReceipt, DepartmentPublishError>] {
         let messages = events.map { KafkaProducerMessage(topic: $0.topic, key: $0.key, value: $0.bytes) }
         let reports: [KafkaDeliveryReport]

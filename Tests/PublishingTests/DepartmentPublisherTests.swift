@@ -82,6 +82,51 @@ struct DepartmentPublisherTests {
         }
     }
 
+    @Test("#20 receipts carry position tokens: where each event was stored, and per partition the last one stored")
+    func positionTokens() async throws {
+        var generated: [GeneratedEvent] = []
+        _ = try PopulationGenerator(PopulationConfiguration(people: 30, seed: 20)).generate { generated.append($0) }
+        let household = generated.filter { $0.department == .household && $0.shouldBeApplied }
+        #expect(household.count > 20)
+        try await withMockCluster { cluster in
+            try await cluster.createTopic("tongban.household", partitions: 4)
+            let publisher = try DepartmentPublisher(
+                configuration: .init(producer: testProducerConfiguration(cluster), key: DevKeys.key(for: .household)),
+                logger: logger)
+            // One at a time: each receipt's token names exactly where its event went.
+            let first = try await publisher.publish(try JSONParser.parse(household[0].line))
+            let token = try #require(first.position)
+            #expect(token.description == "tongban.household/\(first.partition)/\(first.offset)")
+            #expect(try PositionToken(parsing: token.description) == token)
+
+            // Many at once: the token of what was stored holds the last offset of each partition written to.
+            let prepared = try household.dropFirst().map { try publisher.prepare(line: $0.line) }
+            let results = await publisher.send(prepared)
+            let receipts = try results.map { try $0.get() }
+            let merged = try #require(PositionToken(delivered: results))
+            var last: [PositionToken.Partition: Int64] = [:]
+            for receipt in receipts {
+                let partition = PositionToken.Partition(receipt.topic, receipt.partition)
+                last[partition] = max(last[partition] ?? -1, receipt.offset)
+            }
+            #expect(merged.offsets == last)
+            #expect(PositionToken.merging(receipts.compactMap(\.position)) == merged)
+            #expect(PositionToken(delivered: [Result<PublishReceipt, DepartmentPublishError>]()) == nil)
+            await publisher.shutdown()
+
+            // What Kafka holds agrees: each offset is the partition's last (its end offset − 1).
+            let admin = try KafkaAdmin(
+                configuration: KafkaConfiguration(bootstrapServers: cluster.bootstrapServers), logger: logger)
+            let ends = try await admin.partitionOffsets(topic: "tongban.household")
+            await admin.shutdown()
+            let all = merged.merged(with: token)
+            for end in ends where end.latest > 0 {
+                #expect(all.offsets[PositionToken.Partition("tongban.household", end.partition)] == end.latest - 1)
+            }
+            #expect(all.offsets.count == ends.filter { $0.latest > 0 }.count)
+        }
+    }
+
     @Test("an event of another department is refused before anything is sent")
     func wrongDepartment() throws {
         let signer = EventSigner(validator: try EventValidator(), key: DevKeys.key(for: .property))

@@ -1,5 +1,6 @@
 import Events
 import Foundation
+import Kafka
 import Publishing
 import SyntheticPopulation
 import Testing
@@ -40,5 +41,78 @@ struct PublishCommandTests {
             ValidateCommand.check($0.bytes, validator: validator, registry: nil, dataType: nil, now: Date())
         }
         #expect(verdicts.map { $0 == nil } == [true, false, true, false, true])
+    }
+
+    @Test("#20 the last line is the position token of what was stored: `position: TOKEN`, or the token alone")
+    func positionLine() throws {
+        let offsets = [
+            KafkaTopicPartition("tongban.household", 3): Int64(12), KafkaTopicPartition("tongban.household", 0): 4,
+        ]
+        #expect(
+            PublishCommand.positionLine(offsets, offsetsUnknown: false, positionOnly: false)
+                == "position: tongban.household/0/4,tongban.household/3/12")
+        #expect(
+            PublishCommand.positionLine(offsets, offsetsUnknown: false, positionOnly: true)
+                == "tongban.household/0/4,tongban.household/3/12")
+        // Nothing stored, or stored where Kafka did not say: no token rather than one that covers too little.
+        #expect(PublishCommand.positionLine([:], offsetsUnknown: false, positionOnly: false) == nil)
+        #expect(PublishCommand.positionLine(offsets, offsetsUnknown: true, positionOnly: true) == nil)
+    }
+
+    @Test(
+        "#20 tongban publish prints the position token Kafka's end offsets agree with; --position-only prints it alone")
+    func publishPrintsPosition() async throws {
+        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+            .appendingPathComponent("tongban")
+        guard FileManager.default.isExecutableFile(atPath: binary.path) else {
+            throw ScenarioError("the tongban executable is not at \(binary.path): build it with `swift build`")
+        }
+        var generated: [GeneratedEvent] = []
+        _ = try PopulationGenerator(PopulationConfiguration(people: 20, seed: 20)).generate { generated.append($0) }
+        let lines = generated.filter { $0.department == .household && $0.shouldBeApplied }.map {
+            String(decoding: $0.line, as: UTF8.self)
+        }
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("publish-position-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let events = directory.appendingPathComponent("household.ndjson")
+        try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: events)
+        let key = directory.appendingPathComponent("household.private.jwk")
+        try Data(DevKeys.key(for: .household).privateJWK.utf8).write(to: key)
+
+        try await withMockCluster { cluster in
+            try await ProjectionScenario.createTopics(on: cluster)
+            var environment = ProcessInfo.processInfo.environment
+            environment["KAFKA_BOOTSTRAP_SERVERS"] = cluster.bootstrapServers
+            let arguments = ["publish", "--department", "household", "--key", key.path, events.path]
+            func householdEnds() async throws -> [PositionToken.Partition: Int64] {
+                var ends: [PositionToken.Partition: Int64] = [:]
+                for (partition, end) in try await ProjectionScenario.endOffsets(on: cluster)
+                where partition.topic == "tongban.household" && end > 0 {
+                    ends[PositionToken.Partition(partition.topic, partition.partition)] = end - 1
+                }
+                return ends
+            }
+
+            let result = try await TestProcess.run(binary.path, arguments, environment: environment)
+            #expect(result.status == 0, "\(result.errors)")
+            let output = result.output.split(separator: "\n").map(String.init)
+            #expect(output.first == "published \(lines.count) of \(lines.count) events")
+            let last = try #require(output.last)
+            #expect(last.hasPrefix("position: "), "\(result.output)")
+            let token = try PositionToken(parsing: String(last.dropFirst("position: ".count)))
+            #expect(token.offsets == (try await householdEnds()))
+
+            // Again with --position-only: standard output is the token alone, covering the second copy.
+            let again = try await TestProcess.run(
+                binary.path, arguments + ["--position-only"], environment: environment)
+            #expect(again.status == 0, "\(again.errors)")
+            #expect(again.errors.contains("published \(lines.count) of \(lines.count) events"))
+            #expect(again.output.hasSuffix("\n") && again.output.filter { $0 == "\n" }.count == 1, "\(again.output)")
+            let second = try PositionToken(parsing: String(again.output.dropLast()))
+            #expect(second.offsets == (try await householdEnds()))
+            #expect(second.merged(with: token) == second)
+            #expect(second != token)
+        }
     }
 }

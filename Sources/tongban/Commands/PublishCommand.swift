@@ -16,6 +16,10 @@ struct PublishCommand: AsyncParsableCommand {
             others. Needs Kafka: --kafka-bootstrap-servers or KAFKA_BOOTSTRAP_SERVERS (`tongban dev` prints it).
             Exit status: 0 all published; 1 refused, nothing sent; 2 published, invalid lines skipped; 3 some
             events not acknowledged by Kafka (re-running re-sends the same ids, which the hub ignores).
+            The last line of standard output is `position: TOKEN`, the position token of what was published: a
+            question or certificate issuance that passes it as the Tongban-Min-Position header is answered only once
+            the hub's views include these events (read-your-writes). With --position-only standard output is the
+            token alone (the summary goes to standard error): TOKEN=$(tongban publish ... --position-only).
             """
     )
 
@@ -38,6 +42,9 @@ struct PublishCommand: AsyncParsableCommand {
 
     @Option(help: "What an invalid line does: refuse (nothing is sent) or skip (the rest is sent).")
     var onInvalid: OnInvalid = .refuse
+
+    @Flag(help: "Print only the position token on standard output; the summary goes to standard error.")
+    var positionOnly = false
 
     @Argument(help: "An NDJSON file, or - for standard input.")
     var file: String
@@ -72,6 +79,7 @@ struct PublishCommand: AsyncParsableCommand {
         var failed: [(String, String)] = []
         var perTopic: [String: Int] = [:]
         var lastOffsets: [KafkaTopicPartition: Int64] = [:]
+        var offsetsUnknown = false
         var done = 0
         var stoppedEarly = 0
         for start in stride(from: 0, to: ready.count, by: 10_000) {
@@ -87,6 +95,7 @@ struct PublishCommand: AsyncParsableCommand {
                     perTopic[receipt.topic, default: 0] += 1
                     let tp = KafkaTopicPartition(receipt.topic, receipt.partition)
                     lastOffsets[tp] = max(lastOffsets[tp] ?? -1, receipt.offset)
+                    if receipt.partition < 0 || receipt.offset < 0 { offsetsUnknown = true }
                 case .failure(let error):
                     failed.append((event.id, error.reason))
                 }
@@ -98,16 +107,43 @@ struct PublishCommand: AsyncParsableCommand {
         await publisher.shutdown()
 
         for (id, reason) in failed { printError("not delivered: \(id): \(reason)") }
-        print("published \(ready.count - failed.count) of \(lines.count) events")
-        for (topic, count) in perTopic.sorted(by: { $0.key < $1.key }) { print("  \(topic): \(count)") }
-        if !rejected.isEmpty { print("skipped \(rejected.count) invalid lines (listed above)") }
-        if !failed.isEmpty { print("\(failed.count) events were not acknowledged by Kafka (listed above by id)") }
-        if stoppedEarly > 0 { print("stopped after a batch failed entirely: \(stoppedEarly) events were not sent") }
-        print(
+        // With --position-only, standard output is the token alone: the summary goes to standard error.
+        let say: (String) -> Void = positionOnly ? { printError($0) } : { print($0) }
+        say("published \(ready.count - failed.count) of \(lines.count) events")
+        for (topic, count) in perTopic.sorted(by: { $0.key < $1.key }) { say("  \(topic): \(count)") }
+        if !rejected.isEmpty { say("skipped \(rejected.count) invalid lines (listed above)") }
+        if !failed.isEmpty { say("\(failed.count) events were not acknowledged by Kafka (listed above by id)") }
+        if stoppedEarly > 0 { say("stopped after a batch failed entirely: \(stoppedEarly) events were not sent") }
+        say(
             "last offsets: "
                 + lastOffsets.sorted { $0.key < $1.key }.map { "\($0.key)@\($0.value)" }.joined(separator: " "))
+        if let line = Self.positionLine(lastOffsets, offsetsUnknown: offsetsUnknown, positionOnly: positionOnly) {
+            print(line)
+        } else {
+            printError(
+                offsetsUnknown
+                    ? "no position token: Kafka did not say where it stored the events (a producer with acks=0)"
+                    : "no position token: nothing was published")
+        }
         if !failed.isEmpty || stoppedEarly > 0 { throw ExitCode(Self.partiallyDeliveredExitCode) }
         if !rejected.isEmpty { throw ExitCode(Self.skippedExitCode) }
+    }
+
+    /// The last line of standard output: `position: TOKEN` (the token alone with `--position-only`), covering every
+    /// event Kafka stored; `nil` when there is no token (nothing stored, or an offset Kafka did not report).
+    /// - Parameters:
+    ///   - lastOffsets: the offset of the last event stored in each partition.
+    ///   - offsetsUnknown: whether Kafka stored an event without saying where.
+    ///   - positionOnly: whether only the token is printed.
+    /// - Returns: the line, or `nil`.
+    static func positionLine(
+        _ lastOffsets: [KafkaTopicPartition: Int64], offsetsUnknown: Bool, positionOnly: Bool
+    ) -> String? {
+        let offsets = Dictionary(
+            lastOffsets.map { (PositionToken.Partition($0.key.topic, $0.key.partition), $0.value) },
+            uniquingKeysWith: max)
+        guard !offsetsUnknown, let token = try? PositionToken(offsets: offsets) else { return nil }
+        return positionOnly ? token.description : "position: \(token)"
     }
 
     /// Validates and signs every line on all cores: the events ready to send, and the rejected

@@ -54,7 +54,20 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Citizens' sign-in: the audience their ID tokens must name (env TONGBAN_CITIZEN_AUDIENCE).")
     var citizenAudience: String?
 
+    @Option(
+        help: """
+            Seconds a question carrying Tongban-Min-Position waits for the views to include that position before it \
+            is refused with 503 position-not-reached (0 to 30).
+            """)
+    var minPositionWait: Double = 2
+
     @OptionGroup var operations: OperationsOptions
+
+    func validate() throws {
+        guard minPositionWait.isFinite, (0...30).contains(minPositionWait) else {
+            throw ValidationError("--min-position-wait must be between 0 and 30 seconds")
+        }
+    }
 
     func run() async throws {
         let stop = await StopSignals.trap()
@@ -65,6 +78,7 @@ struct ServeCommand: AsyncParsableCommand {
         var configuration = CertificateServicesServer.Configuration()
         if let host = host ?? environment["TONGBAN_API_HOST"] { configuration.host = host }
         if let port = port ?? environment["TONGBAN_API_PORT"].flatMap(Int.init) { configuration.port = port }
+        configuration.minPositionWait = .milliseconds(Int64((minPositionWait * 1000).rounded()))
         let database = PostgresClient(
             configuration: .init(
                 conninfo: try CertificateServicesServer.databaseConnectionString(try global.requiredDatabaseURL())),
