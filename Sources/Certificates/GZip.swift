@@ -54,7 +54,8 @@ enum GZip {
         var input = ByteBuffer(bytes: compressed)
         var chunk = ByteBufferAllocator().buffer(capacity: chunkBytes)
         var output: [UInt8] = []
-        output.reserveCapacity(trailer)
+        // The trailer is only a claim: room for it is made up to 1 MiB, the rest as the output actually comes.
+        output.reserveCapacity(min(trailer, 1 << 20))
         while true {
             chunk.clear()
             let inputBefore = input.readableBytes
