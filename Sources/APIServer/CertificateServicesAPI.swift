@@ -21,6 +21,8 @@ struct CertificateServicesAPI: APIProtocol {
     var contributions = ContributionQuestion()
     /// Verifies citizens' ID tokens for their access log; `nil` when citizen sign-in is not configured (503).
     var citizens: CitizenTokenVerifier? = nil
+    /// Issues and checks certificates; `nil` when the server has no hub key (the certificate endpoints answer 503).
+    var certificates: CertificateServices? = nil
     /// How a question carrying `Tongban-Min-Position` waits for the views (read-your-writes).
     var positionWait = PositionWait()
     /// How long a client should wait while the views are being rebuilt.

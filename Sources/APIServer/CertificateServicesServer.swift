@@ -6,6 +6,7 @@ public import Logging
 import Metrics
 import OpenAPIHummingbird
 public import Postgres
+public import ServiceLifecycle
 
 /// The certificate services' HTTP server: the routes of `schemas/openapi.yaml` on Hummingbird, with RFC 9457 problems
 /// for whatever the handlers do not answer themselves.
@@ -26,8 +27,9 @@ public enum CertificateServicesServer {
         public var issuer: String = AccessTokenIssuer.defaultIssuer
         /// How long an access token lives.
         public var tokenLifetime: Duration = AccessTokenIssuer.defaultLifetime
-        /// The largest request body accepted, in bytes (default 16 KiB: a token request is a few hundred bytes).
-        public var maximumBodyBytes: Int = 16 * 1024
+        /// The largest request body accepted, in bytes (default 256 KiB: a token request is a few hundred bytes, a
+        /// certificate to verify a few kilobytes, with the status lists a verifier holds).
+        public var maximumBodyBytes: Int = 256 * 1024
         /// How long a request carrying `Tongban-Min-Position` waits for the views to include it before it is
         /// refused with 503 `position-not-reached` (default 2 s).
         public var minPositionWait: Duration = PositionWait.defaultTimeout
@@ -63,12 +65,14 @@ public enum CertificateServicesServer {
     ///   - audit: the audit log (run it as a service too).
     ///   - logger: for requests that fail.
     ///   - citizens: verifies citizens' ID tokens for `GET /v1/citizen/access-log`; `nil` answers 503 there.
+    ///   - certificates: the hub's keys and public address; `nil` answers 503 on the certificate endpoints. Run
+    ///     ``rechecker(database:logger:)`` beside the server so that the streams revoke what they take away.
     ///   - onServerRunning: called with the bound port once the socket listens.
     /// - Returns: the application.
     /// - Throws: what registering the generated routes throws (nothing, for a well-formed document).
     public static func application(
         configuration: Configuration, database: PostgresClient, tokenKey: TokenSigningKey, audit: AuditLog,
-        logger: Logger, citizens: CitizenTokenVerifier? = nil,
+        logger: Logger, citizens: CitizenTokenVerifier? = nil, certificates: CertificateHub? = nil,
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) async throws -> some ApplicationProtocol {
         let clients = ClientRegistry(database: database, logger: logger)
@@ -78,7 +82,9 @@ public enum CertificateServicesServer {
         let api = CertificateServicesAPI(
             database: database, clients: clients, issuer: issuer,
             authorizer: Authorizer(verifier: verifier, registry: clients), limiter: RateLimiter(), audit: audit,
-            logger: logger, citizens: citizens, positionWait: PositionWait(timeout: configuration.minPositionWait))
+            logger: logger, citizens: citizens,
+            certificates: certificates.map { CertificateServices(hub: $0, database: database) },
+            positionWait: PositionWait(timeout: configuration.minPositionWait))
         let router = try Self.router(api: api, configuration: configuration, audit: audit, logger: logger)
         return Application(
             router: router,
@@ -89,6 +95,16 @@ public enum CertificateServicesServer {
 }
 
 extension CertificateServicesServer {
+    /// The service that revokes certificates whose basis a later event took away (run it beside the server; several
+    /// servers may each run one: they take turns).
+    /// - Parameters:
+    ///   - database: the pool.
+    ///   - logger: for what it revokes and what fails.
+    /// - Returns: the service.
+    public static func rechecker(database: PostgresClient, logger: Logger) -> some Service {
+        CertificateRechecker(database: database, logger: logger)
+    }
+
     /// The router of ``application(configuration:database:tokenKey:audit:logger:citizens:onServerRunning:)``, with
     /// every route the server serves (those of `schemas/openapi.yaml`; the contract test compares the two) and its
     /// middleware:
@@ -111,6 +127,7 @@ extension CertificateServicesServer {
         router.add(middleware: ProblemMiddleware(audit: audit, logger: logger))
         router.add(middleware: BodyLimitMiddleware(maximumBytes: configuration.maximumBodyBytes))
         router.add(middleware: RequestHeadersMiddleware())
+        router.add(middleware: ResponseHeaderMiddleware())
         try api.registerHandlers(on: router)
         return router
     }

@@ -1,6 +1,7 @@
 import API
 import APIServer
 import ArgumentParser
+import Certificates
 import Foundation
 import Logging
 import Operations
@@ -61,9 +62,39 @@ struct ServeCommand: AsyncParsableCommand {
             """)
     var minPositionWait: Double = 2
 
+    @Option(
+        help: """
+            Certificates: the hub's key directory, made by `tongban keys hub create` (env TONGBAN_HUB_KEYS). Without \
+            it (or --development-hub-key) the certificate endpoints answer 503.
+            """)
+    var hubKeys: String?
+
+    @Flag(
+        help: """
+            Sign certificates with a hub key made for this run (nothing it signs verifies after the process ends): \
+            development only, refused together with --hub-keys.
+            """)
+    var developmentHubKey = false
+
+    @Option(
+        help: """
+            Certificates: the address holders and verifiers reach this hub at, e.g. https://tongban.example.gov.cn \
+            (env TONGBAN_PUBLIC_URL). It names the issuer (its did:web) and starts every status list and page URL.
+            """)
+    var publicURL: String?
+
+    @Option(help: "Certificates: the max-age, in seconds, of a status list (how stale a verifier's copy may be).")
+    var statusListMaxAge: Int = 30
+
     @OptionGroup var operations: OperationsOptions
 
     func validate() throws {
+        guard !(developmentHubKey && hubKeys != nil) else {
+            throw ValidationError("--development-hub-key and --hub-keys exclude each other")
+        }
+        guard (0...3600).contains(statusListMaxAge) else {
+            throw ValidationError("--status-list-max-age must be between 0 and 3600 seconds")
+        }
         guard minPositionWait.isFinite, (0...30).contains(minPositionWait) else {
             throw ValidationError("--min-position-wait must be between 0 and 30 seconds")
         }
@@ -75,6 +106,7 @@ struct ServeCommand: AsyncParsableCommand {
         let logger = global.bootstrapLogging(label: "tongban.serve")
         let key = try await loadTokenKey(environment: environment, logger: logger)
         let citizens = try await loadCitizenLogin(environment: environment, logger: logger)
+        let hub = try loadHub(environment: environment, logger: logger)
         var configuration = CertificateServicesServer.Configuration()
         if let host = host ?? environment["TONGBAN_API_HOST"] { configuration.host = host }
         if let port = port ?? environment["TONGBAN_API_PORT"].flatMap(Int.init) { configuration.port = port }
@@ -96,12 +128,45 @@ struct ServeCommand: AsyncParsableCommand {
         let host = configuration.host
         let app = try await CertificateServicesServer.application(
             configuration: configuration, database: database, tokenKey: key, audit: audit, logger: logger,
-            citizens: citizens,
+            citizens: citizens, certificates: hub,
             onServerRunning: { port in logger.notice("serving the certificate services' API on http://\(host):\(port)")
             })
         var services: [any Service] = [database, audit, readiness, app]
+        if hub != nil { services.append(CertificateServicesServer.rechecker(database: database, logger: logger)) }
         if let server { services.append(server) }
         try await stop.run(ServiceGroup(services: services, logger: logger))
+    }
+
+    /// The certificates' configuration: the hub's key directory (or a key for this run) and the public address;
+    /// `nil` when neither key is given.
+    func loadHub(environment: [String: String], logger: Logger) throws -> CertificateHub? {
+        let directory = hubKeys ?? environment["TONGBAN_HUB_KEYS"]
+        guard directory != nil || developmentHubKey else {
+            logger.notice("no hub key (--hub-keys): certificates are not issued; their endpoints answer 503")
+            return nil
+        }
+        guard let url = publicURL ?? environment["TONGBAN_PUBLIC_URL"] else {
+            throw ValidationError(
+                "certificates need --public-url (or TONGBAN_PUBLIC_URL): the address that names the issuer")
+        }
+        let keys: HubKeySet
+        if let directory {
+            do { keys = try HubKeySet.load(directory: directory) } catch {
+                throw CommandFailure("could not load the hub keys from \(directory): \(error)")
+            }
+        } else {
+            logger.warning("signing certificates with a hub key made for this run: development only")
+            keys = HubKeySet.ephemeral()
+        }
+        do {
+            var hub = try CertificateHub(keys: keys, publicBaseURL: url)
+            hub.statusListMaxAge = statusListMaxAge
+            logger.notice(
+                "issuing certificates", metadata: ["issuer": "\(hub.didWeb.did)", "key": "\(keys.current.id)"])
+            return hub
+        } catch {
+            throw ValidationError("--public-url \(url): \(error)")
+        }
     }
 
     /// The token key: `--token-key`, `TONGBAN_TOKEN_KEY`, or, with `--development-token-key`, one for this run.
