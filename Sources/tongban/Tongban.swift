@@ -11,7 +11,8 @@ struct Tongban: AsyncParsableCommand {
         subcommands: [
             DevCommand.self, DoctorCommand.self, KeysCommand.self, GenerateCommand.self, ValidateCommand.self,
             PublishCommand.self, ProjectCommand.self, RebuildCommand.self, DeadLettersCommand.self, AuditCommand.self,
-            ClientsCommand.self, BenchCommand.self, ServeCommand.self, StatusCommand.self, MigrateCommand.self,
+            ClientsCommand.self, CertificatesCommand.self, BenchCommand.self, ServeCommand.self, StatusCommand.self,
+            MigrateCommand.self,
         ]
     )
 }

@@ -1,5 +1,5 @@
-import Foundation
-import Postgres
+package import Foundation
+package import Postgres
 
 /// A certificate's status now, as its row says.
 struct StoredStatus: Sendable, Hashable {
@@ -38,7 +38,7 @@ struct StatusSlot: Sendable, Hashable {
 ///
 /// A status list's bits are derived from the certificates' rows when the list is read; a change of status is an
 /// UPDATE of one row, so changes made at once by several processes never overwrite each other.
-actor CertificateStore {
+package actor CertificateStore {
     /// Entries per list: the Bitstring Status List minimum for herd privacy.
     static let listSize = 131_072
     /// A pair takes certificates until it is this full, so that a random index is found in a draw or two.
@@ -155,7 +155,7 @@ actor CertificateStore {
     }
 
     /// A change of status asked for.
-    enum Change: String, Sendable { case revoke, suspend, reinstate }
+    package enum Change: String, Sendable { case revoke, suspend, reinstate }
 
     /// Applies a change of status, recording it; a revoked certificate stays revoked.
     /// - Parameters:
@@ -177,7 +177,7 @@ actor CertificateStore {
 
     /// The statement of ``apply(_:to:reason:by:event:)``: one UPDATE of the certificate's row and the record of the
     /// change, in one statement.
-    nonisolated static func changeStatement(
+    package nonisolated static func changeStatement(
         _ change: Change, _ id: UUID, _ reason: String, _ by: String, _ event: UUID?
     ) -> PostgresQuery {
         switch change {
