@@ -124,6 +124,7 @@ extension CertificateServicesServer {
     ) throws -> Router<BasicRequestContext> {
         let router = Router()
         router.add(middleware: RequestMetricsMiddleware(factory: metricsFactory))
+        router.add(middleware: VerificationPageHeadersMiddleware())
         router.add(middleware: ProblemMiddleware(audit: audit, logger: logger))
         router.add(middleware: BodyLimitMiddleware(maximumBytes: configuration.maximumBodyBytes))
         router.add(middleware: RequestHeadersMiddleware())

@@ -510,7 +510,8 @@ public enum VerificationPage {
         return "\(CivilDate(daysSinceEpoch: days)) \(hour < 10 ? "0" : "")\(hour):\(minute < 10 ? "0" : "")\(minute)"
     }
 
-    /// The one stylesheet: a sheet of paper on screen, A4 in print (black on white, the QR code 40 mm a side).
+    /// The one stylesheet: a sheet of paper on screen, one A4 page in print (black on white, the QR code 40 mm a side
+    /// beside the status box, the dates two to a row), a kinship certificate even when revoked and as-of.
     static let stylesheet = """
         :root { color-scheme: light; }
         * { box-sizing: border-box; }
@@ -552,25 +553,41 @@ public enum VerificationPage {
           .top { flex-direction: column; }
           #qr { align-self: center; }
         }
-        @page { size: A4; margin: 15mm 15mm 18mm; }
+        @page { size: A4; margin: 10mm 14mm; }
         @media print {
           * { color: #000 !important; background: #fff !important; box-shadow: none !important; }
-          body { font-size: 10pt; line-height: 1.45; }
-          h1 { font-size: 20pt; }
-          h1 .en { font-size: 13pt; }
-          h2 { margin-bottom: 4pt; font-size: 13pt; }
-          section { margin: 10pt 0; }
-          .verdict { font-size: 20pt; }
+          body { font-size: 9.5pt; line-height: 1.35; }
+          h1 { margin: 0 0 2pt; font-size: 17pt; }
+          h1 .en { font-size: 11.5pt; }
+          h2 { margin-bottom: 3pt; font-size: 11.5pt; }
+          section { margin: 8pt 0; }
+          .verdict { margin: 0 0 2pt; font-size: 17pt; }
           .status p, .as-of p { margin: 3pt 0; }
-          th, td { padding: 3pt 6pt; }
-          caption, footer, code { font-size: 8.5pt; }
+          th, td { padding: 2pt 5pt; }
+          caption, code { font-size: 8.5pt; }
           .sheet { max-width: none; margin: 0; padding: 0; border: 0; }
           nav, .no-print { display: none !important; }
+          .top { display: block; padding: 0; border: 0; }
+          .heading { display: flow-root; margin-bottom: 8pt; padding-bottom: 4pt; border-bottom: 1.5pt solid #000; }
+          .service, .number { margin: 2pt 0; }
+          #qr { float: right; margin: 0 0 6pt 12pt; }
           #qr svg { width: 40mm; height: 40mm; }
-          .status { border: 2pt solid #000; }
+          #qr figcaption { max-width: 40mm; font-size: 7pt; line-height: 1.3; }
+          .status, .as-of { display: flow-root; }
+          .status .facts { display: block; margin: 4pt 0; }
+          .status .facts dt, .status .facts dd { display: inline; }
+          .status .facts dt::after { content: "："; }
+          .status .facts dd::after { content: "\\A"; white-space: pre; }
+          .status { padding: 6pt 10pt; border: 2pt solid #000; }
           .status-revoked, .status-suspended, .status-expired, .status-not-found { border: 5pt double #000; }
-          .as-of { border: 1.5pt dashed #000; }
+          .as-of { padding: 4pt 10pt; border: 1.5pt dashed #000; }
           th, td { border: 0.75pt solid #000; }
+          #dates tbody { display: grid; grid-template-columns: max-content 1fr max-content 1fr;
+            border-top: 0.75pt solid #000; border-left: 0.75pt solid #000; }
+          #dates tr { display: contents; }
+          #dates th, #dates td { border-width: 0 0.75pt 0.75pt 0; }
+          footer { margin-top: 10pt; padding-top: 6pt; font-size: 7.5pt; }
+          footer p { margin: 2pt 0; }
           header, section, figure, table, tr, .status { break-inside: avoid; page-break-inside: avoid; }
           h1, h2, caption { break-after: avoid; page-break-after: avoid; }
           thead { display: table-header-group; }

@@ -55,6 +55,51 @@ public struct HeadlessBrowser: Sendable {
         return png
     }
 
+    /// What one load of a page gave.
+    public struct Capture: Sendable {
+        /// The serialized DOM after loading.
+        public let dom: String
+        /// A PNG of the window.
+        public let png: Data
+        /// The page printed to PDF with its print stylesheet (no header or footer added), when it was asked for.
+        public let pdf: Data?
+    }
+
+    /// Loads `url` once and hands back its DOM, a PNG of the window, and, if asked, the page printed to PDF: one
+    /// browser launch for what ``dumpDOM(of:)`` and ``screenshot(of:width:height:)`` take one each for.
+    /// - Parameters:
+    ///   - url: a `file:` or `http:` URL.
+    ///   - width: the window's width in CSS pixels.
+    ///   - height: the window's height (only that much of the page is in the picture).
+    ///   - printToPDF: whether to print the page to PDF too (the page's `@page` rules set the paper).
+    /// - Returns: the DOM, the picture, and the PDF if asked for.
+    /// - Throws: ``HeadlessBrowserError`` when the browser fails, overruns its time, or leaves out something asked.
+    public func capture(of url: URL, width: Int, height: Int, printToPDF: Bool = false) async throws -> Capture {
+        let directory = try Self.temporaryDirectory("capture")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let picture = directory.appendingPathComponent("page.png")
+        let print = directory.appendingPathComponent("page.pdf")
+        var arguments = [
+            "--dump-dom", "--screenshot=\(picture.path)", "--window-size=\(width),\(height)", "--hide-scrollbars",
+        ]
+        if printToPDF { arguments += ["--print-to-pdf=\(print.path)", "--no-pdf-header-footer"] }
+        let result = try await run(arguments + [url.absoluteString])
+        guard !result.output.isEmpty else {
+            throw HeadlessBrowserError("chromium --dump-dom \(url) printed nothing\(Self.tail(of: result.errors))")
+        }
+        guard let png = FileManager.default.contents(atPath: picture.path), !png.isEmpty else {
+            throw HeadlessBrowserError("chromium --screenshot \(url) wrote no picture\(Self.tail(of: result.errors))")
+        }
+        var pdf: Data?
+        if printToPDF {
+            guard let printed = FileManager.default.contents(atPath: print.path), !printed.isEmpty else {
+                throw HeadlessBrowserError("chromium --print-to-pdf \(url) wrote no PDF\(Self.tail(of: result.errors))")
+            }
+            pdf = printed
+        }
+        return Capture(dom: result.output, png: png, pdf: pdf)
+    }
+
     /// Reads every QR code (and other barcode zbar knows) in a picture with `zbarimg --raw -q`.
     /// - Parameter png: the picture (PNG).
     /// - Returns: what each code holds, one string a code, in the order zbarimg finds them; empty when it finds none.

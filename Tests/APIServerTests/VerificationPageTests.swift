@@ -163,14 +163,16 @@ struct VerificationPageTests {
         #expect(try await HeadlessBrowser.decodeQRCodes(png: png) == [Self.pageURL])
     }
 
-    @Test("chromium: a revoked as-of page says 已撤销 / Revoked, the reason, the causing event, and the as-of day")
+    @Test(
+        "chromium: a revoked as-of page says 已撤销 / Revoked, the reason, the causing event, the as-of day; one A4 page")
     func revokedInChromium() async throws {
         let asOf = CivilDate(year: 2024, month: 6, day: 30)!
         let file = try Self.write(
             VerificationPage.html(Self.model(status: Self.revoked, asOf: asOf, isAsOfCertificate: true)))
         defer { try? FileManager.default.removeItem(at: file.deletingLastPathComponent()) }
 
-        let dom = try await HeadlessBrowser().dumpDOM(of: file)
+        let capture = try await HeadlessBrowser().capture(of: file, width: 1000, height: 1200, printToPDF: true)
+        let dom = capture.dom
         #expect(try Self.startTag(id: "status", in: dom).contains("data-status=\"revoked\""))
         let box = Self.statusBox(in: dom)
         #expect(box.contains("已撤销") && box.contains("Revoked") && !box.contains("有效 <"))
@@ -181,6 +183,8 @@ struct VerificationPageTests {
         #expect(dom.contains("历史时点证明"))
         #expect(dom.contains("As-of certificate: what the registers said on <strong>2024-06-30</strong>"))
         for id in [Self.motherID, Self.childID, Self.grandmotherID] { #expect(!dom.contains(id)) }
+        // The longest page of a kinship certificate (revoked, with its cause, and as-of) still prints on one A4 page.
+        try VerificationPageLiveTests.expectOneA4Page(try #require(capture.pdf))
     }
 
     /// Writes a page to a file of its own in a new temporary directory.
