@@ -237,14 +237,17 @@ extension CertificateServicesAPI {
                         access, name, [], "certificates-not-configured", "Certificates not configured",
                         "this server has no hub key to sign certificates with", status: 503))
             }
-            let reason = Self.printable(request.reason).trimmingCharacters(in: .whitespaces)
-            guard !reason.isEmpty, reason.count <= 500 else {
+            // The reason is shown on the public page and in the list: one line of plain text, up to 500 characters.
+            let reason = request.reason.trimmingCharacters(in: .whitespaces)
+            guard !reason.isEmpty, reason.count <= 500,
+                !reason.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
+            else {
                 return .badRequest(
                     .init(
                         body: .applicationProblemJson(
                             try await refuse(
                                 access, name, [], "invalid-reason", "Invalid reason",
-                                "give a reason in plain words, at most 500 characters"
+                                "give a reason in plain words: one line, at most 500 characters"
                             ).problem)))
             }
             guard let id = UUID(uuidString: input.path.id),
