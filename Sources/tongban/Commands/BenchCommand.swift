@@ -17,7 +17,10 @@ struct BenchCommand: AsyncParsableCommand {
             removes them when it ends. It never uses a configured database: while --database-url, DATABASE_URL or \
             PGHOST, PGHOSTADDR, PGPORT, PGDATABASE or PGSERVICE is set, it refuses to start.
             """,
-        subcommands: [ClientsBench.self, EventsBench.self, IngestBench.self, ApplyBench.self, ServeBench.self]
+        subcommands: [
+            ClientsBench.self, EventsBench.self, IngestBench.self, ApplyBench.self, ServeBench.self,
+            CertificatesBench.self,
+        ]
     )
 }
 
