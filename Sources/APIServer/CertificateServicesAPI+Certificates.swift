@@ -184,36 +184,54 @@ extension CertificateServicesAPI {
 
     // MARK: - The issuing client's certificates
 
+    /// A certificate the calling client issued, after the checks every such request starts with (token, client, scope,
+    /// purpose, rate; the server issues certificates; the certificate exists and is the caller's). Refusals are
+    /// audited.
+    private struct OwnCertificate {
+        var access: Authorizer.Access
+        var services: CertificateServices
+        var certificate: StoredCertificate
+    }
+
+    private func ownCertificate(_ name: String, purpose: String, id text: String) async throws
+        -> Result<OwnCertificate, Refusal>
+    {
+        let access: Authorizer.Access
+        switch try await admit(name, scope: .certificates, purpose: purpose, subjects: []) {
+        case .success(let granted): access = granted
+        case .failure(let refusal): return .failure(refusal)
+        }
+        guard let services = certificates else {
+            return .failure(
+                try await refuse(
+                    access, name, [], "certificates-not-configured", "Certificates not configured",
+                    "this server has no hub key to sign certificates with", status: 503))
+        }
+        guard let id = UUID(uuidString: text), let certificate = try await services.store.certificate(id),
+            certificate.clientID == access.client.id
+        else {
+            return .failure(
+                try await refuse(
+                    access, name, [], "certificate-not-found", "No such certificate",
+                    "this client issued no certificate with this id", status: 404))
+        }
+        return .success(OwnCertificate(access: access, services: services, certificate: certificate))
+    }
+
     /// `GET /v1/certificates/{id}`: a certificate this client issued.
     func getCertificate(_ input: Operations.GetCertificate.Input) async throws -> Operations.GetCertificate.Output {
         do {
             let name = "certificate"
-            let access: Authorizer.Access
-            switch try await admit(name, scope: .certificates, purpose: input.headers.tongbanPurpose, subjects: []) {
-            case .success(let granted): access = granted
+            let own: OwnCertificate
+            switch try await ownCertificate(name, purpose: input.headers.tongbanPurpose, id: input.path.id) {
+            case .success(let found): own = found
             case .failure(let refusal): return .refused(refusal)
             }
-            guard let services = certificates else {
-                return .refused(
-                    try await refuse(
-                        access, name, [], "certificates-not-configured", "Certificates not configured",
-                        "this server has no hub key to sign certificates with", status: 503))
-            }
-            guard let id = UUID(uuidString: input.path.id),
-                let certificate = try await services.store.certificate(id),
-                certificate.clientID == access.client.id
-            else {
-                return .notFound(
-                    .init(
-                        body: .applicationProblemJson(
-                            try await refuse(
-                                access, name, [], "certificate-not-found", "No such certificate",
-                                "this client issued no certificate with this id", status: 404
-                            ).problem)))
-            }
+            let certificate = own.certificate
             try await answered(
-                access, name, [certificate.question.subject], summary: "read \(id.uuidString.lowercased())")
-            return .ok(.init(body: .json(try issued(certificate, hub: services.hub))))
+                own.access, name, [certificate.question.subject],
+                summary: "read \(certificate.id.uuidString.lowercased())")
+            return .ok(.init(body: .json(try issued(certificate, hub: own.services.hub))))
         } catch { throw HandlerFailure(underlying: error) }
     }
 
@@ -223,63 +241,41 @@ extension CertificateServicesAPI {
     {
         do {
             let name = "certificate-status"
-            let access: Authorizer.Access
-            switch try await admit(name, scope: .certificates, purpose: input.headers.tongbanPurpose, subjects: []) {
-            case .success(let granted): access = granted
-            case .failure(let refusal): return .refused(refusal)
-            }
             guard case .json(let request) = input.body else {
                 return .badRequest(.init(body: .applicationProblemJson(malformed("the body must be JSON"))))
             }
-            guard let services = certificates else {
-                return .refused(
-                    try await refuse(
-                        access, name, [], "certificates-not-configured", "Certificates not configured",
-                        "this server has no hub key to sign certificates with", status: 503))
+            let own: OwnCertificate
+            switch try await ownCertificate(name, purpose: input.headers.tongbanPurpose, id: input.path.id) {
+            case .success(let found): own = found
+            case .failure(let refusal): return .refused(refusal)
             }
+            let (access, certificate) = (own.access, own.certificate)
+            let id = certificate.id
+            let subjects = [certificate.question.subject]
             // The reason is shown on the public page and in the list: one line of plain text, up to 500 characters.
             let reason = request.reason.trimmingCharacters(in: .whitespaces)
             guard !reason.isEmpty, reason.count <= 500,
                 !reason.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
             else {
-                return .badRequest(
-                    .init(
-                        body: .applicationProblemJson(
-                            try await refuse(
-                                access, name, [], "invalid-reason", "Invalid reason",
-                                "give a reason in plain words: one line, at most 500 characters"
-                            ).problem)))
+                return .refused(
+                    try await refuse(
+                        access, name, subjects, "invalid-reason", "Invalid reason",
+                        "give a reason in plain words: one line, at most 500 characters"))
             }
-            guard let id = UUID(uuidString: input.path.id),
-                let certificate = try await services.store.certificate(id),
-                certificate.clientID == access.client.id
-            else {
-                return .notFound(
-                    .init(
-                        body: .applicationProblemJson(
-                            try await refuse(
-                                access, name, [], "certificate-not-found", "No such certificate",
-                                "this client issued no certificate with this id", status: 404
-                            ).problem)))
-            }
-            let subjects = [certificate.question.subject]
             let change = CertificateStore.Change(rawValue: request.action.rawValue) ?? .revoke
-            let changed = try await services.store.apply(
+            let changed = try await own.services.store.apply(
                 change, to: id, reason: reason, by: "client:\(access.client.id)")
             guard changed else {
                 let detail =
                     certificate.status.state == .revoked
                     ? "the certificate is revoked: that is final"
                     : "the certificate is already \(certificate.status.state.rawValue)"
-                return .conflict(
-                    .init(
-                        body: .applicationProblemJson(
-                            try await refuse(
-                                access, name, subjects, "status-unchanged", "Status unchanged", detail, status: 409
-                            ).problem)))
+                return .refused(
+                    try await refuse(
+                        access, name, subjects, "status-unchanged", "Status unchanged", detail, status: 409))
             }
             try await answered(access, name, subjects, summary: "\(change.rawValue) \(id.uuidString.lowercased())")
-            let now = try await services.store.certificate(id)?.status ?? certificate.status
+            let now = try await own.services.store.certificate(id)?.status ?? certificate.status
             return .ok(.init(body: .json(Self.status(id, now))))
         } catch { throw HandlerFailure(underlying: error) }
     }
@@ -428,37 +424,41 @@ extension CertificateServicesAPI {
 
 extension Operations.IssueCertificate.Output: QuestionOutput {}
 
-extension Operations.GetCertificate.Output {
+/// The responses of the operations on one certificate can refuse with (the generated enum cases witness these).
+protocol CertificateOutput {
+    static func badRequest(_ response: Components.Responses.Problem) -> Self
+    static func unauthorized(_ response: Components.Responses.Problem) -> Self
+    static func forbidden(_ response: Components.Responses.Problem) -> Self
+    static func notFound(_ response: Components.Responses.Problem) -> Self
+    static func tooManyRequests(_ response: Components.Responses.RateLimited) -> Self
+    static func undocumented(statusCode: Int, _ payload: UndocumentedPayload) -> Self
+    /// The response for a status only this operation documents (409 for a status change), if any.
+    static func particular(_ refusal: CertificateServicesAPI.Refusal) -> Self?
+}
+
+extension CertificateOutput {
     /// A refusal as this operation's response.
     static func refused(_ refusal: CertificateServicesAPI.Refusal) -> Self {
         let body = Components.Responses.Problem(body: .applicationProblemJson(refusal.problem))
         switch refusal.status {
+        case 400: return .badRequest(body)
         case 401: return .unauthorized(body)
         case 403: return .forbidden(body)
         case 404: return .notFound(body)
         case 429:
             return .tooManyRequests(
                 .init(headers: .init(retryAfter: refusal.retryAfter), body: .applicationProblemJson(refusal.problem)))
-        case 400: return .badRequest(body)
-        default: return .undocumented(statusCode: refusal.status, .init())
+        default: return particular(refusal) ?? .undocumented(statusCode: refusal.status, .init())
         }
     }
 }
 
-extension Operations.ChangeCertificateStatus.Output {
-    /// A refusal as this operation's response.
-    static func refused(_ refusal: CertificateServicesAPI.Refusal) -> Self {
-        let body = Components.Responses.Problem(body: .applicationProblemJson(refusal.problem))
-        switch refusal.status {
-        case 401: return .unauthorized(body)
-        case 403: return .forbidden(body)
-        case 404: return .notFound(body)
-        case 409: return .conflict(body)
-        case 429:
-            return .tooManyRequests(
-                .init(headers: .init(retryAfter: refusal.retryAfter), body: .applicationProblemJson(refusal.problem)))
-        case 400: return .badRequest(body)
-        default: return .undocumented(statusCode: refusal.status, .init())
-        }
+extension Operations.GetCertificate.Output: CertificateOutput {
+    static func particular(_ refusal: CertificateServicesAPI.Refusal) -> Self? { nil }
+}
+
+extension Operations.ChangeCertificateStatus.Output: CertificateOutput {
+    static func particular(_ refusal: CertificateServicesAPI.Refusal) -> Self? {
+        refusal.status == 409 ? .conflict(.init(body: .applicationProblemJson(refusal.problem))) : nil
     }
 }
