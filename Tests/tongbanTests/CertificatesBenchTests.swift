@@ -73,6 +73,7 @@ struct CertificatesBenchTests {
             #expect(rate > 0, "\(Self.line(output, figure))")
         }
         #expect(output.contains("fsync=off"), "what PostgreSQL ran with:\n\(output)")
+        #expect(output.contains("jit=off"), "the settings as the API's sessions see them:\n\(output)")
         #expect(output.contains("pool of 2 PostgreSQL connections"))
         #expect(output.contains("one per request sent"), "every audited request in the audit log:\n\(output)")
         #expect(output.contains("kinship pairs that can be certified"))

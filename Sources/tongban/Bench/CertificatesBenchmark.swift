@@ -223,7 +223,18 @@ enum CertificatesBenchmark {
         try await setup.execute("ANALYZE")
         var measurements = Measurements()
         measurements.population = "\(expected.people) people, \(applied) events applied"
-        measurements.postgres = try await settings(setup)
+        // The settings as the API's sessions see them (they turn JIT off).
+        let apiSession = PostgresClient(
+            configuration: .init(
+                conninfo: try CertificateServicesServer.databaseConnectionString(conninfo), maxConnections: 1),
+            logger: logger)
+        do {
+            measurements.postgres = try await settings(apiSession)
+        } catch {
+            await apiSession.shutdown()
+            throw error
+        }
+        await apiSession.shutdown()
         do {
             try await setup.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
         } catch {
@@ -382,7 +393,7 @@ enum CertificatesBenchmark {
         return (expected, events.count)
     }
 
-    /// What PostgreSQL runs with, in one line.
+    /// What PostgreSQL runs with, in one line, as a session of `database` sees it.
     private static func settings(_ database: PostgresClient) async throws -> String {
         let names = [
             "fsync", "synchronous_commit", "full_page_writes", "shared_buffers", "max_connections", "jit",
