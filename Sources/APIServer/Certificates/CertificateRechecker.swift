@@ -72,11 +72,16 @@ struct CertificateRechecker: Service {
             if generation != (try row.decode(Int64.self, at: 1)) {
                 return try await afterRebuild(generation: generation, on: connection)
             }
-            // Partitions seen for the first time start where the views are: no certificate predates them.
+            // A partition seen for the first time starts where the views are while no certificate exists (nothing
+            // can rest on what came before); once certificates exist, at its first event: a certificate issued
+            // before the partition had a checkpoint does not name it in its read position, and the events applied
+            // there since may take its basis away.
             try await connection.execute(
                 """
                 INSERT INTO tongban.recheck_position (topic, partition, next_offset)
-                SELECT topic, partition, next_offset FROM tongban.checkpoint WHERE view_group = \(viewGroup)
+                SELECT topic, partition,
+                    CASE WHEN EXISTS (SELECT 1 FROM tongban.certificate) THEN 0 ELSE next_offset END
+                FROM tongban.checkpoint WHERE view_group = \(viewGroup)
                 ON CONFLICT DO NOTHING
                 """)
             var round = Round()
@@ -87,6 +92,8 @@ struct CertificateRechecker: Service {
             ).map { try $0.decode(UUID.self, at: 0) }
             var causes: [UUID: UUID] = [:]
             if !freshIDs.isEmpty {
+                // Each certificate's window is read through the position index (a LATERAL range scan): a join
+                // would let the planner hash every event below the position against every fresh certificate.
                 let fresh = try await connection.query(
                     """
                     SELECT c.certificate_id, e.event_id
@@ -94,8 +101,14 @@ struct CertificateRechecker: Service {
                     CROSS JOIN LATERAL jsonb_to_recordset(c.read_position)
                         AS p(topic text, partition int, "nextOffset" bigint)
                     JOIN tongban.recheck_position r ON r.topic = p.topic AND r.partition = p.partition
-                    JOIN tongban.event e ON e.topic = p.topic AND e.partition = p.partition
-                        AND e.message_offset >= p."nextOffset" AND e.message_offset < r.next_offset
+                        AND p."nextOffset" < r.next_offset
+                    CROSS JOIN LATERAL (
+                        SELECT x.event_id, x.applied_at, x.message_offset, x.envelope, x.subject
+                        FROM tongban.event x
+                        WHERE x.topic = p.topic AND x.partition = p.partition
+                            AND x.message_offset >= p."nextOffset" AND x.message_offset < r.next_offset
+                        ORDER BY x.message_offset
+                    ) e
                     WHERE c.certificate_id = ANY(\(freshIDs)) AND c.revoked_at IS NULL
                         AND c.watch && tongban.event_keys(e.envelope, e.subject)
                     ORDER BY c.certificate_id, e.applied_at, e.message_offset
