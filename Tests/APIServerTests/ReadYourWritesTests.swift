@@ -51,7 +51,7 @@ struct ReadYourWritesTests {
 
     @Test(
         "#20 a birth published with DepartmentPublisher: with its token, kinship waits for the views; never without the parent",
-        .quietMachine)
+        .sharedMachine)
     func birthThenKinship() async throws {
         let population = try SignedPopulation.make(people: 40, seed: 2020, anomalyRate: 0)
         let held = try Self.heldBirths(population, count: 2)
@@ -133,13 +133,13 @@ struct ReadYourWritesTests {
         #expect(waited.status == .serviceUnavailable, "\(waited.json)")
         #expect(waited.json["code"] as? String == "position-not-reached")
         #expect(waited.headers[.retryAfter] == "1")
-        #expect(took >= wait && took < wait + .milliseconds(1500), "waited \(took)")
+        #expect(took >= wait && took < wait + .seconds(3), "waited \(took)")
 
         // A position beyond anything that will be applied: the same.
         let (ahead, aheadTook) = try await ask(held[0], "tongban.household/0/999999999")
         #expect(ahead.status == .serviceUnavailable && ahead.json["code"] as? String == "position-not-reached")
         #expect(ahead.headers[.retryAfter] == "1")
-        #expect(aheadTook >= wait && aheadTook < wait + .milliseconds(1500), "waited \(aheadTook)")
+        #expect(aheadTook >= wait && aheadTook < wait + .seconds(3), "waited \(aheadTook)")
 
         // Not a token: 400 at once, saying why.
         for garbage in ["garbage", "tongban.household/zero/1", "tongban.household/0/1,", "a/0/1;b/0/2"] {
@@ -218,7 +218,7 @@ struct ReadYourWritesTests {
 
     @Test(
         "#20 Tongban-Min-Position on every question: included answers at once, beyond is 503 after 2 s, bad is 400",
-        .quietMachine)
+        .sharedMachine)
     func everyQuestion() async throws {
         let population = try SignedPopulation.make(people: 30, seed: 2021, anomalyRate: 0)
         let person = try #require(population.expected.sample.first { $0.kinship.motherId != nil })

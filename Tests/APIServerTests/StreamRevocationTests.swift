@@ -94,7 +94,7 @@ struct StreamRevocationTests {
     }
 
     @Test(
-        "#20 a death, a divorce and a transfer through Kafka revoke what rests on them within 1 s of being applied; an as-of certificate holds; a rebuild fires nothing and re-checks once it is over"
+        "#20 a death, a divorce and a transfer through Kafka revoke what rests on them within 1 s of being applied; an issuance with the death's position token sees it; an as-of certificate holds; a rebuild fires nothing and re-checks once it is over"
     )
     func streamsRevoke() async throws {
         let population = try SignedPopulation.make(people: 60, seed: 91, anomalyRate: 0)
@@ -194,9 +194,11 @@ struct StreamRevocationTests {
         /// Publishes, then waits until `id` is revoked; returns the delay from the event's application to the
         /// revocation, as the database recorded both.
         func publishAndAwait(
-            _ department: GeneratedEvent.Department, _ envelope: JSONValue, revokes ids: [UUID]
+            _ department: GeneratedEvent.Department, _ envelope: JSONValue, revokes ids: [UUID],
+            then next: ((PublishReceipt) async throws -> Void)? = nil
         ) async throws -> [Duration] {
             let receipt = try await publisher(department).publish(envelope)
+            try await next?(receipt)
             let deadline = ContinuousClock.now + .seconds(30)
             var delays: [Duration] = []
             for id in ids {
@@ -231,7 +233,23 @@ struct StreamRevocationTests {
                 type: "household.death-registered.v1", department: "household", subject: cast.mother,
                 date: Self.day(-1),
                 data: [("personId", .string(cast.mother)), ("dateOfDeath", .string(Self.day(-1)))]),
-            revokes: [mothers.id])
+            revokes: [mothers.id]
+        ) { receipt in
+            // Read-your-writes: issued in the next call with the death's position token, the certificate states
+            // the death (the issuance waits until the views include it).
+            let token = try #require(receipt.position)
+            var headers = api.headers
+            headers[HTTPField.Name("Tongban-Min-Position")!] = token.description
+            let request: [String: Any] = ["kind": "kinship", "subject": cast.child, "relative": cast.mother]
+            let reply = try await api.send(
+                .post, "/v1/certificates", headers: headers,
+                body: ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: request)))
+            #expect(reply.status == .created, "\(reply.json)")
+            let subject = (reply.json["credential"] as? [String: Any])?["credentialSubject"] as? [String: Any]
+            let relative = (subject?["answer"] as? [String: Any])?["relative"] as? [String: Any]
+            #expect(relative?["living"] as? Bool == false, "the death published just before is seen: \(reply.json)")
+            #expect(relative?["diedOn"] as? String == Self.day(-1))
+        }
         #expect(try await status(asOf.id).state == "valid", "an as-of certificate keeps holding after a later change")
 
         // The revocation shows in the status list and in the verifier's answer.
