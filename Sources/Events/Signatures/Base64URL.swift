@@ -1,11 +1,14 @@
 import Foundation
 
-/// Base64url without padding (RFC 4648 §5), as JWKs and `tbsig` use it.
+/// Base64url without padding (RFC 4648 §5), as JWKs, `tbsig` and multibase `u` use it.
 ///
 /// Foundation does the Base64 work; only the two alphabet letters and the padding are translated, byte by byte
 /// (this runs once per verified event, so it avoids `String` searching and `Character` classification).
-enum Base64URL {
-    static func encode<Bytes: Sequence<UInt8>>(_ bytes: Bytes) -> String {
+public enum Base64URL {
+    /// Encodes bytes as Base64url without padding.
+    /// - Parameter bytes: the bytes.
+    /// - Returns: the text.
+    public static func encode<Bytes: Sequence<UInt8>>(_ bytes: Bytes) -> String {
         var text = Array(Data(bytes).base64EncodedData())
         while text.last == UInt8(ascii: "=") { text.removeLast() }
         for index in text.indices {
@@ -18,7 +21,10 @@ enum Base64URL {
         return String(decoding: text, as: UTF8.self)
     }
 
-    static func decode(_ text: String) -> [UInt8]? {
+    /// Decodes Base64url without padding; padding, whitespace and the `+` `/` letters of plain Base64 are refused.
+    /// - Parameter text: the text.
+    /// - Returns: the bytes, or `nil` when the text is not Base64url.
+    public static func decode(_ text: some StringProtocol) -> [UInt8]? {
         var base64: [UInt8] = []
         base64.reserveCapacity(text.utf8.count + 3)
         for byte in text.utf8 {
@@ -31,6 +37,7 @@ enum Base64URL {
             default: return nil
             }
         }
+        guard base64.count % 4 != 1 else { return nil }
         while base64.count % 4 != 0 { base64.append(UInt8(ascii: "=")) }
         return Data(base64Encoded: Data(base64)).map { Array($0) }
     }
