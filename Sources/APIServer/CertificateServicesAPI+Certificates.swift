@@ -39,10 +39,12 @@ extension CertificateServicesAPI {
     private func answerIssueCertificate(_ input: Operations.IssueCertificate.Input) async throws
         -> Operations.IssueCertificate.Output
     {
-        guard case .json(let request) = input.body else {
-            return .badRequest(.init(body: .applicationProblemJson(malformed("the body must be JSON"))))
+        // The body has one content type: the generated server decoded it (or refused it with a problem) already.
+        let request: Components.Schemas.CertificateRequest
+        switch input.body {
+        case .json(let body): request = body
         }
-        let kind = CertificateKind(rawValue: request.kind.rawValue) ?? .kinship
+        let kind = request.kind
         let name = "certificate:\(kind.rawValue)"
         let thisMonth = CivilMonth(today())
         let asking: Asking
@@ -104,7 +106,7 @@ extension CertificateServicesAPI {
     static func certificateQuestion(
         _ request: Components.Schemas.CertificateRequest, kind: CertificateKind, thisMonth: CivilMonth
     ) -> Result<CertificateQuestion, ParameterProblem> {
-        var question = CertificateQuestion(kind: kind.rawValue, subject: request.subject)
+        var question = CertificateQuestion(kind: kind, subject: request.subject)
         switch kind {
         case .kinship:
             guard let relative = request.relative else {
@@ -166,7 +168,7 @@ extension CertificateServicesAPI {
     func issued(_ certificate: StoredCertificate, hub: CertificateHub) throws -> Components.Schemas.IssuedCertificate {
         Components.Schemas.IssuedCertificate(
             id: certificate.id.uuidString.lowercased(),
-            kind: Components.Schemas.CertificateKind(rawValue: certificate.kind.rawValue) ?? .kinship,
+            kind: certificate.kind,
             asOfCertificate: certificate.asOf != nil, verificationUrl: hub.pageURL(certificate.id),
             status: Self.status(certificate.id, certificate.status),
             credential: try JSONDecoder().decode(
@@ -241,8 +243,9 @@ extension CertificateServicesAPI {
     {
         do {
             let name = "certificate-status"
-            guard case .json(let request) = input.body else {
-                return .badRequest(.init(body: .applicationProblemJson(malformed("the body must be JSON"))))
+            let request: Components.Schemas.StatusChangeRequest
+            switch input.body {
+            case .json(let body): request = body
             }
             let own: OwnCertificate
             switch try await ownCertificate(name, purpose: input.headers.tongbanPurpose, id: input.path.id) {
@@ -343,10 +346,9 @@ extension CertificateServicesAPI {
     {
         do {
             let name = "verify"
-            guard case .json(let request) = input.body else {
-                try await record(
-                    client: "-", purpose: "-", question: name, status: 400, outcome: .refused, summary: "body")
-                return .badRequest(.init(body: .applicationProblemJson(malformed("the body must be JSON"))))
+            let request: Components.Schemas.VerificationRequest
+            switch input.body {
+            case .json(let body): request = body
             }
             guard let services = certificates else {
                 try await record(

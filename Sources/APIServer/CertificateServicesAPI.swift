@@ -406,8 +406,11 @@ struct CertificateServicesAPI: APIProtocol {
     }
 
     /// Today's date in Beijing (UTC+8, no daylight saving).
-    static func beijingToday() -> CivilDate {
-        CivilDate(daysSinceEpoch: Int((Date().timeIntervalSince1970 + 8 * 3600) / 86_400))
+    static func beijingToday() -> CivilDate { beijingDay(of: Date()) }
+
+    /// The day in Beijing (UTC+8, no daylight saving) at an instant.
+    static func beijingDay(of date: Date) -> CivilDate {
+        CivilDate(daysSinceEpoch: Int((date.timeIntervalSince1970 + 8 * 3600) / 86_400))
     }
 }
 

@@ -35,7 +35,7 @@ struct CertificatesCommandTests {
         _ issuer: CertificateIssuer, child: String, parent: String, client: String, now: Date
     ) async throws -> StoredCertificate {
         let (outcome, _) = try await issuer.issue(
-            CertificateQuestion(kind: "kinship", subject: child, relative: parent),
+            CertificateQuestion(kind: .kinship, subject: child, relative: parent),
             on: CertificateServicesAPI.beijingToday(), asOfCertificate: false, validDays: 30, clientID: client, now: now
         )
         guard case .issued(let certificate) = outcome else { throw ScenarioError("not issued: \(outcome)") }

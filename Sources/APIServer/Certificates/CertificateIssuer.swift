@@ -56,7 +56,7 @@ struct CertificateIssuer: Sendable {
                 document: document, with: key, verificationMethod: hub.verificationMethod(key.id), created: issuedAt)
             let text = String(decoding: try JSONValue.object(signed).canonicalBytes(), as: UTF8.self)
             let certificate = StoredCertificate(
-                id: id, kind: question.certificateKind, question: question,
+                id: id, question: question,
                 asOf: asOfCertificate ? day.description : nil, claims: claimsText, credential: text,
                 clientID: clientID, issuedAt: issuedAt, validUntil: validUntil, status: StoredStatus(state: .valid))
             if try await store.insert(certificate, watch: answer.watch, readAt: position, slot: slot) {
@@ -71,7 +71,7 @@ struct CertificateIssuer: Sendable {
         id: UUID, question: CertificateQuestion, day: CivilDate, asOfCertificate: Bool, answer: CertifiedAnswer,
         slot: StatusSlot, validFrom: Date, validUntil: Date
     ) -> JSONObject {
-        let kind = question.certificateKind
+        let kind = question.kind
         let wording = CertificateWording.title(kind, claims: answer.claims)
         var types: [JSONValue] = [.string("VerifiableCredential"), .string(kind.credentialType)]
         if asOfCertificate { types.append(.string("TongbanAsOfCertificate")) }
@@ -89,14 +89,11 @@ struct CertificateIssuer: Sendable {
             ])
         }
         let status: [JSONValue] = [
-            ("revocation", slot.revocationList), ("suspension", slot.suspensionList),
+            (StatusPurpose.revocation, slot.revocationList), (StatusPurpose.suspension, slot.suspensionList),
         ].map { purpose, list in
-            .members([
-                ("id", .string("\(hub.statusListURL(list))#\(slot.index)")),
-                ("type", .string("BitstringStatusListEntry")), ("statusPurpose", .string(purpose)),
-                ("statusListIndex", .string(String(slot.index))),
-                ("statusListCredential", .string(hub.statusListURL(list))),
-            ])
+            .object(
+                BitstringStatusList.entry(
+                    statusListCredential: hub.statusListURL(list), index: slot.index, statusPurpose: purpose))
         }
         return JSONObject([
             (key: "@context", value: .array([.string(Self.credentialsContext)])),

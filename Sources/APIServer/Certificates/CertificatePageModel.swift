@@ -27,10 +27,8 @@ enum CertificatePageModel {
         let evidence = (credential["evidence"]?.arrayValue ?? []).compactMap { item -> VerificationPage.Evidence? in
             guard let item = item.objectValue, let type = item["eventType"]?.stringValue else { return nil }
             let day = item["effectiveTime"]?.stringValue.flatMap { text in
-                (try? Date.ISO8601FormatStyle().parse(text)).map {
-                    // The day in Beijing (UTC+8), the registers' day.
-                    CivilDate(daysSinceEpoch: Int(($0.timeIntervalSince1970 + 8 * 3600) / 86_400))
-                }
+                // The day in Beijing, the registers' day.
+                (try? Date.ISO8601FormatStyle().parse(text)).map(CertificateServicesAPI.beijingDay(of:))
             }
             return VerificationPage.Evidence(
                 eventType: type, department: item["department"]?.stringValue ?? "", effectiveDate: day,

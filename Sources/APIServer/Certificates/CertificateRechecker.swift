@@ -32,7 +32,6 @@ struct CertificateRechecker: Service {
 
     /// What a round did.
     struct Round: Sendable, Equatable {
-        var events = 0
         var rechecked = 0
         var revoked = 0
         var skipped: String?
@@ -137,34 +136,30 @@ struct CertificateRechecker: Service {
                     UPDATE tongban.recheck_position r SET next_offset = s.to_offset
                     FROM span s WHERE r.topic = s.topic AND r.partition = s.partition
                 )
-                SELECT (SELECT count(*) FROM applied), c.certificate_id, a.event_id
+                SELECT c.certificate_id, a.event_id
                 FROM applied a
                 JOIN tongban.certificate c ON c.revoked_at IS NULL AND c.watch && a.keys
                 ORDER BY c.certificate_id, a.applied_at, a.message_offset
                 """)
             for row in moved {
-                round.events = Int(try row.decode(Int64.self, at: 0))
-                let id = try row.decode(UUID.self, at: 1)
-                if causes[id] == nil { causes[id] = try row.decode(UUID.self, at: 2) }
+                let id = try row.decode(UUID.self, at: 0)
+                if causes[id] == nil { causes[id] = try row.decode(UUID.self, at: 1) }
             }
-            for (id, event) in causes.sorted(by: { $0.key.uuidString < $1.key.uuidString }) {
-                round.rechecked += 1
-                if try await recheck(id, cause: event, on: connection) { round.revoked += 1 }
-            }
+            let (rechecked, revoked) = try await recheck(
+                causes.sorted { $0.key.uuidString < $1.key.uuidString }.map { ($0.key, $0.value) }, on: connection)
+            round.rechecked = rechecked
+            round.revoked = revoked
             return round
         }
     }
 
     /// After a rebuild: every valid certificate once, then the position moves to where the views are.
     private func afterRebuild(generation: Int64, on connection: PostgresConnection) async throws -> Round {
-        var round = Round()
         let valid = try await connection.query(
             "SELECT certificate_id FROM tongban.certificate WHERE revoked_at IS NULL ORDER BY certificate_id"
         ).map { try $0.decode(UUID.self, at: 0) }
-        for id in valid {
-            round.rechecked += 1
-            if try await recheck(id, cause: nil, on: connection) { round.revoked += 1 }
-        }
+        let (rechecked, revoked) = try await recheck(valid.map { ($0, nil) }, on: connection)
+        let round = Round(rechecked: rechecked, revoked: revoked)
         try await connection.execute(
             """
             INSERT INTO tongban.recheck_position (topic, partition, next_offset)
@@ -181,45 +176,51 @@ struct CertificateRechecker: Service {
         return round
     }
 
-    /// Asks a certificate's question again; revokes it when what it states no longer holds.
-    /// - Returns: whether it was revoked.
-    private func recheck(_ id: UUID, cause: UUID?, on connection: PostgresConnection) async throws -> Bool {
-        let rows = try await connection.query(
-            """
-            SELECT question::text, as_of::text, claims::text FROM tongban.certificate
-            WHERE certificate_id = \(id) AND revoked_at IS NULL
-            """)
-        guard let row = rows.first else { return false }
-        let question = try JSONDecoder().decode(
-            CertificateQuestion.self, from: Data(try row.decode(String.self, at: 0).utf8))
-        let day = try row.decode(String?.self, at: 1).flatMap { CivilDate($0) } ?? today()
-        let claims = try JSONParser.parse(try row.decode(String.self, at: 2))
-        let answer = try await asker.ask(question, on: day, database: database)
-        guard answer.ready else { return false }
-        guard let broken = ClaimsHolding.firstBroken(old: claims, new: answer.claims) else { return false }
-        let eventType =
-            try await cause.asyncMap { event in
-                try await connection.query("SELECT type FROM tongban.event WHERE event_id = \(event)").first?.decode(
-                    String.self, at: 0)
-            } ?? nil
-        let reason =
-            if let cause, let eventType {
-                "\(eventType) (event \(cause.uuidString.lowercased())) took away what the certificate states: \(broken)"
-            } else {
-                "a rebuild of the views changed what the certificate states: \(broken)"
+    /// Asks the certificates' questions again; revokes each one whose statements no longer hold. The certificates
+    /// and their causing events' types are read a thousand at a time, one statement each.
+    /// - Parameters:
+    ///   - certificates: each certificate with the event that named it (`nil` after a rebuild).
+    ///   - connection: the round's connection.
+    /// - Returns: how many were still valid and asked again, and how many of those were revoked.
+    private func recheck(_ certificates: [(id: UUID, cause: UUID?)], on connection: PostgresConnection) async throws
+        -> (rechecked: Int, revoked: Int)
+    {
+        var rechecked = 0
+        var revoked = 0
+        for start in stride(from: 0, to: certificates.count, by: 1000) {
+            let chunk = certificates[start..<min(start + 1000, certificates.count)]
+            let rows = try await connection.query(
+                """
+                SELECT c.certificate_id, c.question::text, c.as_of::text, c.claims::text, e.type
+                FROM unnest(\(chunk.map(\.id))::uuid[], \(chunk.map { $0.cause?.uuidString ?? "" })::text[])
+                    AS v(id, cause)
+                JOIN tongban.certificate c ON c.certificate_id = v.id AND c.revoked_at IS NULL
+                LEFT JOIN tongban.event e ON e.event_id = nullif(v.cause, '')::uuid
+                """)
+            let causes = Dictionary(chunk.map { ($0.id, $0.cause) }, uniquingKeysWith: { first, _ in first })
+            for row in rows {
+                let id = try row.decode(UUID.self, at: 0)
+                let question = try JSONDecoder().decode(
+                    CertificateQuestion.self, from: Data(try row.decode(String.self, at: 1).utf8))
+                let day = try row.decode(String?.self, at: 2).flatMap { CivilDate($0) } ?? today()
+                let claims = try JSONParser.parse(try row.decode(String.self, at: 3))
+                rechecked += 1
+                let answer = try await asker.ask(question, on: day, database: database)
+                guard answer.ready, let broken = ClaimsHolding.firstBroken(old: claims, new: answer.claims) else {
+                    continue
+                }
+                let cause = causes[id] ?? nil
+                let reason =
+                    if let cause, let type = try row.decode(String?.self, at: 4) {
+                        "\(type) (event \(cause.uuidString.lowercased())) took away what the certificate states: \(broken)"
+                    } else {
+                        "a rebuild of the views changed what the certificate states: \(broken)"
+                    }
+                let changed = try await connection.query(
+                    CertificateStore.changeStatement(.revoke, id, reason, "stream", cause))
+                revoked += changed.count
             }
-        let changed = try await connection.query(
-            CertificateStore.changeStatement(.revoke, id, reason, "stream", cause))
-        return changed.count == 1
-    }
-}
-
-extension Optional {
-    /// `map` with an async transform.
-    fileprivate func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
-        switch self {
-        case .some(let value): try await transform(value)
-        case .none: nil
         }
+        return (rechecked, revoked)
     }
 }

@@ -14,7 +14,6 @@ struct StoredStatus: Sendable, Hashable {
 /// A certificate as stored.
 struct StoredCertificate: Sendable {
     var id: UUID
-    var kind: CertificateKind
     var question: CertificateQuestion
     var asOf: String?
     var claims: String
@@ -23,6 +22,8 @@ struct StoredCertificate: Sendable {
     var issuedAt: Date
     var validUntil: Date
     var status: StoredStatus
+    /// The kind, as its question says.
+    var kind: CertificateKind { question.kind }
     /// The type of the event that revoked it, when the streams did.
     var causedByType: String?
 }
@@ -47,7 +48,6 @@ package actor CertificateStore {
     let database: PostgresClient
     private var pair: (revocation: Int, suspension: Int)?
     private var issuedSinceCount = 0
-    private var approximateCount = 0
     private var generator = SystemRandomNumberGenerator()
 
     init(database: PostgresClient) { self.database = database }
@@ -66,8 +66,8 @@ package actor CertificateStore {
             index: Int.random(in: 0..<Self.listSize, using: &generator))
     }
 
-    /// Reads the newest pair and how full it is, and opens a new pair when it is past the fill limit (under a lock,
-    /// so that two processes open one pair between them).
+    /// Reads the newest pair, and opens a new pair when it is past the fill limit (under a lock, so that two
+    /// processes open one pair between them).
     private func refreshPair() async throws {
         let found = try await database.withTransaction { connection in
             _ = try await connection.query("SELECT pg_advisory_xact_lock(hashtext('tongban.status_list'))")
@@ -80,10 +80,7 @@ package actor CertificateStore {
                 WHERE r.purpose = 'revocation' ORDER BY r.list_number DESC LIMIT 1
                 """)
             if let row = newest.first, try row.decode(Int64.self, at: 2) < Int64(Self.fillLimit) {
-                return (
-                    try row.decode(Int.self, at: 0), try row.decode(Int.self, at: 1),
-                    Int(try row.decode(Int64.self, at: 2))
-                )
+                return (try row.decode(Int.self, at: 0), try row.decode(Int.self, at: 1))
             }
             let created = try await connection.query(
                 """
@@ -94,10 +91,9 @@ package actor CertificateStore {
                 RETURNING list_number
                 """)
             let numbers = try created.map { try $0.decode(Int.self, at: 0) }.sorted()
-            return (numbers[0], numbers[1], 0)
+            return (numbers[0], numbers[1])
         }
-        pair = (found.0, found.1)
-        approximateCount = found.2
+        pair = found
         issuedSinceCount = 0
     }
 
@@ -147,7 +143,7 @@ package actor CertificateStore {
             CertificateQuestion.self, from: Data(try row.decode(String.self, at: 2).utf8))
         return StoredCertificate(
             id: try row.decode(UUID.self, at: 0),
-            kind: CertificateKind(rawValue: try row.decode(String.self, at: 1)) ?? .kinship, question: question,
+            question: question,
             asOf: try row.decode(String?.self, at: 3), claims: try row.decode(String.self, at: 4),
             credential: try row.decode(String.self, at: 5), clientID: try row.decode(String.self, at: 6),
             issuedAt: try row.decode(Date.self, at: 7), validUntil: try row.decode(Date.self, at: 8), status: status,

@@ -2,13 +2,10 @@ import Events
 import Foundation
 import Postgres
 
-/// The kinds of certificate, each the answer to one of the API's questions.
-enum CertificateKind: String, Sendable, Hashable, CaseIterable {
-    case kinship
-    case socialInsurance = "social-insurance"
-    case property
-    case medicalInsurance = "medical-insurance"
+/// The kinds of certificate, each the answer to one of the API's questions (the enum of `schemas/openapi.yaml`).
+typealias CertificateKind = Components.Schemas.CertificateKind
 
+extension CertificateKind {
     /// The credential type naming the kind.
     var credentialType: String {
         switch self {
@@ -23,15 +20,12 @@ enum CertificateKind: String, Sendable, Hashable, CaseIterable {
 /// The question a certificate answers, with its parameters read and checked: what is stored with the certificate so
 /// that the re-checker can ask it again.
 struct CertificateQuestion: Sendable, Hashable, Codable {
-    var kind: String
+    var kind: CertificateKind
     var subject: String
     var relative: String?
     var from: String?
     var to: String?
     var family: Bool?
-
-    /// The kind (the stored text is always one, checked when the certificate was issued).
-    var certificateKind: CertificateKind { CertificateKind(rawValue: kind) ?? .kinship }
 }
 
 /// What the views answered to a certificate's question on a day, split into what the certificate states (`claims`,
@@ -70,7 +64,7 @@ struct CertificateAsker: Sendable {
         -> CertifiedAnswer
     {
         let subject = question.subject
-        switch question.certificateKind {
+        switch question.kind {
         case .kinship:
             let relative = question.relative ?? ""
             let answer = try await kinship.ask(

@@ -113,11 +113,7 @@ struct CredentialVerifier: Sendable {
 
     /// The Data Integrity proof (`eddsa-jcs-2022`) holds.
     func signatureCheck(_ credential: JSONObject) -> Check {
-        let verdict = DataIntegrity.verify(credential) { method in
-            let prefix = "\(hub.did)#"
-            guard method.hasPrefix(prefix) else { return nil }
-            return hub.keys.key(id: String(method.dropFirst(prefix.count)))?.publicKey
-        }
+        let verdict = DataIntegrity.verify(credential) { hub.didWeb.publicKey(for: $0, in: hub.keys) }
         guard verdict.isValid else { return Check(check: .signature, passed: false, detail: verdict.reason) }
         return Check(check: .signature, passed: true, detail: "eddsa-jcs-2022 proof verified")
     }

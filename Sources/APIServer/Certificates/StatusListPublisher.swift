@@ -39,21 +39,14 @@ final class StatusListPublisher: Sendable {
         if let cached = cache.withLock({ $0[number] }), cached.etag == etag { return cached }
         let url = hub.statusListURL(number)
         let now = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
-        let document = JSONObject([
-            (key: "@context", value: .array([.string(CertificateIssuer.credentialsContext)])),
-            (key: "id", value: .string(url)),
-            (key: "type", value: .array([.string("VerifiableCredential"), .string("BitstringStatusListCredential")])),
-            (key: "issuer", value: .string(hub.did)),
-            (key: "validFrom", value: .string(CertificateIssuer.timestamp(now))),
-            (
-                key: "credentialSubject",
-                value: .members([
-                    ("id", .string("\(url)#list")), ("type", .string("BitstringStatusList")),
-                    ("statusPurpose", .string(bits.purpose)), ("encodedList", .string(try list.encodedList())),
-                    ("ttl", .number(String(hub.statusListMaxAge * 1000))),
-                ])
-            ),
-        ])
+        var document = try list.statusListCredential(
+            id: url, issuer: hub.did, statusPurpose: StatusPurpose(rawValue: bits.purpose) ?? .revocation,
+            validFrom: now)
+        // How long a verifier may keep it (the spec's `ttl`, in milliseconds), as `Cache-Control` says.
+        if case .object(var subject) = document["credentialSubject"] {
+            subject["ttl"] = .number(String(hub.statusListMaxAge * 1000))
+            document["credentialSubject"] = .object(subject)
+        }
         let key = hub.keys.current
         let signed = try DataIntegrity.sign(
             document: document, with: key, verificationMethod: hub.verificationMethod(key.id), created: now)
