@@ -72,9 +72,10 @@ struct CertificatesCommand: AsyncParsableCommand {
         func perform(database: PostgresClient, logger: Logger, say: (String) -> Void) async throws {
             try await applyMigrations(database, logger: logger) { json ? logger.notice("\($0)") : say($0) }
             let found = try await CertificatesCommand.certificates(
-                id: nil, client: client, status: status, limit: limit, on: database)
+                id: nil, client: client, status: status, limit: limit, on: database
+            ).map(\.masked)
             if json {
-                say(try CertificatesCommand.json(found.map(\.masked)))
+                say(try CertificatesCommand.json(found))
                 return
             }
             var filters: [String] = []
@@ -91,7 +92,7 @@ struct CertificatesCommand: AsyncParsableCommand {
                     [
                         $0.id, $0.kind, $0.status.rawValue, ClientsCommand.timestamp($0.issuedAt),
                         EventViolation.printable($0.client),
-                        EventViolation.printable(CitizenIDMasking.mask($0.subject)),
+                        EventViolation.printable($0.subject),
                     ]
                 }
             for line in CertificatesCommand.table(rows) { say(line) }
@@ -149,63 +150,71 @@ struct CertificatesCommand: AsyncParsableCommand {
     }
 
     /// `tongban certificates revoke`.
-    struct Revoke: AsyncParsableCommand {
+    struct Revoke: StatusChangeCommand {
         static let configuration = CommandConfiguration(
             abstract: "Revoke a certificate, for good, with a reason (audited).",
             discussion: """
                 Sets its bit in its revocation list. A revocation is final: a revoked certificate cannot be \
                 reinstated. Revoking a revoked certificate changes nothing and exits 1.
                 """)
+        static let change = CertificateStore.Change.revoke
 
-        @OptionGroup var change: StatusChangeOptions
-
-        func validate() throws { try change.check() }
-
-        func run() async throws { try await change.run(.revoke) }
-
-        /// Applies the change; see ``StatusChangeOptions/perform(_:database:logger:say:)``.
-        func perform(database: PostgresClient, logger: Logger, say: (String) -> Void) async throws {
-            try await change.perform(.revoke, database: database, logger: logger, say: say)
-        }
+        @OptionGroup var options: StatusChangeOptions
     }
 
     /// `tongban certificates suspend`.
-    struct Suspend: AsyncParsableCommand {
+    struct Suspend: StatusChangeCommand {
         static let configuration = CommandConfiguration(
             abstract: "Suspend a certificate, with a reason, until it is reinstated (audited).",
             discussion: "Sets its bit in its suspension list. A revoked certificate cannot be suspended (exits 1).")
+        static let change = CertificateStore.Change.suspend
 
-        @OptionGroup var change: StatusChangeOptions
-
-        func validate() throws { try change.check() }
-
-        func run() async throws { try await change.run(.suspend) }
-
-        /// Applies the change; see ``StatusChangeOptions/perform(_:database:logger:say:)``.
-        func perform(database: PostgresClient, logger: Logger, say: (String) -> Void) async throws {
-            try await change.perform(.suspend, database: database, logger: logger, say: say)
-        }
+        @OptionGroup var options: StatusChangeOptions
     }
 
     /// `tongban certificates reinstate`.
-    struct Reinstate: AsyncParsableCommand {
+    struct Reinstate: StatusChangeCommand {
         static let configuration = CommandConfiguration(
             abstract: "Reinstate a suspended certificate, with a reason (audited).",
             discussion: """
                 Clears its bit in its suspension list. Only a suspension can be undone: a revoked certificate stays \
                 revoked, and asking to reinstate it changes nothing and exits 1.
                 """)
+        static let change = CertificateStore.Change.reinstate
 
-        @OptionGroup var change: StatusChangeOptions
+        @OptionGroup var options: StatusChangeOptions
+    }
+}
 
-        func validate() throws { try change.check() }
+/// `revoke`, `suspend` and `reinstate`: each makes one change of status, and all three check, run and perform it the
+/// same way (``StatusChangeOptions``); a command names only its change and its help.
+protocol StatusChangeCommand: AsyncParsableCommand {
+    /// The change the command makes.
+    static var change: CertificateStore.Change { get }
+    /// The certificate and the reason.
+    var options: StatusChangeOptions { get }
+}
 
-        func run() async throws { try await change.run(.reinstate) }
+extension StatusChangeCommand {
+    /// Refuses an id that is not a UUID and a reason that is not one line of plain words; see
+    /// ``StatusChangeOptions/check()``.
+    func validate() throws { try options.check() }
 
-        /// Applies the change; see ``StatusChangeOptions/perform(_:database:logger:say:)``.
-        func perform(database: PostgresClient, logger: Logger, say: (String) -> Void) async throws {
-            try await change.perform(.reinstate, database: database, logger: logger, say: say)
+    /// Makes the change against the configured PostgreSQL.
+    func run() async throws {
+        try await options.global.withDatabase(label: "tongban.certificates") { database, logger in
+            try await perform(database: database, logger: logger) { print($0) }
         }
+    }
+
+    /// Makes the change, audited; see ``StatusChangeOptions/perform(_:database:logger:say:)``.
+    /// - Parameters:
+    ///   - database: the pool.
+    ///   - logger: for the migrations and the audit writer.
+    ///   - say: where each line goes.
+    /// - Throws: ``CommandFailure`` when the change is refused or cannot be audited; `PostgresError`.
+    func perform(database: PostgresClient, logger: Logger, say: (String) -> Void) async throws {
+        try await options.perform(Self.change, database: database, logger: logger, say: say)
     }
 }
 
@@ -236,15 +245,6 @@ struct StatusChangeOptions: ParsableArguments {
         guard !trimmedReason.unicodeScalars.contains(where: { $0.value < 0x20 || (0x7f...0x9f).contains($0.value) })
         else {
             throw ValidationError("--reason must be one line of plain text, without control characters")
-        }
-    }
-
-    /// Runs the change against the configured PostgreSQL.
-    /// - Parameter change: what to do.
-    /// - Throws: ``CommandFailure`` when the change is refused or cannot be audited; `PostgresError`.
-    func run(_ change: CertificateStore.Change) async throws {
-        try await global.withDatabase(label: "tongban.certificates") { database, logger in
-            try await perform(change, database: database, logger: logger) { print($0) }
         }
     }
 
