@@ -76,12 +76,10 @@ public struct PositionWait: Sendable {
     /// - Returns: whether each partition's checkpoint is above the token's offset there.
     /// - Throws: `PostgresError`, or a `DecodingError` if the table holds something unexpected.
     public func isIncluded(_ token: PositionToken, on database: PostgresClient) async throws -> Bool {
-        // Topic names carry no comma (PositionToken refuses them), so the list travels as one bound text.
-        let topics = token.topics.joined(separator: ",")
         let rows = try await database.query(
             """
             SELECT topic, partition, next_offset FROM tongban.checkpoint
-            WHERE view_group = \(viewGroup) AND topic = ANY (string_to_array(\(topics), ','))
+            WHERE view_group = \(viewGroup) AND topic = ANY (\(token.topics)::text[])
             """)
         var nextOffsets: [PositionToken.Partition: Int64] = [:]
         for row in rows {
