@@ -297,8 +297,7 @@ struct CertificatesCommandTests {
             #expect(try recorded.decode(Int.self, at: 0) == 3 && recorded.decode(Int.self, at: 1) == 3)
 
             // The binary: a refused change exits 1 and says why on standard error; a change exits 0.
-            let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-                .appendingPathComponent("tongban").path
+            let binary = try TongbanExecutable.required()
             var environment = ProcessInfo.processInfo.environment
             environment["DATABASE_URL"] = db.conninfo
             let final = try await TestProcess.run(

@@ -22,62 +22,6 @@ struct ConcurrentRevocationTests {
     /// Requests in flight at once.
     static let inFlight = 32
 
-    /// A `tongban serve` child process on the test database, its ports picked by the system.
-    final class Server: @unchecked Sendable {
-        let process = Process()
-        let output: URL
-
-        /// Starts `tongban serve` with `arguments` (after `serve`) against `database`.
-        init(database: TestDatabase, arguments: [String]) throws {
-            let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-                .appendingPathComponent("tongban")
-            guard FileManager.default.isExecutableFile(atPath: binary.path) else {
-                throw ScenarioError("the tongban executable is not at \(binary.path): build it with `swift build`")
-            }
-            output = FileManager.default.temporaryDirectory.appendingPathComponent("serve-\(UUID()).log")
-            _ = FileManager.default.createFile(atPath: output.path, contents: nil)
-            process.executableURL = binary
-            process.arguments = ["serve"] + arguments
-            var environment = ProcessInfo.processInfo.environment
-            environment["DATABASE_URL"] = database.conninfo
-            process.environment = environment
-            let handle = try FileHandle(forWritingTo: output)
-            process.standardOutput = handle
-            process.standardError = handle
-            try process.run()
-        }
-
-        /// What the process logged so far.
-        var log: String { (try? String(contentsOf: output, encoding: .utf8)) ?? "" }
-
-        /// Waits until the process logs the port after `prefix`, and returns it.
-        func port(after prefix: String) async throws -> Int {
-            let deadline = ContinuousClock.now + .seconds(60)
-            while true {
-                if let range = log.range(of: prefix) {
-                    let digits = log[range.upperBound...].drop { !$0.isNumber }.prefix { $0.isNumber }
-                    if let port = Int(digits), port > 0 { return port }
-                }
-                guard process.isRunning, ContinuousClock.now < deadline else {
-                    throw ScenarioError("tongban serve never logged \"\(prefix)\":\n\(log.suffix(3_000))")
-                }
-                try await Task.sleep(for: .milliseconds(20))
-            }
-        }
-
-        /// SIGTERM, and waits for the graceful exit; returns the exit status.
-        func terminate() async -> Int32 {
-            process.terminate()
-            while process.isRunning { try? await Task.sleep(for: .milliseconds(20)) }
-            return process.terminationStatus
-        }
-
-        deinit {
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-            try? FileManager.default.removeItem(at: output)
-        }
-    }
-
     /// A server's API and operations ports, and the access token it issued.
     struct Endpoint: Sendable {
         var api: Int
@@ -234,13 +178,12 @@ struct ConcurrentRevocationTests {
                 "--metrics-port", "0", "--log-level", "notice",
             ]
             let servers = [
-                try Server(database: db, arguments: arguments), try Server(database: db, arguments: arguments),
+                try ServeProcess(database: db, arguments: arguments),
+                try ServeProcess(database: db, arguments: arguments),
             ]
             var endpoints: [Endpoint] = []
             for server in servers {
-                var endpoint = Endpoint(
-                    api: try await server.port(after: "serving the certificate services' API on http://127.0.0.1:"),
-                    operations: try await server.port(after: "/health/ready on http://127.0.0.1:"))
+                var endpoint = Endpoint(api: try await server.apiPort(), operations: try await server.operationsPort())
                 let deadline = ContinuousClock.now + .seconds(30)
                 while try await Self.send("GET", "/health/ready", port: endpoint.operations).status != 200 {
                     guard ContinuousClock.now < deadline else {

@@ -21,8 +21,7 @@ struct DeployManifestTests {
     /// `deploy/`.
     static let deploy = root.appendingPathComponent("deploy")
     /// The built `tongban` executable, next to the test bundle.
-    static let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        .appendingPathComponent("tongban").path
+    static let binary = TongbanExecutable.path
 
     @Test("deploy/compose.yaml: `docker-compose config` accepts it, and it runs what the binary has")
     func compose() async throws {

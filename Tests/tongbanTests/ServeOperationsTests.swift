@@ -15,64 +15,6 @@ import TongbanTesting
 /// route template and status.
 @Suite("#19 tongban serve: /health and /metrics", .sharedMachine)
 struct ServeOperationsTests {
-    /// A `tongban serve` child process on the test database, with both ports picked by the system.
-    final class ServeProcess: @unchecked Sendable {
-        let process = Process()
-        let output: URL
-
-        /// Starts `tongban serve --development-token-key` on free ports, against `database`.
-        init(database: TestDatabase) throws {
-            let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-                .appendingPathComponent("tongban")
-            guard FileManager.default.isExecutableFile(atPath: binary.path) else {
-                throw ScenarioError("the tongban executable is not at \(binary.path): build it with `swift build`")
-            }
-            output = FileManager.default.temporaryDirectory.appendingPathComponent("serve-\(UUID()).log")
-            _ = FileManager.default.createFile(atPath: output.path, contents: nil)
-            process.executableURL = binary
-            process.arguments = [
-                "serve", "--development-token-key", "--port", "0", "--metrics-port", "0", "--log-level", "notice",
-            ]
-            var environment = ProcessInfo.processInfo.environment
-            environment["DATABASE_URL"] = database.conninfo
-            process.environment = environment
-            let handle = try FileHandle(forWritingTo: output)
-            process.standardOutput = handle
-            process.standardError = handle
-            try process.run()
-        }
-
-        /// What the process logged so far.
-        var log: String { (try? String(contentsOf: output, encoding: .utf8)) ?? "" }
-
-        /// Waits until the process logs the port after `prefix` (`…on http://127.0.0.1:PORT`), and returns it.
-        func port(after prefix: String) async throws -> Int {
-            let deadline = ContinuousClock.now + .seconds(60)
-            while true {
-                if let range = log.range(of: prefix) {
-                    let digits = log[range.upperBound...].drop { !$0.isNumber }.prefix { $0.isNumber }
-                    if let port = Int(digits), port > 0 { return port }
-                }
-                guard process.isRunning, ContinuousClock.now < deadline else {
-                    throw ScenarioError("tongban serve never logged \"\(prefix)\":\n\(log.suffix(3_000))")
-                }
-                try await Task.sleep(for: .milliseconds(20))
-            }
-        }
-
-        /// SIGTERM, and waits for the graceful exit; returns the exit status.
-        func terminate() async -> Int32 {
-            process.terminate()
-            while process.isRunning { try? await Task.sleep(for: .milliseconds(20)) }
-            return process.terminationStatus
-        }
-
-        deinit {
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-            try? FileManager.default.removeItem(at: output)
-        }
-    }
-
     /// What an endpoint answered.
     struct Answer {
         let status: Int
@@ -126,9 +68,11 @@ struct ServeOperationsTests {
         .timeLimit(.minutes(20)))
     func healthAndMetrics() async throws {
         try await withTestDatabase { database in
-            let serve = try ServeProcess(database: database)
-            let apiPort = try await serve.port(after: "serving the certificate services' API on http://127.0.0.1:")
-            let port = try await serve.port(after: "/health/ready on http://127.0.0.1:")
+            let serve = try ServeProcess(
+                database: database,
+                arguments: ["--development-token-key", "--port", "0", "--metrics-port", "0", "--log-level", "notice"])
+            let apiPort = try await serve.apiPort()
+            let port = try await serve.operationsPort()
 
             // Migrated, but nothing projected: not ready, and the report says it is the views, not PostgreSQL.
             let empty = try await Self.waitForReady(port: port) { $0.report?.checks["postgres"]?.status == .ok }

@@ -15,19 +15,13 @@ import TongbanTesting
 /// process.
 @Suite("#21 tongban status", .sharedMachine)
 struct StatusCommandTests {
-    /// The built `tongban` executable, next to the test bundle.
-    static var binary: String {
-        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("tongban")
-            .path
-    }
-
     /// Runs `tongban ARGUMENTS` with the database (and Kafka, when given) in its environment only: no inherited `PG*`,
     /// `DATABASE_URL` or `KAFKA_*` variable points it anywhere else.
     static func tongban(
         _ arguments: [String], database: TestDatabase, kafka: String? = nil
     ) async throws -> TestProcess.Result {
-        #expect(FileManager.default.isExecutableFile(atPath: binary), "build tongban with `swift build`")
-        return try await TestProcess.run(binary, arguments, environment: environment(database: database, kafka: kafka))
+        try await TestProcess.run(
+            try TongbanExecutable.required(), arguments, environment: environment(database: database, kafka: kafka))
     }
 
     /// The environment of a child `tongban`.
@@ -273,7 +267,7 @@ struct StatusCommandTests {
             _ = FileManager.default.createFile(atPath: output.path, contents: nil)
             defer { try? FileManager.default.removeItem(at: output) }
             let process = Process()
-            process.executableURL = URL(fileURLWithPath: Self.binary)
+            process.executableURL = URL(fileURLWithPath: try TongbanExecutable.required())
             process.arguments = ["status", "--watch", "1"]
             process.environment = Self.environment(database: db, kafka: nil)
             let handle = try FileHandle(forWritingTo: output)
