@@ -156,11 +156,8 @@ struct ConcurrentRevocationTests {
         let hubKeys = directory.appendingPathComponent("hub").path
         try HubKeySet.create(directory: hubKeys)
         let tokenKey = directory.appendingPathComponent("token.private.jwk")
-        guard
-            FileManager.default.createFile(
-                atPath: tokenKey.path, contents: Data(try TokenSigningKey.generate(keyID: "test").privateJWK.utf8),
-                attributes: [.posixPermissions: 0o600])
-        else { throw ScenarioError("cannot write \(tokenKey.path)") }
+        try KeyFile.createExclusive(
+            at: tokenKey.path, contents: Array(try TokenSigningKey.generate(keyID: "test").privateJWK.utf8))
 
         try await withTestDatabase { db in
             try await TongbanMigrations.migrate(db.client, logger: TestPostgres.logger)
