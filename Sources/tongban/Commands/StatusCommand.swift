@@ -144,7 +144,7 @@ struct StatusCommand: AsyncParsableCommand {
             return "\u{1B}[H\u{1B}[2J" + "tongban status (every \(seconds) s; Ctrl-C to stop)\n\(detail)\n"
         }
         let line: [String: Any] = [
-            "format": "tongban.status.v1", "time": StatusReport.timestamp(Date()), "error": detail,
+            "format": "tongban.status.v1", "time": ClientsCommand.timestamp(Date()), "error": detail,
         ]
         let data = (try? JSONSerialization.data(withJSONObject: line, options: [.sortedKeys])) ?? Data("{}".utf8)
         return String(decoding: data, as: UTF8.self) + "\n"
@@ -560,15 +560,15 @@ struct StatusReport {
         var lastErrorJSON: Any = NSNull()
         if let lastError {
             let error: [String: Any] = [
-                "source": "dead-letter", "at": Self.timestamp(lastError.at), "position": lastError.position,
+                "source": "dead-letter", "at": ClientsCommand.timestamp(lastError.at), "position": lastError.position,
                 "detail": lastError.detail,
             ]
             lastErrorJSON = error
         }
         return [
-            "format": "tongban.status.v1", "time": Self.timestamp(time), "views": viewsJSON, "kafka": kafkaJSON,
-            "pendingMigrations": pendingMigrations, "viewGroups": groups, "deadLetters": deadLettersJSON,
-            "lastError": lastErrorJSON,
+            "format": "tongban.status.v1", "time": ClientsCommand.timestamp(time), "views": viewsJSON,
+            "kafka": kafkaJSON, "pendingMigrations": pendingMigrations, "viewGroups": groups,
+            "deadLetters": deadLettersJSON, "lastError": lastErrorJSON,
         ]
     }
 
@@ -605,7 +605,7 @@ struct StatusReport {
 
     /// A time for the ``json`` document: ISO 8601, or JSON's null.
     private static func stamp(_ date: Date?) -> Any {
-        value(date.map(timestamp))
+        value(date.map(ClientsCommand.timestamp))
     }
 
     /// ``json`` as text, its keys sorted.
@@ -673,14 +673,14 @@ struct StatusReport {
         let width = deadLetters.map { show($0.topic).count }.max() ?? 0
         for topic in deadLetters {
             let name = show(topic.topic)
-            let last = topic.lastRecordedAt.map { ", last \(Self.timestamp($0))" } ?? ""
+            let last = topic.lastRecordedAt.map { ", last \(ClientsCommand.timestamp($0))" } ?? ""
             lines.append(
                 "  \(name)\(String(repeating: " ", count: width - name.count))  \(topic.total) "
                     + "(\(topic.notRedriven) not redriven)\(last)")
         }
         if let lastError {
-            lines.append(
-                "last error \(Self.timestamp(lastError.at)) \(show(lastError.position)): \(show(lastError.detail))")
+            let at = ClientsCommand.timestamp(lastError.at)
+            lines.append("last error \(at) \(show(lastError.position)): \(show(lastError.detail))")
         }
         return lines
     }
@@ -695,13 +695,6 @@ struct StatusReport {
             number(partition.position, "-"), number(partition.verifiedThrough, "-"),
             number(partition.highWatermark, "?"), number(partition.lag, "?"), rate, updated,
         ]
-    }
-
-    /// A time as ISO 8601 in UTC, to the second.
-    static func timestamp(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime]
-        return formatter.string(from: date)
     }
 
     /// How long ago, roughly: "3 s ago", "5 min ago", "2 h ago", "4 d ago".
