@@ -346,15 +346,35 @@ struct StatusReport {
 
     /// Reads every checkpoint's position.
     static func sample(_ database: PostgresClient) async throws -> Sample {
-        let rows = try await database.query("SELECT view_group, topic, partition, next_offset FROM tongban.checkpoint")
+        try await checkpoints(database).sample
+    }
+
+    /// Reads every checkpoint: its partition as the report shows it (position, verified watermark, when it moved),
+    /// by view group, and the positions as a sample for the rates.
+    /// - Parameter database: the pool.
+    /// - Returns: the sample (timed when the rows came back) and the partitions by view group.
+    /// - Throws: PostgreSQL errors.
+    static func checkpoints(
+        _ database: PostgresClient
+    ) async throws -> (sample: Sample, groups: [String: [KafkaTopicPartition: Partition]]) {
+        let rows = try await database.query(
+            """
+            SELECT view_group, topic, partition, next_offset, verified_through, updated_at
+            FROM tongban.checkpoint ORDER BY view_group, topic, partition
+            """)
+        let at = ContinuousClock.now
+        var groups: [String: [KafkaTopicPartition: Partition]] = [:]
         var positions: [Sample.Key: Int64] = [:]
         for row in rows {
-            let key = Sample.Key(
-                viewGroup: try row.decode(String.self, at: 0),
-                partition: KafkaTopicPartition(try row.decode(String.self, at: 1), try row.decode(Int32.self, at: 2)))
-            positions[key] = try row.decode(Int64.self, at: 3)
+            let group = try row.decode(String.self, at: 0)
+            let partition = KafkaTopicPartition(try row.decode(String.self, at: 1), try row.decode(Int32.self, at: 2))
+            let position = try row.decode(Int64.self, at: 3)
+            positions[Sample.Key(viewGroup: group, partition: partition)] = position
+            groups[group, default: [:]][partition] = Partition(
+                topicPartition: partition, position: position, verifiedThrough: try row.decode(Int64?.self, at: 4),
+                updatedAt: try row.decode(Date?.self, at: 5))
         }
-        return Sample(at: .now, positions: positions)
+        return (Sample(at: at, positions: positions), groups)
     }
 
     /// Reads the database, asks Kafka, and puts the two together.
@@ -371,12 +391,9 @@ struct StatusReport {
         database: PostgresClient, kafka: StatusKafka?, topics: [String], viewGroups wanted: [String],
         pendingMigrations: [Int], previous: Sample?
     ) async throws -> StatusReport {
-        let checkpointRows = try await database.query(
-            """
-            SELECT view_group, topic, partition, next_offset, verified_through, updated_at
-            FROM tongban.checkpoint ORDER BY view_group, topic, partition
-            """)
-        let sampledAt = ContinuousClock.now
+        let read = try await checkpoints(database)
+        let sample = read.sample
+        var groups = read.groups
         let stateRow = try await database.query(
             """
             SELECT ready, rebuilding, partitions, partitions_behind, deferred_objects, last_applied_at
@@ -412,19 +429,7 @@ struct StatusReport {
                 detail: try row.decode(String.self, at: 3))
         }
 
-        // The checkpoints, by view group.
-        var groups: [String: [KafkaTopicPartition: Partition]] = [:]
-        var positions: [Sample.Key: Int64] = [:]
-        for row in checkpointRows {
-            let group = try row.decode(String.self, at: 0)
-            let partition = KafkaTopicPartition(try row.decode(String.self, at: 1), try row.decode(Int32.self, at: 2))
-            let position = try row.decode(Int64.self, at: 3)
-            positions[Sample.Key(viewGroup: group, partition: partition)] = position
-            groups[group, default: [:]][partition] = Partition(
-                topicPartition: partition, position: position, verifiedThrough: try row.decode(Int64?.self, at: 4),
-                updatedAt: try row.decode(Date?.self, at: 5))
-        }
-        let sample = Sample(at: sampledAt, positions: positions)
+        // The view groups shown.
         if !wanted.isEmpty {
             groups = groups.filter { wanted.contains($0.key) }
             for name in wanted where groups[name] == nil { groups[name] = [:] }
@@ -443,7 +448,7 @@ struct StatusReport {
             kafkaState = .notConfigured
         }
 
-        let elapsed = previous.map { seconds(sampledAt - $0.at) }
+        let elapsed = previous.map { seconds(sample.at - $0.at) }
         var viewGroups: [ViewGroup] = []
         for (name, known) in groups.sorted(by: { $0.key < $1.key }) {
             var partitions = known
