@@ -67,7 +67,8 @@ struct MigrateCommand: AsyncParsableCommand {
         let deadline = ContinuousClock.now + .seconds(waitSeconds ?? 0)
         var pending = try await TongbanMigrations.pending(database)
         while !pending.isEmpty && ContinuousClock.now < deadline && stop?.isRequested != true {
-            try await Task.sleep(for: .seconds(2))
+            await StopSignals.sleep(seconds: 2, stop: stop)
+            try Task.checkCancellation()
             pending = try await TongbanMigrations.pending(database)
         }
         guard pending.isEmpty else {

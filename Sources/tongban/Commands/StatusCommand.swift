@@ -106,7 +106,7 @@ struct StatusCommand: AsyncParsableCommand {
         let firstSample = watch.map { min(Double($0), max(sampleSeconds, 1)) } ?? sampleSeconds
         if firstSample > 0 {
             previous = try await StatusReport.sample(database)
-            await Self.sleep(seconds: firstSample, stop: stop)
+            await StopSignals.sleep(seconds: firstSample, stop: stop)
         }
         repeat {
             if stop?.isRequested == true { return }
@@ -121,7 +121,7 @@ struct StatusCommand: AsyncParsableCommand {
                 write(failure(error, every: watch))
             }
             guard let watch else { return }
-            await Self.sleep(seconds: Double(watch), stop: stop)
+            await StopSignals.sleep(seconds: Double(watch), stop: stop)
         } while stop?.isRequested != true
     }
 
@@ -148,14 +148,6 @@ struct StatusCommand: AsyncParsableCommand {
         ]
         let data = (try? JSONSerialization.data(withJSONObject: line, options: [.sortedKeys])) ?? Data("{}".utf8)
         return String(decoding: data, as: UTF8.self) + "\n"
-    }
-
-    /// Sleeps `seconds`, or less when a stop is asked for (checked ten times a second).
-    static func sleep(seconds: Double, stop: StopSignals?) async {
-        let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
-        while ContinuousClock.now < deadline && stop?.isRequested != true {
-            try? await Task.sleep(for: min(.milliseconds(100), deadline - ContinuousClock.now))
-        }
     }
 }
 
