@@ -20,8 +20,7 @@ extension KeysCommand {
 
             func run() throws {
                 let keySet = try Hub.run { () throws(HubKeyError) in try HubKeySet.create(directory: dir) }
-                FileHandle.standardError.write(
-                    Data("hub key \(keySet.current.id) created in \(dir) (its private file is mode 0600)\n".utf8))
+                printError("hub key \(keySet.current.id) created in \(dir) (its private file is mode 0600)")
                 print(List.lines(for: keySet).joined(separator: "\n"))
             }
         }
@@ -37,10 +36,8 @@ extension KeysCommand {
 
             func run() throws {
                 let keySet = try Hub.run { () throws(HubKeyError) in try HubKeySet.rotate(directory: dir) }
-                FileHandle.standardError.write(
-                    Data(
-                        "hub key \(keySet.current.id) is now current; \(keySet.retired.first?.id ?? "-") is retired\n"
-                            .utf8))
+                printError(
+                    "hub key \(keySet.current.id) is now current; \(keySet.retired.first?.id ?? "-") is retired")
                 print(List.lines(for: keySet).joined(separator: "\n"))
             }
         }
@@ -81,7 +78,8 @@ extension KeysCommand {
                         key.retiredAt == nil ? "current" : "retired",
                     ]
                 }
-                return ([header] + rows).map { $0.joined(separator: "  ").trimmingTrailingSpaces() }
+                // The last column is never padded: no line ends in spaces.
+                return ([header] + rows).map { $0.joined(separator: "  ") }
             }
         }
 
@@ -93,14 +91,5 @@ extension KeysCommand {
                 throw CommandFailure(error.reason)
             }
         }
-    }
-}
-
-extension String {
-    /// The text without trailing spaces.
-    fileprivate func trimmingTrailingSpaces() -> String {
-        var text = self
-        while text.last == " " { text.removeLast() }
-        return text
     }
 }
