@@ -62,8 +62,9 @@ final class ServeProcess: @unchecked Sendable {
     func port(after prefix: String) async throws -> Int {
         let deadline = ContinuousClock.now + .seconds(60)
         while true {
-            if let range = log.range(of: prefix) {
-                let digits = log[range.upperBound...].drop { !$0.isNumber }.prefix { $0.isNumber }
+            let text = log
+            if let range = text.range(of: prefix) {
+                let digits = text[range.upperBound...].drop { !$0.isNumber }.prefix { $0.isNumber }
                 if let port = Int(digits), port > 0 { return port }
             }
             guard process.isRunning, ContinuousClock.now < deadline else {
