@@ -136,7 +136,7 @@ enum ServeBenchmark {
             var iterator = ports.makeAsyncIterator()
             guard let port = await iterator.next() else { throw CommandFailure("the server did not start") }
             var measurements = try await drive(
-                options, port: port, registration: registration, expected: expected, conninfo: conninfo,
+                options, port: port, registration: registration, expected: expected, pool: pool,
                 cluster: cluster, postgres: postgres, population: population)
             await group.triggerGracefulShutdown()
             try await running.value
@@ -200,10 +200,11 @@ enum ServeBenchmark {
         return "PostgreSQL \(version), embedded, " + parts.joined(separator: ", ")
     }
 
-    /// The questions, the token, and the four phases.
+    /// The questions, the token, and the four phases; the bare questions run on the server's own pool (its
+    /// connections, their session settings), idle by then.
     private static func drive(
         _ options: Options, port: Int, registration: ClientRegistry.Registration, expected: ExpectedAnswers,
-        conninfo: String, cluster: ClusterCPU, postgres: String, population: String
+        pool: PostgresClient, cluster: ClusterCPU, postgres: String, population: String
     ) async throws -> Measurements {
         var sent = 0
         let form =
@@ -260,7 +261,7 @@ enum ServeBenchmark {
         say("the bare questions for \(options.seconds) s over \(options.databaseConnections) connections…")
         let bareBefore = cluster.seconds()
         var bare = try await bareQuestions(
-            questions, withPrefill: withPrefill, conninfo: conninfo, connections: options.databaseConnections,
+            questions, withPrefill: withPrefill, database: pool, connections: options.databaseConnections,
             seconds: options.seconds)
         bare.postgresCPU = (cluster.seconds() - bareBefore) / Double(max(bare.kinship.count + bare.prefill.count, 1))
         let questionsAnswered = Double(max(saturation.answered, 1))
@@ -331,23 +332,7 @@ enum ServeBenchmark {
         }
     }
 
-    /// The same questions asked straight of the views, back to back on `connections` connections.
-    private static func bareQuestions(
-        _ questions: Questions, withPrefill: Bool, conninfo: String, connections: Int, seconds: Double
-    ) async throws -> BareFigures {
-        let database = PostgresClient(
-            configuration: .init(conninfo: conninfo, maxConnections: connections), logger: Logger(label: "bench"))
-        do {
-            let figures = try await bareQuestions(
-                questions, withPrefill: withPrefill, database: database, connections: connections, seconds: seconds)
-            await database.shutdown()
-            return figures
-        } catch {
-            await database.shutdown()
-            throw error
-        }
-    }
-
+    /// The same questions asked straight of the views, back to back on `connections` connections of `database`.
     private static func bareQuestions(
         _ questions: Questions, withPrefill: Bool, database: PostgresClient, connections: Int, seconds: Double
     ) async throws -> BareFigures {
