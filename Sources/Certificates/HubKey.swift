@@ -87,43 +87,34 @@ public struct HubKey: Sendable, CustomStringConvertible, CustomDebugStringConver
             }
     }
 
-    /// The private JWK of the current key (`kty`, `crv`, `kid`, `x`, `d`), for its file; `nil` for a retired key.
+    /// The private JWK of the current key (``Ed25519PrivateJWK``), a line for its file; `nil` for a retired key.
     var privateJWK: [UInt8]? {
-        guard let privateKey else { return nil }
-        let jwk: JSONValue = [
-            "kty": "OKP", "crv": "Ed25519", "kid": .string(id),
-            "x": .string(Base64URL.encode(publicKey.rawRepresentation)),
-            "d": .string(Base64URL.encode(privateKey.rawRepresentation)),
-        ]
-        return jwk.serialized + [UInt8(ascii: "\n")]
+        privateKey.map { Array((Ed25519PrivateJWK.encode(kid: id, privateKey: $0) + "\n").utf8) }
     }
 
-    /// Reads the private half from a private JWK and checks it belongs to `publicKey` and to the key id.
+    /// Reads the private half from a private JWK (``Ed25519PrivateJWK/decode(_:)``) and checks it belongs to the
+    /// key id and to `publicKey`.
     /// - Parameters:
     ///   - jwk: the file's bytes.
     ///   - path: the file (for the error's words).
     /// - Returns: the private key.
-    /// - Throws: ``HubKeyError`` `.malformed` saying what is wrong, never echoing key material.
+    /// - Throws: ``HubKeyError`` `.malformed` saying what is wrong, `.mismatch` for another key's file; never
+    ///   echoing key material.
     func privateKey(fromJWK jwk: [UInt8], path: String) throws(HubKeyError) -> Curve25519.Signing.PrivateKey {
-        guard let json = try? JSONParser.parse(jwk) else {
-            throw HubKeyError(.malformed, "\(path) is not JSON")
+        let file: (kid: String, privateKey: Curve25519.Signing.PrivateKey)
+        do throws(EventSignatureError) {
+            file = try Ed25519PrivateJWK.decode(jwk)
+        } catch {
+            throw HubKeyError(.malformed, "\(path): \(error.reason)")
         }
-        guard json["kty"]?.stringValue == "OKP", json["crv"]?.stringValue == "Ed25519" else {
-            throw HubKeyError(.malformed, "\(path) is not an Ed25519 JWK (kty OKP, crv Ed25519)")
-        }
-        guard json["kid"]?.stringValue == id else {
+        guard file.kid == id else {
             throw HubKeyError(.malformed, "\(path) is not the private key of \(id) (its kid differs)")
         }
-        guard let d = json["d"]?.stringValue, let seed = Base64URL.decode(d), seed.count == 32,
-            let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: seed)
-        else {
-            throw HubKeyError(.malformed, "\(path) has no 32-byte private part (d)")
-        }
-        guard key.publicKey.rawRepresentation == publicKey.rawRepresentation else {
+        guard file.privateKey.publicKey.rawRepresentation == publicKey.rawRepresentation else {
             throw HubKeyError(
                 .mismatch, "\(path) holds another key than the public key hub-keys.json publishes for \(id)")
         }
-        return key
+        return file.privateKey
     }
 }
 

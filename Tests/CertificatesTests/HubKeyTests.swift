@@ -98,6 +98,20 @@ struct HubKeyTests {
         try FileManager.default.removeItem(atPath: privatePath)
         try FileManager.default.copyItem(atPath: other + "/key-2026-12-06-1.private.jwk", toPath: privatePath)
         #expect(Self.refusal { _ = try HubKeySet.load(directory: directory) } == .mismatch)
+        // Its own file with another kid, or with an x that is not the public half of its d: malformed.
+        let own = String(decoding: before, as: UTF8.self)
+        let otherX = try #require(
+            try JSONParser.parse(Array(try Data(contentsOf: URL(fileURLWithPath: privatePath))))["x"]?.stringValue)
+        let ownX = try #require(try JSONParser.parse(Array(own.utf8))["x"]?.stringValue)
+        for variant in [
+            own.replacingOccurrences(of: "key-2026-12-06-1", with: "key-2026-12-06-9"),
+            own.replacingOccurrences(of: ownX, with: otherX),
+        ] {
+            try FileManager.default.removeItem(atPath: privatePath)
+            try KeyFile.createExclusive(at: privatePath, contents: Array(variant.utf8))
+            #expect(
+                Self.refusal { _ = try HubKeySet.load(directory: directory) } == .malformed, "\(variant.prefix(40))")
+        }
 
         // No keys at all: a plain not-found.
         #expect(Self.refusal { _ = try HubKeySet.load(directory: folder + "/none") } == .notFound)

@@ -41,33 +41,17 @@ public struct DepartmentSigningKey: Sendable {
         return try DepartmentSigningKey(keyID: "\(department)/\(name)", seed: Array(key.rawRepresentation))
     }
 
-    /// Reads a private JWK.
+    /// Reads a private JWK (``Ed25519PrivateJWK/decode(_:)``) whose kid is a department key id.
     /// - Parameter jwk: the JWK's JSON bytes.
     /// - Returns: the key.
     /// - Throws: ``EventSignatureError`` `.invalidKey` saying what is wrong (never echoing key material).
     public static func load(jwk: [UInt8]) throws(EventSignatureError) -> DepartmentSigningKey {
-        guard let json = try? JSONParser.parse(jwk) else {
-            throw EventSignatureError(.invalidKey, "the key file is not JSON")
-        }
-        guard json["kty"]?.stringValue == "OKP", json["crv"]?.stringValue == "Ed25519" else {
-            throw EventSignatureError(.invalidKey, "the key file is not an Ed25519 JWK (kty OKP, crv Ed25519)")
-        }
-        guard let kid = json["kid"]?.stringValue else { throw EventSignatureError(.invalidKey, "the JWK has no kid") }
-        guard let d = json["d"]?.stringValue, let seed = Base64URL.decode(d) else {
-            throw EventSignatureError(.invalidKey, "the JWK has no private part (d): is this the public key?")
-        }
-        let key = try DepartmentSigningKey(keyID: kid, seed: seed)
-        if let x = json["x"]?.stringValue, Base64URL.decode(x) != key.publicKeyBytes {
-            throw EventSignatureError(.invalidKey, "the JWK's public part (x) does not belong to its private part (d)")
-        }
-        return key
+        let (kid, privateKey) = try Ed25519PrivateJWK.decode(jwk)
+        return try DepartmentSigningKey(keyID: kid, seed: Array(privateKey.rawRepresentation))
     }
 
     /// The private JWK (keep it secret).
-    public var privateJWK: String {
-        "{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"kid\":\"\(keyID)\",\"x\":\"\(Base64URL.encode(publicKeyBytes))\","
-            + "\"d\":\"\(Base64URL.encode(privateKey.rawRepresentation))\"}"
-    }
+    public var privateJWK: String { Ed25519PrivateJWK.encode(kid: keyID, privateKey: privateKey) }
 
     /// The public JWK, to give to the hub's operators.
     public var publicJWK: String {
