@@ -327,12 +327,12 @@ enum CertificatesBenchmark {
         configuration.anomalyRate = 0
         // More sampled people than the default: the revocations take some of them away from the issuance questions.
         configuration.expectedSampleSize = 400
-        announce("generating a population of \(options.people) people…")
+        say("generating a population of \(options.people) people…")
         var events: [GeneratedEvent] = []
         let expected = try PopulationGenerator(configuration).generate { events.append($0) }
         events = events.filter(\.shouldBeApplied)
 
-        announce("publishing \(events.count) events to \(topics.count) topics × \(options.partitions) partitions…")
+        say("publishing \(events.count) events to \(topics.count) topics × \(options.partitions) partitions…")
         var producerConfiguration = KafkaProducerConfiguration(kafka: .init(bootstrapServers: cluster.bootstrapServers))
         producerConfiguration.linger = .milliseconds(20)
         let producer = try KafkaProducer(configuration: producerConfiguration, logger: logger)
@@ -481,7 +481,7 @@ enum CertificatesBenchmark {
         }
 
         let cast = Self.cast(expected, victims: options.revocations)
-        announce(
+        say(
             "issuing the revocations' \(cast.victims.count) candidate certificates and probing \(cast.pairs.count) pairs…"
         )
         let victimAnswers = try await exchangeAll(
@@ -501,7 +501,7 @@ enum CertificatesBenchmark {
                 "the population gave no living mother and child for the revocations: use more --people")
         }
         // The revocations first, on a hub that has issued only their certificates: what a death costs by itself.
-        announce("waiting for the re-checker to catch up with the \(victimAnswers.count) certificates issued so far…")
+        say("waiting for the re-checker to catch up with the \(victimAnswers.count) certificates issued so far…")
         let before = try await catchUp(stack.database, within: max(60, 6 * options.seconds))
         m.revocation = try await revoke(victims, options: options, stack: stack)
         m.revocation.before = before
@@ -533,9 +533,9 @@ enum CertificatesBenchmark {
         try await issue(options, stack: stack, requests: requests, into: &m)
         try await verify(options, stack: stack, credentials: credentials, into: &m)
         // The backlog as the load left it; the signing rates then run without the re-checker catching up beside them.
-        announce("waiting up to 30 s for the re-checker to catch up with the certificates issued under load…")
+        say("waiting up to 30 s for the re-checker to catch up with the certificates issued under load…")
         m.backlog = try await catchUp(stack.database, within: 30)
-        announce("signing rates…")
+        say("signing rates…")
         m.signing = try await signRates(credential: sample, seconds: max(0.2, min(2, options.seconds / 4)))
     }
 
@@ -636,13 +636,13 @@ enum CertificatesBenchmark {
         _ options: Options, stack: Stack, requests: [[UInt8]], into m: inout Measurements
     ) async throws {
         let port = stack.port
-        announce("issuance: warming up for \(options.warmupSeconds) s…")
+        say("issuance: warming up for \(options.warmupSeconds) s…")
         let warmup = await HTTPLoad.closedLoop(
             port: port, connections: options.connections, requests: requests,
             duration: .seconds(options.warmupSeconds))
         m.audited += warmup.answered + warmup.failures
         try expectAll(201, warmup, "issuance warm-up", allowEmpty: options.warmupSeconds < 0.5)
-        announce("issuance: saturation for \(options.seconds) s over \(options.connections) connections…")
+        say("issuance: saturation for \(options.seconds) s over \(options.connections) connections…")
         let statementsKept = (try? await stack.database.query("SELECT pg_stat_statements_reset()")) != nil
         let before = (process: ProcessCPU.snapshot().benchmark, postgres: stack.postgresCPU.seconds())
         m.saturation = await HTTPLoad.closedLoop(
@@ -658,7 +658,7 @@ enum CertificatesBenchmark {
         m.running = try await longStatements(stack.database, olderThan: 1).map {
             String(format: "%.0f s: ", $0.seconds) + $0.query
         }
-        announce("issuance: \(Int(options.rate))/s offered for \(options.seconds) s…")
+        say("issuance: \(Int(options.rate))/s offered for \(options.seconds) s…")
         m.fixedRate = await HTTPLoad.openLoop(
             port: port, connections: options.connections, requests: requests, rate: options.rate,
             duration: .seconds(options.seconds))
@@ -666,7 +666,7 @@ enum CertificatesBenchmark {
         try expectAll(201, m.fixedRate, "issuance at \(Int(options.rate))/s")
         if m.saturation.throughput < options.rate {
             let rate = max(1, (options.belowSaturation * m.saturation.throughput).rounded())
-            announce(
+            say(
                 "issuance: saturation is below \(Int(options.rate))/s: \(Int(rate))/s offered for \(options.seconds) s…"
             )
             let result = await HTTPLoad.openLoop(
@@ -699,7 +699,7 @@ enum CertificatesBenchmark {
                 "POST /v1/verify of an issued certificate answered \(probe.status): "
                     + String(decoding: probe.body, as: UTF8.self))
         }
-        announce("verification: saturation for \(options.seconds) s over \(options.connections) connections…")
+        say("verification: saturation for \(options.seconds) s over \(options.connections) connections…")
         let before = (process: ProcessCPU.snapshot().benchmark, postgres: stack.postgresCPU.seconds())
         m.verifySaturation = await HTTPLoad.closedLoop(
             port: port, connections: options.connections, requests: requests, duration: .seconds(options.seconds))
@@ -709,7 +709,7 @@ enum CertificatesBenchmark {
         m.cpuPerVerification = share(
             m.verifySaturation, process: after.process - before.process, postgres: after.postgres - before.postgres)
         let rate = max(1, min(options.rate, (options.belowSaturation * m.verifySaturation.throughput).rounded()))
-        announce("verification: \(Int(rate))/s offered for \(options.seconds) s…")
+        say("verification: \(Int(rate))/s offered for \(options.seconds) s…")
         let result = await HTTPLoad.openLoop(
             port: port, connections: options.connections, requests: requests, rate: rate,
             duration: .seconds(options.seconds))
@@ -886,7 +886,7 @@ enum CertificatesBenchmark {
             // The lists as they were before any death: no watched bit may be set yet.
             while watcher.polls == 0 && watcher.error == nil { try await Task.sleep(for: .milliseconds(5)) }
             if let error = watcher.error { throw CommandFailure("the status list watcher: \(error)") }
-            announce(
+            say(
                 "revocation: \(victims.count) deaths through Kafka, one every \(Int(options.revocationInterval * 1000)) "
                     + "ms, with the projector and the re-checker running…")
             let yesterday = CivilDate(daysSinceEpoch: Int((Date().timeIntervalSince1970 + 8 * 3600) / 86_400) - 1)
@@ -961,34 +961,16 @@ enum CertificatesBenchmark {
 
     // MARK: - The report
 
-    /// The value below which `fraction` of sorted `values` lie (nearest rank).
-    static func percentile(_ values: [Double], _ fraction: Double) -> Double {
-        guard !values.isEmpty else { return .nan }
-        let rank = Int((fraction * Double(values.count)).rounded(.up)) - 1
-        return values[min(max(rank, 0), values.count - 1)]
-    }
-
     /// The report: what ran, then each figure with its goal and ratio, then what limits the throughput.
     static func report(_ options: Options, _ m: Measurements) -> String {
-        func perSecond(_ value: Double, _ unit: String) -> String { String(format: "%.0f \(unit)", value) }
-        func ms(_ seconds: Double) -> String { String(format: "%.2f ms", seconds * 1e3) }
-        func micros(_ seconds: Double) -> String { String(format: "%.0f µs", seconds * 1e6) }
-        func row(_ name: String, _ value: String, goal: String = "—", ratio: Double? = nil, met: Bool? = nil)
-            -> String
-        {
-            let verdict = met.map { $0 ? "met" : "MISSED" } ?? ""
-            let ratioText = ratio.map { String(format: "%.2f", $0) } ?? ""
-            return name.padding(toLength: 52, withPad: " ", startingAt: 0) + value.leftPadded(to: 18) + "  "
-                + goal.padding(toLength: 16, withPad: " ", startingAt: 0) + ratioText.leftPadded(to: 6) + "  "
-                + verdict
-        }
+        let table = BenchReport(nameWidth: 52, goalWidth: 16)
         let saturation = m.saturation.throughput
         let p99 = m.fixedRate.percentile(0.99)
         let cores = Double(m.signing.cores)
         let r = m.revocation
         let allSeen = r.revoked == r.events && r.seen == r.events
-        let databaseP99 = percentile(r.database, 0.99)
-        let httpP99 = percentile(r.http, 0.99)
+        let databaseP99 = r.database.percentile(0.99)
+        let httpP99 = r.http.percentile(0.99)
         let signMicros = 1 / max(m.signing.documentOneCore, 1e-9)
         let cpu = m.cpuPerCertificate
         let bound = cores / max(cpu.total, 1e-12)
@@ -1001,79 +983,88 @@ enum CertificatesBenchmark {
                 + "connections; load: \(options.connections) keep-alive connections from threads of this process",
             "  population: \(m.population); questions: \(m.mix)",
             "",
-            row("figure", "value", goal: "goal", ratio: nil) + "ratio = value ÷ goal",
-            row(
-                "issuance throughput at saturation", perSecond(saturation, "cert/s"),
-                goal: "≥ " + perSecond(Goal.saturation, "cert/s"), ratio: saturation / Goal.saturation,
+            table.header,
+            table.row(
+                "issuance throughput at saturation", table.perSecond(saturation, "cert/s"),
+                goal: "≥ " + table.perSecond(Goal.saturation, "cert/s"), ratio: saturation / Goal.saturation,
                 met: saturation >= Goal.saturation),
-            row(
+            table.row(
                 "  issuance p50 / p99 at saturation",
-                ms(m.saturation.percentile(0.5)) + " / " + ms(m.saturation.percentile(0.99))),
-            row("issuance p50 at \(Int(options.rate))/s offered", ms(m.fixedRate.percentile(0.5))),
-            row(
-                "issuance p99 at \(Int(options.rate))/s offered", ms(p99), goal: "≤ " + ms(Goal.p99AtRate),
+                table.ms(m.saturation.percentile(0.5)) + " / " + table.ms(m.saturation.percentile(0.99))),
+            table.row("issuance p50 at \(Int(options.rate))/s offered", table.ms(m.fixedRate.percentile(0.5))),
+            table.row(
+                "issuance p99 at \(Int(options.rate))/s offered", table.ms(p99), goal: "≤ " + table.ms(Goal.p99AtRate),
                 ratio: p99 / Goal.p99AtRate, met: p99 <= Goal.p99AtRate),
-            row("  rate achieved", perSecond(m.fixedRate.throughput, "cert/s"), goal: perSecond(options.rate, "/s")),
+            table.row(
+                "  rate achieved", table.perSecond(m.fixedRate.throughput, "cert/s"),
+                goal: table.perSecond(options.rate, "/s")),
         ]
         if let below = m.belowRate {
             let share = String(format: "%.2f", below.rate / max(saturation, 1e-9))
             let belowP99 = below.result.percentile(0.99)
             lines += [
-                row("issuance p50 at \(Int(below.rate))/s offered (\(share) × sat.)", ms(below.result.percentile(0.5))),
-                row(
-                    "issuance p99 at \(Int(below.rate))/s offered (\(share) × sat.)", ms(belowP99),
-                    goal: "(≤ " + ms(Goal.p99AtRate) + ")", ratio: belowP99 / Goal.p99AtRate),
-                row("  rate achieved", perSecond(below.result.throughput, "cert/s"), goal: perSecond(below.rate, "/s")),
+                table.row(
+                    "issuance p50 at \(Int(below.rate))/s offered (\(share) × sat.)",
+                    table.ms(below.result.percentile(0.5))),
+                table.row(
+                    "issuance p99 at \(Int(below.rate))/s offered (\(share) × sat.)", table.ms(belowP99),
+                    goal: "(≤ " + table.ms(Goal.p99AtRate) + ")", ratio: belowP99 / Goal.p99AtRate),
+                table.row(
+                    "  rate achieved", table.perSecond(below.result.throughput, "cert/s"),
+                    goal: table.perSecond(below.rate, "/s")),
             ]
         }
         lines += [
-            row("verification throughput at saturation", perSecond(m.verifySaturation.throughput, "req/s")),
-            row(
+            table.row("verification throughput at saturation", table.perSecond(m.verifySaturation.throughput, "req/s")),
+            table.row(
                 "  verification p50 / p99 at saturation",
-                ms(m.verifySaturation.percentile(0.5)) + " / " + ms(m.verifySaturation.percentile(0.99))),
-            row(
+                table.ms(m.verifySaturation.percentile(0.5)) + " / " + table.ms(m.verifySaturation.percentile(0.99))),
+            table.row(
                 "verification p50 / p99 at \(Int(m.verifyRate.rate))/s offered",
-                ms(m.verifyRate.result.percentile(0.5)) + " / " + ms(m.verifyRate.result.percentile(0.99))),
-            row("Ed25519 sign (swift-crypto), 1 core", perSecond(m.signing.ed25519OneCore, "sig/s")),
-            row("Ed25519 sign (swift-crypto), \(m.signing.cores) cores", perSecond(m.signing.ed25519AllCores, "sig/s")),
-            row(
-                "DataIntegrity.sign of a certificate, 1 core", perSecond(m.signing.documentOneCore, "sig/s")),
-            row(
+                table.ms(m.verifyRate.result.percentile(0.5)) + " / " + table.ms(m.verifyRate.result.percentile(0.99))),
+            table.row("Ed25519 sign (swift-crypto), 1 core", table.perSecond(m.signing.ed25519OneCore, "sig/s")),
+            table.row(
+                "Ed25519 sign (swift-crypto), \(m.signing.cores) cores",
+                table.perSecond(m.signing.ed25519AllCores, "sig/s")),
+            table.row(
+                "DataIntegrity.sign of a certificate, 1 core", table.perSecond(m.signing.documentOneCore, "sig/s")),
+            table.row(
                 "DataIntegrity.sign of a certificate, \(m.signing.cores) cores",
-                perSecond(m.signing.documentAllCores, "sig/s")),
-            row("revocation in the database, p50", ms(percentile(r.database, 0.5))),
-            row(
-                "revocation in the database, p99", ms(databaseP99), goal: "≤ " + ms(Goal.revocationP99),
+                table.perSecond(m.signing.documentAllCores, "sig/s")),
+            table.row("revocation in the database, p50", table.ms(r.database.percentile(0.5))),
+            table.row(
+                "revocation in the database, p99", table.ms(databaseP99), goal: "≤ " + table.ms(Goal.revocationP99),
                 ratio: databaseP99 / Goal.revocationP99, met: allSeen && databaseP99 <= Goal.revocationP99),
-            row("revocation in the served status list, p50", ms(percentile(r.http, 0.5))),
-            row(
-                "revocation in the served status list, p99", ms(httpP99), goal: "≤ " + ms(Goal.revocationP99),
+            table.row("revocation in the served status list, p50", table.ms(r.http.percentile(0.5))),
+            table.row(
+                "revocation in the served status list, p99", table.ms(httpP99),
+                goal: "≤ " + table.ms(Goal.revocationP99),
                 ratio: httpP99 / Goal.revocationP99, met: allSeen && httpP99 <= Goal.revocationP99),
-            row("  revocations seen (database / status list)", "\(r.revoked) / \(r.seen) of \(r.events)"),
-            row(
+            table.row("  revocations seen (database / status list)", "\(r.revoked) / \(r.seen) of \(r.events)"),
+            table.row(
                 "  re-checker caught up before the first death",
                 r.before.left == 0
                     ? String(format: "in %.1f s", r.before.seconds)
                     : String(format: "NOT in %.0f s", r.before.seconds)),
-            row(
+            table.row(
                 "  published → applied p50 / p99 (projector)",
-                ms(percentile(r.applied, 0.5)) + " / " + ms(percentile(r.applied, 0.99))),
-            row(
+                table.ms(r.applied.percentile(0.5)) + " / " + table.ms(r.applied.percentile(0.99))),
+            table.row(
                 "re-checker backlog when the load phases ended", "\(m.backlog?.waiting ?? 0) certificates"),
-            row(
+            table.row(
                 "  caught up within 30 s",
                 m.backlog.map {
                     $0.left == 0
                         ? String(format: "yes, in %.1f s", $0.seconds) : "no: \($0.left) left"
                 } ?? "—"),
-            row("CPU per certificate, server (this process)", micros(cpu.process)),
-            row("CPU per certificate, PostgreSQL", micros(cpu.postgres)),
-            row("CPU per certificate, load generator", micros(cpu.generator)),
-            row("CPU per verification, server (this process)", micros(m.cpuPerVerification.process)),
-            row("CPU per verification, PostgreSQL", micros(m.cpuPerVerification.postgres)),
-            row(
-                "certificates/s the CPU allows (\(m.signing.cores) cores ÷ CPU)", perSecond(bound, "cert/s"),
-                goal: "≥ " + perSecond(Goal.saturation, "cert/s"), ratio: bound / Goal.saturation,
+            table.row("CPU per certificate, server (this process)", table.micros(cpu.process)),
+            table.row("CPU per certificate, PostgreSQL", table.micros(cpu.postgres)),
+            table.row("CPU per certificate, load generator", table.micros(cpu.generator)),
+            table.row("CPU per verification, server (this process)", table.micros(m.cpuPerVerification.process)),
+            table.row("CPU per verification, PostgreSQL", table.micros(m.cpuPerVerification.postgres)),
+            table.row(
+                "certificates/s the CPU allows (\(m.signing.cores) cores ÷ CPU)", table.perSecond(bound, "cert/s"),
+                goal: "≥ " + table.perSecond(Goal.saturation, "cert/s"), ratio: bound / Goal.saturation,
                 met: bound >= Goal.saturation),
             "",
             "  audit log: \(m.audit); every issuance answered 201, every verification 200",
@@ -1100,11 +1091,11 @@ enum CertificatesBenchmark {
                     format: "answer of the first GET /v1/status-lists/{n} showing its bit (polled every %.0f ms, ",
                     r.pollInterval * 1e3)
                 + "\(r.polls) polls); published → applied includes the projector's batch wait",
-            "  what limits issuance: \(micros(cpu.total)) of CPU per certificate (server \(micros(cpu.process)), "
-                + "PostgreSQL \(micros(cpu.postgres)), load generator \(micros(cpu.generator))) on "
-                + "\(m.signing.cores) cores allow \(perSecond(bound, "cert/s")); \(perSecond(Goal.saturation, "cert/s")) "
-                + "needs at most \(micros(budget)) per certificate. Signing (DataIntegrity.sign) takes "
-                + "\(micros(signMicros)) of it: "
+            "  what limits issuance: \(table.micros(cpu.total)) of CPU per certificate (server \(table.micros(cpu.process)), "
+                + "PostgreSQL \(table.micros(cpu.postgres)), load generator \(table.micros(cpu.generator))) on "
+                + "\(m.signing.cores) cores allow \(table.perSecond(bound, "cert/s")); \(table.perSecond(Goal.saturation, "cert/s")) "
+                + "needs at most \(table.micros(budget)) per certificate. Signing (DataIntegrity.sign) takes "
+                + "\(table.micros(signMicros)) of it: "
                 + String(
                     format: "%.0f%% of the server's share, %.0f%% of the whole",
                     100 * signMicros / max(cpu.process, 1e-12),
@@ -1223,9 +1214,4 @@ final class StatusListWatcher: Sendable {
         else { throw HTTPLoadError(description: "a status list without credentialSubject.encodedList") }
         return try BitstringStatusList.decode(encodedList: encoded)
     }
-}
-
-/// Writes a line of progress at once (`print` is buffered when standard output is not a terminal).
-private func announce(_ line: String) {
-    FileHandle.standardOutput.write(Data((line + "\n").utf8))
 }

@@ -42,11 +42,7 @@ enum HTTPLoad {
         var notOK: Int { statuses.filter { $0.key != 200 }.values.reduce(0, +) }
 
         /// The latency below which `fraction` of the answers came (nearest rank), in seconds.
-        func percentile(_ fraction: Double) -> Double {
-            guard !latencies.isEmpty else { return .nan }
-            let rank = Int((fraction * Double(latencies.count)).rounded(.up)) - 1
-            return latencies[min(max(rank, 0), latencies.count - 1)]
-        }
+        func percentile(_ fraction: Double) -> Double { latencies.percentile(fraction) }
     }
 
     /// Drives `connections` connections back to back for `duration`.

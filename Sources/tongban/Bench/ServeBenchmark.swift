@@ -323,13 +323,6 @@ enum ServeBenchmark {
         var prefill: [Double] = []
         /// CPU seconds PostgreSQL spent per question.
         var postgresCPU = 0.0
-
-        /// The latency below which `fraction` of `latencies` came (nearest rank), in seconds.
-        static func percentile(_ latencies: [Double], _ fraction: Double) -> Double {
-            guard !latencies.isEmpty else { return .nan }
-            let rank = Int((fraction * Double(latencies.count)).rounded(.up)) - 1
-            return latencies[min(max(rank, 0), latencies.count - 1)]
-        }
     }
 
     /// The same questions asked straight of the views, back to back on `connections` connections of `database`.
@@ -381,17 +374,8 @@ enum ServeBenchmark {
 
     /// The report: what ran, then each figure with its goal and ratio.
     static func report(_ options: Options, _ m: Measurements) -> String {
-        func rate(_ value: Double) -> String { String(format: "%.0f q/s", value) }
-        func ms(_ seconds: Double) -> String { String(format: "%.2f ms", seconds * 1e3) }
-        func row(_ name: String, _ value: String, goal: String = "—", ratio: Double? = nil, met: Bool? = nil)
-            -> String
-        {
-            let verdict = met.map { $0 ? "met" : "MISSED" } ?? ""
-            let ratioText = ratio.map { String(format: "%.2f", $0) } ?? ""
-            return name.padding(toLength: 44, withPad: " ", startingAt: 0) + value.leftPadded(to: 18) + "  "
-                + goal.padding(toLength: 14, withPad: " ", startingAt: 0) + ratioText.leftPadded(to: 6) + "  "
-                + verdict
-        }
+        let table = BenchReport(nameWidth: 44, goalWidth: 14)
+        func rate(_ value: Double) -> String { table.perSecond(value, "q/s") }
         let saturation = m.saturation.throughput
         let p99 = m.fixedRate.percentile(0.99)
         let share = saturation / max(m.bare.throughput, 1e-9)
@@ -402,37 +386,37 @@ enum ServeBenchmark {
                 + "\(options.connections) keep-alive connections from threads of this process",
             "  population: \(m.population); questions: \(m.mix)",
             "",
-            row("figure", "value", goal: "goal", ratio: nil) + "ratio = value ÷ goal",
-            row(
+            table.header,
+            table.row(
                 "throughput at saturation", rate(saturation), goal: "≥ " + rate(Goal.saturation),
                 ratio: saturation / Goal.saturation, met: saturation >= Goal.saturation),
-            row("  p50 at saturation", ms(m.saturation.percentile(0.5))),
-            row("  p99 at saturation", ms(m.saturation.percentile(0.99))),
-            row("p50 at \(Int(options.rate))/s offered", ms(m.fixedRate.percentile(0.5))),
-            row(
-                "p99 at \(Int(options.rate))/s offered", ms(p99), goal: "≤ " + ms(Goal.p99AtRate),
+            table.row("  p50 at saturation", table.ms(m.saturation.percentile(0.5))),
+            table.row("  p99 at saturation", table.ms(m.saturation.percentile(0.99))),
+            table.row("p50 at \(Int(options.rate))/s offered", table.ms(m.fixedRate.percentile(0.5))),
+            table.row(
+                "p99 at \(Int(options.rate))/s offered", table.ms(p99), goal: "≤ " + table.ms(Goal.p99AtRate),
                 ratio: p99 / Goal.p99AtRate, met: p99 <= Goal.p99AtRate),
-            row("p99.9 at \(Int(options.rate))/s offered", ms(m.fixedRate.percentile(0.999))),
-            row("  rate achieved", rate(m.fixedRate.throughput), goal: rate(options.rate)),
-            row("bare questions, \(options.databaseConnections) connections", rate(m.bare.throughput)),
-            row(
+            table.row("p99.9 at \(Int(options.rate))/s offered", table.ms(m.fixedRate.percentile(0.999))),
+            table.row("  rate achieved", rate(m.fixedRate.throughput), goal: rate(options.rate)),
+            table.row("bare questions, \(options.databaseConnections) connections", rate(m.bare.throughput)),
+            table.row(
                 "  bare kinship p50 / p99",
-                ms(BareFigures.percentile(m.bare.kinship, 0.5)) + " / "
-                    + ms(BareFigures.percentile(m.bare.kinship, 0.99))),
-            row(
+                table.ms(m.bare.kinship.percentile(0.5)) + " / "
+                    + table.ms(m.bare.kinship.percentile(0.99))),
+            table.row(
                 "  bare pre-fill p50 / p99",
                 m.bare.prefill.isEmpty
                     ? "not asked"
-                    : ms(BareFigures.percentile(m.bare.prefill, 0.5)) + " / "
-                        + ms(BareFigures.percentile(m.bare.prefill, 0.99))),
-            row(
+                    : table.ms(m.bare.prefill.percentile(0.5)) + " / "
+                        + table.ms(m.bare.prefill.percentile(0.99))),
+            table.row(
                 "saturation ÷ bare questions", String(format: "%.2f", share),
                 goal: String(format: "≥ %.2f", Goal.shareOfBareSQL), ratio: share / Goal.shareOfBareSQL,
                 met: share >= Goal.shareOfBareSQL),
-            row("CPU per question, server (this process)", String(format: "%.0f µs", m.cpuPerQuestion.process * 1e6)),
-            row("CPU per question, PostgreSQL", String(format: "%.0f µs", m.cpuPerQuestion.postgres * 1e6)),
-            row("CPU per bare question, PostgreSQL", String(format: "%.0f µs", m.bare.postgresCPU * 1e6)),
-            row("CPU per question, load generator", String(format: "%.0f µs", m.cpuPerQuestion.generator * 1e6)),
+            table.row("CPU per question, server (this process)", table.micros(m.cpuPerQuestion.process)),
+            table.row("CPU per question, PostgreSQL", table.micros(m.cpuPerQuestion.postgres)),
+            table.row("CPU per bare question, PostgreSQL", table.micros(m.bare.postgresCPU)),
+            table.row("CPU per question, load generator", table.micros(m.cpuPerQuestion.generator)),
             "",
             "  audit log: \(m.audit); every answer 200",
             "  the p50/p99/p99.9 at a fixed rate are timed from when each request was due (coordinated omission "
@@ -444,11 +428,6 @@ enum ServeBenchmark {
         #endif
         return lines.joined(separator: "\n")
     }
-}
-
-/// Writes a line of progress at once (`print` is buffered when standard output is not a terminal).
-private func say(_ line: String) {
-    FileHandle.standardOutput.write(Data((line + "\n").utf8))
 }
 
 /// The CPU time of one PostgreSQL cluster: its postmaster and the processes it started (the backends of the
