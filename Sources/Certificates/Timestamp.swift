@@ -1,3 +1,4 @@
+import Events
 import Foundation
 
 /// Times as credentials, proofs and key files write them: XML Schema `dateTimeStamp` in UTC, whole seconds
@@ -10,12 +11,12 @@ enum Timestamp {
         wholeSeconds(date).formatted(Date.ISO8601FormatStyle())
     }
 
-    /// Reads a time with an explicit offset (`Z` or `±hh:mm`), with or without a fraction of a second.
+    /// Reads a time with an explicit offset (`Z` or `±hh:mm`), with or without a fraction of a second: RFC 3339 as
+    /// the event schemas read it (``RFC3339/parse(_:)``).
     /// - Parameter text: the text.
     /// - Returns: the time, or `nil` when the text is not such a time.
     static func parse(_ text: String) -> Date? {
-        if let date = try? Date.ISO8601FormatStyle().parse(text) { return date }
-        return try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text)
+        RFC3339.parse(text)?.date
     }
 
     /// The time without its fraction of a second (so that a time written and read back is equal to itself).

@@ -1,9 +1,9 @@
-internal import Foundation
+public import Foundation
 
 /// Parsing of RFC 3339 date-times as the schemas allow them (`YYYY-MM-DDTHH:MM:SS[.f]Z|±hh:mm`).
-enum RFC3339 {
+public enum RFC3339 {
     /// The instant and its calendar date as written, or `nil` if the text is not a real date-time.
-    static func parse(_ text: String) -> (date: Date, localDate: CivilDate)? {
+    public static func parse(_ text: String) -> (date: Date, localDate: CivilDate)? {
         let b = Array(text.utf8)
         guard b.count >= 20, b[4] == 0x2D, b[7] == 0x2D, b[10] == UInt8(ascii: "T"), b[13] == 0x3A, b[16] == 0x3A,
             let year = CivilDate.digits(b[0..<4]), let month = CivilDate.digits(b[5..<7]),
@@ -41,7 +41,7 @@ enum RFC3339 {
     }
 
     /// Today's date in Beijing time (UTC+8) at `now`.
-    static func beijingDate(_ now: Date) -> CivilDate {
+    public static func beijingDate(_ now: Date) -> CivilDate {
         let seconds = Int((now.timeIntervalSince1970 + 8 * 3600).rounded(.down))
         return CivilDate(daysSinceEpoch: seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400)
     }
