@@ -1,11 +1,11 @@
 import Foundation
 
 #if canImport(Glibc)
-    import Glibc
+    public import Glibc
 #elseif canImport(Musl)
-    import Musl
+    public import Musl
 #elseif canImport(Darwin)
-    import Darwin
+    public import Darwin
 #endif
 
 /// Why a key file could not be created, read, replaced or removed.
@@ -90,15 +90,17 @@ public enum KeyFile {
         }
     }
 
-    /// Replaces the file at `path` whole or not at all: the new bytes go to a new file beside it, reach the disk, and
-    /// are renamed over the old one (a crash leaves either the old file or the new one, never a mix), then the
+    /// Replaces the file at `path` whole or not at all: the new bytes go to a new file beside it, created with
+    /// exactly `mode` (never wider for a moment), reach the disk, and are renamed over the old one (a crash leaves
+    /// either the old file or the new one, never a mix; a symbolic link at `path` is replaced, not followed), then the
     /// folder is synced so the rename itself survives a crash.
     /// - Parameters:
     ///   - path: the file to replace (or create).
     ///   - contents: its new bytes.
     ///   - mode: the new file's mode.
-    /// - Throws: ``KeyFileError`` `.failed` (the old file is then as it was).
-    static func replace(at path: String, contents: [UInt8], mode: mode_t) throws(KeyFileError) {
+    /// - Throws: ``KeyFileError`` `.notFound` when the folder is missing, `.failed` otherwise (the old file is then as
+    ///   it was).
+    public static func replace(at path: String, contents: [UInt8], mode: mode_t) throws(KeyFileError) {
         let temporary = "\(path).\(UUID().uuidString.lowercased()).tmp"
         try create(at: temporary, contents: contents, mode: mode)
         guard rename(temporary, path) == 0 else {

@@ -1,3 +1,4 @@
+import Certificates
 import Events
 import Foundation
 import SyntheticPopulation
@@ -26,22 +27,13 @@ enum DevelopmentKeyFiles {
             Array((registry.jwks + "\n").utf8), to: directory.appendingPathComponent("public.jwks"), mode: 0o644)
     }
 
-    /// Creates a file afresh (an earlier one, or a link in its place, is removed first), with its mode set at
-    /// creation: there is no moment with a wider one.
+    /// Writes a file afresh, with exactly `mode` (``KeyFile/replace(at:contents:mode:)``: an earlier file, or a
+    /// link in its place, is replaced whole, never followed).
     private static func writeNew(_ bytes: [UInt8], to url: URL, mode: mode_t) throws {
-        guard unlink(url.path) == 0 || errno == ENOENT else {
-            throw CommandFailure("cannot replace \(url.path): \(String(cString: strerror(errno)))")
-        }
-        let fd = open(url.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
-        guard fd >= 0 else {
-            throw CommandFailure("cannot create \(url.path): \(String(cString: strerror(errno)))")
-        }
-        defer { close(fd) }
-        var written = 0
-        while written < bytes.count {
-            let n = bytes[written...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            guard n > 0 else { throw CommandFailure("cannot write \(url.path): \(String(cString: strerror(errno)))") }
-            written += n
+        do throws(KeyFileError) {
+            try KeyFile.replace(at: url.path, contents: bytes, mode: mode)
+        } catch {
+            throw CommandFailure(error.reason)
         }
     }
 }
