@@ -19,21 +19,29 @@ enum GZip {
         }
     }
 
+    /// How much is inflated at a time.
+    static let chunkBytes = 64 * 1024
+
     /// Inflates one GZIP member, refusing it as soon as its output would pass `maximumBytes`.
     ///
-    /// Output is produced `chunkBytes` at a time and counted as it comes, so a bomb costs at most `maximumBytes`
+    /// Output is produced ``chunkBytes`` at a time and counted as it comes, so a bomb costs at most `maximumBytes`
     /// (plus one chunk) of memory and the time to inflate that much. A member whose trailer itself says it is
     /// larger (its size field, the length modulo 2³²) is refused before anything is inflated.
+    ///
+    /// CompressNIO's own `ByteBuffer.decompress(with:maxSize:)` does not do for this: its limit is not a bound (its
+    /// buffers are asked for in steps that ByteBuffer rounds up to a power of two, and zlib fills them whole: with a
+    /// 1 MiB limit it returns 1.25 MiB), and a member cut short comes back as what was inflated so far, without an
+    /// error (its CRC-32 and length never checked). `decompressStream(with:window:process:)` never returns when bytes
+    /// follow the member. So the loop is here, over its `ZlibDecompressor`.
     /// - Parameters:
     ///   - compressed: the GZIP bytes.
     ///   - maximumBytes: the most output accepted.
-    ///   - chunkBytes: how much is inflated at a time.
     ///   - progress: told the number of bytes inflated so far after each chunk (for tests).
     /// - Returns: the inflated bytes.
     /// - Throws: ``BitstringStatusListError``: `.tooLarge`, or `.notGzip` for anything that is not one whole,
     ///   intact GZIP member (a bad header, corrupt data, a wrong checksum, missing bytes, bytes after its end).
     static func inflate(
-        _ compressed: [UInt8], maximumBytes: Int, chunkBytes: Int = 64 * 1024, progress: (Int) -> Void = { _ in }
+        _ compressed: [UInt8], maximumBytes: Int, progress: (Int) -> Void = { _ in }
     ) throws(BitstringStatusListError) -> [UInt8] {
         guard compressed.count >= 18, compressed[0] == 0x1F, compressed[1] == 0x8B else {
             throw BitstringStatusListError(.notGzip, "the list is not GZIP data (no GZIP header)")

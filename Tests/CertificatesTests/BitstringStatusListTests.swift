@@ -119,6 +119,22 @@ struct BitstringStatusListTests {
         #expect(try GZip.inflate(compressed, maximumBytes: bombBytes).count == bombBytes)
     }
 
+    @Test("a member of exactly the limit is read, one byte more is not; a member missing only its trailer is refused")
+    func exactLimitAndTrailer() throws {
+        let bytes = (0..<100_000).map { UInt8(truncatingIfNeeded: $0 % 251) }
+        let gzip = try GZip.compress(bytes)
+        #expect(try GZip.inflate(gzip, maximumBytes: bytes.count) == bytes)
+        let over = #expect(throws: BitstringStatusListError.self) {
+            try GZip.inflate(gzip, maximumBytes: bytes.count - 1)
+        }
+        #expect(over?.code == .tooLarge)
+        // Every byte of the data but no CRC-32 and no length (under a limit no trailer can pass): not a whole member.
+        let cut = #expect(throws: BitstringStatusListError.self) {
+            try GZip.inflate(Array(gzip.dropLast(8)), maximumBytes: 1 << 40)
+        }
+        #expect(cut?.code == .notGzip)
+    }
+
     func code(ofDecoding text: String, maximumBytes: Int) -> BitstringStatusListError.Code? {
         do {
             _ = try BitstringStatusList.decode(encodedList: text, maximumBytes: maximumBytes)
