@@ -36,12 +36,13 @@ public struct QRCode: Sendable, Hashable {
 
     /// The text encoded.
     public let text: String
-    /// The symbol's version, 1–40 (version `v` has `17 + 4v` modules a side).
-    public let version: Int
     /// Modules on a side of the symbol, without the quiet zone.
     public let size: Int
     /// Row by row, `true` for a dark module.
     private let modules: [Bool]
+
+    /// The symbol's version, 1–40: version `v` has `17 + 4v` modules a side.
+    public var version: Int { (size - 17) / 4 }
 
     /// Encodes `text` as a QR code.
     /// - Parameters:
@@ -52,7 +53,7 @@ public struct QRCode: Sendable, Hashable {
     ///   ``QRCodeError/encodingFailed(errno:)`` for any other failure of the library.
     public init(encoding text: String, correction: ErrorCorrection = .medium) throws(QRCodeError) {
         guard !text.utf8.contains(0) else { throw .containsNUL }
-        let result: Result<(version: Int, size: Int, modules: [Bool]), QRCodeError> = text.withCString { string in
+        let result: Result<(size: Int, modules: [Bool]), QRCodeError> = text.withCString { string in
             errno = 0
             guard let code = QRcode_encodeString(string, 0, correction.level, QR_MODE_8, 1) else {
                 let number = errno
@@ -63,12 +64,11 @@ public struct QRCode: Sendable, Hashable {
             let width = Int(code.pointee.width)
             // Each byte is one module; its lowest bit is 1 for dark (the other bits say what the module is part of).
             let data = UnsafeBufferPointer(start: code.pointee.data, count: width * width)
-            return .success((Int(code.pointee.version), width, data.map { $0 & 1 == 1 }))
+            return .success((width, data.map { $0 & 1 == 1 }))
         }
         switch result {
         case .success(let symbol):
             self.text = text
-            self.version = symbol.version
             self.size = symbol.size
             self.modules = symbol.modules
         case .failure(let error):
