@@ -1,5 +1,5 @@
-public import Events
-public import Foundation
+import Events
+import Foundation
 internal import QRCode
 
 /// The public page of a certificate, for whoever holds it on paper: one HTML document in Chinese with English beside
@@ -9,47 +9,27 @@ internal import QRCode
 /// scripts or images; one inline stylesheet; no JavaScript), escapes every value, and never shows a citizen ID whole:
 /// the people's IDs are masked with ``CitizenIDMasking/mask(_:)``, and every other text the caller gives goes through
 /// ``CitizenIDMasking/maskAll(in:)`` before it is escaped.
-public enum VerificationPage {
+enum VerificationPage {
     /// A text in Chinese and in English.
-    public struct Text: Sendable, Hashable {
+    struct Text: Sendable, Hashable {
         /// The Chinese text (shown first).
-        public var zh: String
+        var zh: String
         /// The English text (shown beside or below it).
-        public var en: String
-
-        /// Creates a text in both languages.
-        /// - Parameters:
-        ///   - zh: the Chinese text.
-        ///   - en: the English text.
-        public init(zh: String, en: String) {
-            self.zh = zh
-            self.en = en
-        }
+        var en: String
     }
 
     /// Someone the certificate is about.
-    public struct Person: Sendable, Hashable {
+    struct Person: Sendable, Hashable {
         /// Their role in the certificate, e.g. 申请人 / Applicant, 母亲 / Mother.
-        public var role: Text
+        var role: Text
         /// Their name as registered.
-        public var name: String
+        var name: String
         /// Their citizen ID, whole: the page masks it (first 6, eight `*`, last 4).
-        public var citizenID: String
-
-        /// Creates a person of the certificate.
-        /// - Parameters:
-        ///   - role: their role, in both languages.
-        ///   - name: their name.
-        ///   - citizenID: their citizen ID, whole (the page masks it).
-        public init(role: Text, name: String, citizenID: String) {
-            self.role = role
-            self.name = name
-            self.citizenID = citizenID
-        }
+        var citizenID: String
     }
 
     /// The status a certificate has in the hub (the `CertificateStatus.status` of the API).
-    public enum State: String, Sendable, Hashable, CaseIterable {
+    enum State: String, Sendable, Hashable {
         /// Neither revoked nor suspended.
         case valid
         /// Suspended for now; it may be reinstated.
@@ -59,145 +39,71 @@ public enum VerificationPage {
     }
 
     /// The register event whose application took the certificate's basis away.
-    public struct Cause: Sendable, Hashable {
+    struct Cause: Sendable, Hashable {
         /// The event's type as the page should show it, e.g. `marriage.dissolved` or 离婚登记.
-        public var eventType: String
+        var eventType: String
         /// The department that published it.
-        public var department: String
-
-        /// Creates the cause of a status change.
-        /// - Parameters:
-        ///   - eventType: the event's type.
-        ///   - department: the department that published it.
-        public init(eventType: String, department: String) {
-            self.eventType = eventType
-            self.department = department
-        }
+        var department: String
     }
 
     /// The certificate's status now, and the last change of it.
-    public struct Status: Sendable, Hashable {
+    struct Status: Sendable, Hashable {
         /// Valid, suspended or revoked.
-        public var state: State
+        var state: State
         /// Why it was last changed (required in the API for a revocation or suspension), if it was.
-        public var reason: String?
+        var reason: String?
         /// When it was last changed, if it was.
-        public var changedAt: Date?
+        var changedAt: Date?
         /// The register event that caused the change, when the streams revoked or suspended it.
-        public var causedBy: Cause?
-
-        /// Creates a status.
-        /// - Parameters:
-        ///   - state: valid, suspended or revoked.
-        ///   - reason: why it was last changed.
-        ///   - changedAt: when.
-        ///   - causedBy: the register event that caused it.
-        public init(state: State, reason: String? = nil, changedAt: Date? = nil, causedBy: Cause? = nil) {
-            self.state = state
-            self.reason = reason
-            self.changedAt = changedAt
-            self.causedBy = causedBy
-        }
+        var causedBy: Cause?
     }
 
     /// One register event the certificate rests on.
-    public struct Evidence: Sendable, Hashable {
+    struct Evidence: Sendable, Hashable {
         /// The event's type as the page should show it.
-        public var eventType: String
+        var eventType: String
         /// The department that published it.
-        public var department: String
+        var department: String
         /// The day it took effect, if it has one.
-        public var effectiveDate: CivilDate?
+        var effectiveDate: CivilDate?
         /// The event's id (shown small), if the caller wants it shown.
-        public var eventID: String?
-
-        /// Creates an evidence row.
-        /// - Parameters:
-        ///   - eventType: the event's type.
-        ///   - department: the department that published it.
-        ///   - effectiveDate: the day it took effect.
-        ///   - eventID: the event's id, to show.
-        public init(eventType: String, department: String, effectiveDate: CivilDate?, eventID: String? = nil) {
-            self.eventType = eventType
-            self.department = department
-            self.effectiveDate = effectiveDate
-            self.eventID = eventID
-        }
+        var eventID: String?
     }
 
     /// Everything the page of one certificate shows. The caller words the statements; the page masks and escapes.
-    public struct Model: Sendable, Hashable {
+    struct Model: Sendable, Hashable {
         /// The certificate's id (a UUID).
-        public var certificateID: String
+        var certificateID: String
         /// The page's own absolute URL: the QR code holds it exactly, and the page prints it below the code.
-        public var pageURL: String
+        var pageURL: String
         /// The kind of certificate, e.g. 亲属关系证明 / Kinship certificate.
-        public var kind: Text
+        var kind: Text
         /// What the certificate says, one sentence each, already worded in both languages.
-        public var statements: [Text]
-        /// The people it is about.
-        public var people: [Person]
+        var statements: [Text]
+        /// The people it is about, with their IDs whole (the page masks them).
+        var people: [Person]
         /// When it was issued.
-        public var issuedAt: Date
+        var issuedAt: Date
         /// When its validity starts.
-        public var validFrom: Date
+        var validFrom: Date
         /// When its validity ends.
-        public var validUntil: Date
+        var validUntil: Date
         /// The day of the registers it states.
-        public var asOf: CivilDate
+        var asOf: CivilDate
         /// Whether it is an as-of certificate (what the registers said on `asOf`, a past day, rather than today):
         /// the page says so in a box of its own.
-        public var isAsOfCertificate: Bool
+        var isAsOfCertificate: Bool
         /// Its status now.
-        public var status: Status
+        var status: Status
         /// When the status was read: the page prints it, and a valid certificate outside its validity period at that
         /// moment is shown as expired or not yet valid.
-        public var statusCheckedAt: Date
+        var statusCheckedAt: Date
         /// The register events it rests on.
-        public var evidence: [Evidence]
+        var evidence: [Evidence]
         /// The issuer's DID (`did:web:…`).
-        public var issuerDID: String
+        var issuerDID: String
         /// The id of the key that signed it (a DID URL).
-        public var keyID: String
-
-        /// Creates the model of a page.
-        /// - Parameters:
-        ///   - certificateID: the certificate's id.
-        ///   - pageURL: the page's absolute URL.
-        ///   - kind: the kind's title in both languages.
-        ///   - statements: what it says.
-        ///   - people: who it is about, with their IDs whole (the page masks them).
-        ///   - issuedAt: when it was issued.
-        ///   - validFrom: when its validity starts.
-        ///   - validUntil: when its validity ends.
-        ///   - asOf: the day of the registers it states.
-        ///   - isAsOfCertificate: whether it is an as-of certificate.
-        ///   - status: its status now.
-        ///   - statusCheckedAt: when the status was read.
-        ///   - evidence: the events it rests on.
-        ///   - issuerDID: the issuer's DID.
-        ///   - keyID: the signing key's id.
-        public init(
-            certificateID: String, pageURL: String, kind: Text, statements: [Text], people: [Person], issuedAt: Date,
-            validFrom: Date, validUntil: Date, asOf: CivilDate, isAsOfCertificate: Bool, status: Status,
-            statusCheckedAt: Date, evidence: [Evidence], issuerDID: String, keyID: String
-        ) {
-            self.certificateID = certificateID
-            self.pageURL = pageURL
-            self.kind = kind
-            self.statements = statements
-            self.people = people
-            self.issuedAt = issuedAt
-            self.validFrom = validFrom
-            self.validUntil = validUntil
-            self.asOf = asOf
-            self.isAsOfCertificate = isAsOfCertificate
-            self.status = status
-            self.statusCheckedAt = statusCheckedAt
-            self.evidence = evidence
-            self.issuerDID = issuerDID
-            self.keyID = keyID
-        }
+        var keyID: String
     }
 
     /// Whether a certificate's validity period holds a moment (`data-validity` on the status box).
@@ -210,7 +116,7 @@ public enum VerificationPage {
     /// The page of a certificate.
     /// - Parameter model: what it shows.
     /// - Returns: the HTML document (UTF-8, `lang="zh-CN"`).
-    public static func html(_ model: Model) -> String {
+    static func html(_ model: Model) -> String {
         var body = header(
             kind: model.kind, number: model.certificateID, qr: qrFigure(url: model.pageURL))
         body += statusBox(model)
@@ -314,7 +220,7 @@ public enum VerificationPage {
     /// The page for an id no certificate has (answered with 404): the same look, and no QR code.
     /// - Parameter certificateID: the id asked for, as it came (shown escaped, at most 100 characters of it).
     /// - Returns: the HTML document.
-    public static func notFoundHTML(certificateID: String) -> String {
+    static func notFoundHTML(certificateID: String) -> String {
         let asked = certificateID.count > 100 ? String(certificateID.prefix(100)) + "…" : certificateID
         let number = text(asked)
         var body = header(kind: Text(zh: "证明核验", en: "Certificate verification"), number: nil, qr: "")
