@@ -133,7 +133,7 @@ enum VerificationPage {
                 """
         }
         body += section(id: "statements", title: Text(zh: "证明内容", en: "What is certified")) {
-            guard !model.statements.isEmpty else { return "<p>\(label("无", "None"))</p>\n" }
+            guard !model.statements.isEmpty else { return nothing }
             return "<ul class=\"statements\">\n"
                 + model.statements.map {
                     "<li><p>\(text($0.zh))</p><p lang=\"en\" class=\"en\">\(text($0.en))</p></li>\n"
@@ -141,60 +141,43 @@ enum VerificationPage {
                 .joined() + "</ul>\n"
         }
         body += section(id: "people", title: Text(zh: "当事人", en: "People")) {
-            var rows = ""
-            for person in model.people {
-                rows += "<tr><td>\(label(person.role.zh, person.role.en))</td><td class=\"name\">\(text(person.name))"
-                rows += "</td><td><code class=\"citizen-id\">\(text(CitizenIDMasking.mask(person.citizenID)))</code>"
-                rows += "</td></tr>\n"
-            }
-            return """
-                <table>
-                <caption>\(label("公民身份号码已部分隐去", "Citizen ID numbers are partly hidden"))</caption>
-                <thead><tr><th scope="col">\(label("身份", "Role"))</th><th scope="col">\(label("姓名", "Name"))</th>\
-                <th scope="col">\(label("公民身份号码", "Citizen ID"))</th></tr></thead>
-                <tbody>
-                \(rows)</tbody>
-                </table>
-
-                """
+            table(
+                caption: Text(zh: "公民身份号码已部分隐去", en: "Citizen ID numbers are partly hidden"),
+                columns: [
+                    Text(zh: "身份", en: "Role"), Text(zh: "姓名", en: "Name"), Text(zh: "公民身份号码", en: "Citizen ID"),
+                ],
+                rows: model.people.map { person in
+                    "<tr><td>\(label(person.role.zh, person.role.en))</td><td class=\"name\">\(text(person.name))</td>"
+                        + "<td><code class=\"citizen-id\">\(text(CitizenIDMasking.mask(person.citizenID)))</code></td>"
+                        + "</tr>\n"
+                })
         }
         body += section(id: "dates", title: Text(zh: "日期", en: "Dates")) {
-            func row(_ zh: String, _ en: String, _ value: String) -> String {
-                "<tr><th scope=\"row\">\(label(zh, en))</th><td>\(value)</td></tr>\n"
-            }
-            return """
-                <table>
-                <caption>\(label("时间均为北京时间（UTC+8）", "Times are Beijing time (UTC+8)"))</caption>
-                <tbody>
-                \(row("签发时间", "Issued", text(beijingTime(model.issuedAt))))\
-                \(row("生效时间", "Valid from", text(beijingTime(model.validFrom))))\
-                \(row("有效期至", "Valid until", text(beijingTime(model.validUntil))))\
-                \(row("登记内容日期", "Registers as of", text(model.asOf.description)))\
-                </tbody>
-                </table>
-
-                """
+            let dates: [(name: Text, value: String)] = [
+                (Text(zh: "签发时间", en: "Issued"), beijingTime(model.issuedAt)),
+                (Text(zh: "生效时间", en: "Valid from"), beijingTime(model.validFrom)),
+                (Text(zh: "有效期至", en: "Valid until"), beijingTime(model.validUntil)),
+                (Text(zh: "登记内容日期", en: "Registers as of"), model.asOf.description),
+            ]
+            return table(
+                caption: Text(zh: "时间均为北京时间（UTC+8）", en: "Times are Beijing time (UTC+8)"),
+                rows: dates.map {
+                    "<tr><th scope=\"row\">\(label($0.name.zh, $0.name.en))</th><td>\(text($0.value))</td></tr>\n"
+                })
         }
         body += section(id: "evidence", title: Text(zh: "证明依据", en: "Evidence")) {
-            guard !model.evidence.isEmpty else { return "<p>\(label("无", "None"))</p>\n" }
-            var rows = ""
-            for item in model.evidence {
-                rows += "<tr><td>\(text(item.eventType))"
-                if let id = item.eventID { rows += "<br><code class=\"event-id\">\(text(id))</code>" }
-                rows += "</td><td>\(text(item.department))</td>"
-                rows += "<td>\(item.effectiveDate.map { text($0.description) } ?? "—")</td></tr>\n"
-            }
-            return """
-                <table>
-                <caption>\(label("证明所依据的登记事件", "The register events this certificate rests on"))</caption>
-                <thead><tr><th scope="col">\(label("事件类型", "Event type"))</th>\
-                <th scope="col">\(label("登记部门", "Department"))</th>\
-                <th scope="col">\(label("生效日期", "Effective date"))</th></tr></thead>
-                <tbody>
-                \(rows)</tbody>
-                </table>
-
-                """
+            guard !model.evidence.isEmpty else { return nothing }
+            return table(
+                caption: Text(zh: "证明所依据的登记事件", en: "The register events this certificate rests on"),
+                columns: [
+                    Text(zh: "事件类型", en: "Event type"), Text(zh: "登记部门", en: "Department"),
+                    Text(zh: "生效日期", en: "Effective date"),
+                ],
+                rows: model.evidence.map { item in
+                    let id = item.eventID.map { "<br><code class=\"event-id\">\(text($0))</code>" } ?? ""
+                    return "<tr><td>\(text(item.eventType))\(id)</td><td>\(text(item.department))</td>"
+                        + "<td>\(item.effectiveDate.map { text($0.description) } ?? "—")</td></tr>\n"
+                })
         }
         body += section(id: "issuer", title: Text(zh: "签发方", en: "Issuer")) {
             """
@@ -378,6 +361,19 @@ enum VerificationPage {
 
         """
     }
+
+    /// A table: its caption, a row of column headings when there are `columns`, and the rows as they are.
+    static func table(caption: Text, columns: [Text] = [], rows: [String]) -> String {
+        var table = "<table>\n<caption>\(label(caption.zh, caption.en))</caption>\n"
+        if !columns.isEmpty {
+            table += "<thead><tr>" + columns.map { "<th scope=\"col\">\(label($0.zh, $0.en))</th>" }.joined()
+            table += "</tr></thead>\n"
+        }
+        return table + "<tbody>\n" + rows.joined() + "</tbody>\n</table>\n"
+    }
+
+    /// What a section with nothing to list shows.
+    static let nothing = "<p>\(label("无", "None"))</p>\n"
 
     /// A label in Chinese with its English beside it.
     static func label(_ zh: String, _ en: String) -> String {
