@@ -26,11 +26,7 @@ public struct HeadlessBrowser: Sendable {
     /// - Returns: the serialized DOM.
     /// - Throws: ``HeadlessBrowserError`` when the browser fails, overruns its time, or prints nothing.
     public func dumpDOM(of url: URL) async throws -> String {
-        let result = try await run(["--dump-dom", url.absoluteString])
-        guard !result.output.isEmpty else {
-            throw HeadlessBrowserError("chromium --dump-dom \(url) printed nothing\(Self.tail(of: result.errors))")
-        }
-        return result.output
+        try await load(url, dom: true).dom
     }
 
     /// Loads `url` in a window of `width` × `height` CSS pixels and returns a PNG of what it shows (`--screenshot`).
@@ -41,25 +37,14 @@ public struct HeadlessBrowser: Sendable {
     /// - Returns: the PNG's bytes.
     /// - Throws: ``HeadlessBrowserError`` when the browser fails, overruns its time, or writes no picture.
     public func screenshot(of url: URL, width: Int, height: Int) async throws -> Data {
-        let directory = try Self.temporaryDirectory("screenshot")
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let file = directory.appendingPathComponent("page.png")
-        let result = try await run([
-            "--screenshot=\(file.path)", "--window-size=\(width),\(height)", "--hide-scrollbars", url.absoluteString,
-        ])
-        guard let png = FileManager.default.contents(atPath: file.path), !png.isEmpty else {
-            throw HeadlessBrowserError(
-                "chromium --screenshot \(url) wrote no picture (status \(result.status))\(Self.tail(of: result.errors))"
-            )
-        }
-        return png
+        try await load(url, window: (width, height)).png
     }
 
     /// What one load of a page gave.
     public struct Capture: Sendable {
-        /// The serialized DOM after loading.
+        /// The serialized DOM after loading (empty when it was not asked for).
         public let dom: String
-        /// A PNG of the window.
+        /// A PNG of the window (empty when it was not asked for).
         public let png: Data
         /// The page printed to PDF with its print stylesheet (no header or footer added), when it was asked for.
         public let pdf: Data?
@@ -75,29 +60,39 @@ public struct HeadlessBrowser: Sendable {
     /// - Returns: the DOM, the picture, and the PDF if asked for.
     /// - Throws: ``HeadlessBrowserError`` when the browser fails, overruns its time, or leaves out something asked.
     public func capture(of url: URL, width: Int, height: Int, printToPDF: Bool = false) async throws -> Capture {
+        try await load(url, dom: true, window: (width, height), printToPDF: printToPDF)
+    }
+
+    /// Loads `url` in one browser launch, asking for what is given (`--dump-dom`, `--screenshot` of a window of that
+    /// size, `--print-to-pdf`), and checks that each part asked for came back.
+    private func load(
+        _ url: URL, dom: Bool = false, window: (width: Int, height: Int)? = nil, printToPDF: Bool = false
+    ) async throws -> Capture {
         let directory = try Self.temporaryDirectory("capture")
         defer { try? FileManager.default.removeItem(at: directory) }
         let picture = directory.appendingPathComponent("page.png")
         let print = directory.appendingPathComponent("page.pdf")
-        var arguments = [
-            "--dump-dom", "--screenshot=\(picture.path)", "--window-size=\(width),\(height)", "--hide-scrollbars",
-        ]
+        var arguments = dom ? ["--dump-dom"] : []
+        if let window {
+            arguments += [
+                "--screenshot=\(picture.path)", "--window-size=\(window.width),\(window.height)", "--hide-scrollbars",
+            ]
+        }
         if printToPDF { arguments += ["--print-to-pdf=\(print.path)", "--no-pdf-header-footer"] }
         let result = try await run(arguments + [url.absoluteString])
-        guard !result.output.isEmpty else {
+        guard !dom || !result.output.isEmpty else {
             throw HeadlessBrowserError("chromium --dump-dom \(url) printed nothing\(Self.tail(of: result.errors))")
         }
-        guard let png = FileManager.default.contents(atPath: picture.path), !png.isEmpty else {
-            throw HeadlessBrowserError("chromium --screenshot \(url) wrote no picture\(Self.tail(of: result.errors))")
-        }
-        var pdf: Data?
-        if printToPDF {
-            guard let printed = FileManager.default.contents(atPath: print.path), !printed.isEmpty else {
-                throw HeadlessBrowserError("chromium --print-to-pdf \(url) wrote no PDF\(Self.tail(of: result.errors))")
+        /// The file chromium was asked to write, which must not be empty.
+        func written(_ file: URL, by option: String) throws -> Data {
+            guard let data = FileManager.default.contents(atPath: file.path), !data.isEmpty else {
+                throw HeadlessBrowserError("chromium \(option) \(url) wrote nothing\(Self.tail(of: result.errors))")
             }
-            pdf = printed
+            return data
         }
-        return Capture(dom: result.output, png: png, pdf: pdf)
+        return Capture(
+            dom: dom ? result.output : "", png: try window == nil ? Data() : written(picture, by: "--screenshot"),
+            pdf: try printToPDF ? written(print, by: "--print-to-pdf") : nil)
     }
 
     /// Reads every QR code (and other barcode zbar knows) in a picture with `zbarimg --raw -q`.
