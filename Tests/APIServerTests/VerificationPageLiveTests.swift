@@ -82,7 +82,7 @@ struct VerificationPageLiveTests {
             }
             let status = try VerificationPageTests.startTag(id: "status", in: valid.dom)
             #expect(status.contains("data-status=\"valid\"") && status.contains("data-validity=\"current\""))
-            let box = VerificationPageTests.statusBox(in: valid.dom)
+            let box = try VerificationPageTests.statusBox(in: valid.dom)
             #expect(box.contains("有效 <span") && !box.contains("已撤销"), "\(box)")
             #expect(valid.dom.contains("<html lang=\"zh-CN\">") && valid.dom.contains("亲属关系证明"))
             #expect(valid.dom.contains(id), "the certificate's number")
@@ -104,7 +104,7 @@ struct VerificationPageLiveTests {
                 try await browser.dumpDOM(of: pageURL)
             }
             #expect(try VerificationPageTests.startTag(id: "status", in: after).contains("data-status=\"revoked\""))
-            let revokedBox = VerificationPageTests.statusBox(in: after)
+            let revokedBox = try VerificationPageTests.statusBox(in: after)
             #expect(revokedBox.contains("已撤销") && revokedBox.contains("Revoked"), "\(revokedBox)")
             #expect(!revokedBox.contains("有效 <span"))
             #expect(revokedBox.contains("<dd class=\"reason\">\(reason)</dd>"), "\(revokedBox)")
@@ -158,12 +158,12 @@ struct VerificationPageLiveTests {
     static func expectOneA4Page(_ pdf: Data) throws {
         let text = String(decoding: pdf, as: Unicode.ASCII.self)
         #expect(text.hasPrefix("%PDF-"))
-        let boxes = text.matches(of: try Regex("/MediaBox \\[0 0 ([0-9.]+) ([0-9.]+)\\]")).compactMap { match in
-            (match.output[1].substring.flatMap { Double($0) }, match.output[2].substring.flatMap { Double($0) })
-        }
+        let boxes = text.matches(of: try Regex("/MediaBox \\[0 0 ([0-9.]+) ([0-9.]+)\\]"))
         #expect(!boxes.isEmpty, "the PDF names its paper")
-        for case (let width?, let height?) in boxes {
-            #expect(abs(width - a4.width) < 1 && abs(height - a4.height) < 1, "a page of \(width) × \(height) pt")
+        for box in boxes {
+            let size = (1...2).compactMap { box.output[$0].substring.flatMap { Double($0) } }
+            try #require(size.count == 2, "a MediaBox that is not two numbers")
+            #expect(abs(size[0] - a4.width) < 1 && abs(size[1] - a4.height) < 1, "a page of \(size[0]) × \(size[1]) pt")
         }
         let pages = text.matches(of: try Regex("/Type\\s*/Page(?![a-zA-Z])")).count
         #expect(pages == 1, "the certificate prints on one A4 page, not \(pages)")
