@@ -104,15 +104,6 @@ enum CertificatesBenchmark {
         var left = 0
     }
 
-    /// CPU seconds per request of each side.
-    struct CPUShare {
-        var process = 0.0
-        var postgres = 0.0
-        var generator = 0.0
-        /// All three.
-        var total: Double { process + postgres + generator }
-    }
-
     /// The signing rates, per second.
     struct SignRates: Sendable {
         var cores = 1
@@ -644,14 +635,12 @@ enum CertificatesBenchmark {
         try expectAll(201, warmup, "issuance warm-up", allowEmpty: options.warmupSeconds < 0.5)
         say("issuance: saturation for \(options.seconds) s over \(options.connections) connections…")
         let statementsKept = (try? await stack.database.query("SELECT pg_stat_statements_reset()")) != nil
-        let before = (process: ProcessCPU.snapshot().benchmark, postgres: stack.postgresCPU.seconds())
-        m.saturation = await HTTPLoad.closedLoop(
-            port: port, connections: options.connections, requests: requests, duration: .seconds(options.seconds))
-        let after = (process: ProcessCPU.snapshot().benchmark, postgres: stack.postgresCPU.seconds())
+        (m.saturation, m.cpuPerCertificate) = try await CPUShare.measuring(stack.postgresCPU) {
+            await HTTPLoad.closedLoop(
+                port: port, connections: options.connections, requests: requests, duration: .seconds(options.seconds))
+        }
         m.audited += m.saturation.answered + m.saturation.failures
         try expectAll(201, m.saturation, "issuance at saturation")
-        m.cpuPerCertificate = share(
-            m.saturation, process: after.process - before.process, postgres: after.postgres - before.postgres)
         if statementsKept {
             m.statements = try await statements(stack.database, answers: m.saturation.answered)
         }
@@ -700,14 +689,12 @@ enum CertificatesBenchmark {
                     + String(decoding: probe.body, as: UTF8.self))
         }
         say("verification: saturation for \(options.seconds) s over \(options.connections) connections…")
-        let before = (process: ProcessCPU.snapshot().benchmark, postgres: stack.postgresCPU.seconds())
-        m.verifySaturation = await HTTPLoad.closedLoop(
-            port: port, connections: options.connections, requests: requests, duration: .seconds(options.seconds))
-        let after = (process: ProcessCPU.snapshot().benchmark, postgres: stack.postgresCPU.seconds())
+        (m.verifySaturation, m.cpuPerVerification) = try await CPUShare.measuring(stack.postgresCPU) {
+            await HTTPLoad.closedLoop(
+                port: port, connections: options.connections, requests: requests, duration: .seconds(options.seconds))
+        }
         m.audited += m.verifySaturation.answered + m.verifySaturation.failures
         try expectAll(200, m.verifySaturation, "verification at saturation")
-        m.cpuPerVerification = share(
-            m.verifySaturation, process: after.process - before.process, postgres: after.postgres - before.postgres)
         let rate = max(1, min(options.rate, (options.belowSaturation * m.verifySaturation.throughput).rounded()))
         say("verification: \(Int(rate))/s offered for \(options.seconds) s…")
         let result = await HTTPLoad.openLoop(
@@ -734,13 +721,6 @@ enum CertificatesBenchmark {
             return String(format: "%7.0f µs %6.2f calls  ", milliseconds * 1e3 / count, calls / count)
                 + (try row.decode(String.self, at: 2))
         }
-    }
-
-    /// CPU seconds per answer of a closed-loop phase, from the CPU this process and PostgreSQL used during it.
-    private static func share(_ result: HTTPLoad.Result, process: Double, postgres: Double) -> CPUShare {
-        let answers = Double(max(result.answered, 1))
-        let generator = result.generatorCPU / answers
-        return CPUShare(process: process / answers - generator, postgres: postgres / answers, generator: generator)
     }
 
     /// Fails unless every answer of a phase had `status` and no request failed.

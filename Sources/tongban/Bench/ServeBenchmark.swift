@@ -49,7 +49,8 @@ enum ServeBenchmark {
         var saturation: HTTPLoad.Result
         var fixedRate: HTTPLoad.Result
         var bare: BareFigures
-        var cpuPerQuestion: (process: Double, postgres: Double, generator: Double)
+        /// CPU per question answered at saturation.
+        var cpuPerQuestion: CPUShare
         /// HTTP requests sent in all (the token, the pre-fill probe and every phase).
         var sent: Int
         /// What the audit log holds afterwards, in words.
@@ -240,10 +241,10 @@ enum ServeBenchmark {
             duration: .seconds(options.warmupSeconds))
         sent += warmup.answered + warmup.failures
         say("saturation for \(options.seconds) s over \(options.connections) connections…")
-        let cpuBefore = (process: ProcessCPU.snapshot().benchmark, postgres: cluster.seconds())
-        let saturation = await HTTPLoad.closedLoop(
-            port: port, connections: options.connections, requests: requests, duration: .seconds(options.seconds))
-        let cpuAfter = (process: ProcessCPU.snapshot().benchmark, postgres: cluster.seconds())
+        let (saturation, cpuPerQuestion) = try await CPUShare.measuring(cluster) {
+            await HTTPLoad.closedLoop(
+                port: port, connections: options.connections, requests: requests, duration: .seconds(options.seconds))
+        }
         sent += saturation.answered + saturation.failures
         say("\(Int(options.rate)) requests/s for \(options.seconds) s…")
         let fixedRate = await HTTPLoad.openLoop(
@@ -264,16 +265,9 @@ enum ServeBenchmark {
             questions, withPrefill: withPrefill, database: pool, connections: options.databaseConnections,
             seconds: options.seconds)
         bare.postgresCPU = (cluster.seconds() - bareBefore) / Double(max(bare.kinship.count + bare.prefill.count, 1))
-        let questionsAnswered = Double(max(saturation.answered, 1))
-        let generator = saturation.generatorCPU / questionsAnswered
         return Measurements(
             postgres: postgres, population: population, mix: mix, saturation: saturation, fixedRate: fixedRate,
-            bare: bare,
-            cpuPerQuestion: (
-                (cpuAfter.process - cpuBefore.process) / questionsAnswered - generator,
-                (cpuAfter.postgres - cpuBefore.postgres) / questionsAnswered, generator
-            ),
-            sent: sent)
+            bare: bare, cpuPerQuestion: cpuPerQuestion, sent: sent)
     }
 
     /// The questions asked of the server: kinship pairs (and the days they are for), and pre-fill subjects.
@@ -427,42 +421,5 @@ enum ServeBenchmark {
             lines.insert("note: a debug build; run `swift run -c release tongban bench serve` for real figures", at: 0)
         #endif
         return lines.joined(separator: "\n")
-    }
-}
-
-/// The CPU time of one PostgreSQL cluster: its postmaster and the processes it started (the backends of the
-/// benchmark's connections, the writers), read from `/proc` (Linux). Other clusters on the machine are left out.
-struct ClusterCPU: Sendable {
-    /// The postmaster's process id, from `postmaster.pid` in the data directory.
-    let postmaster: Int32
-
-    /// Finds the cluster's postmaster.
-    /// - Parameter server: the embedded cluster.
-    /// - Throws: ``CommandFailure`` when `postmaster.pid` cannot be read.
-    init(_ server: EmbeddedPostgres) throws {
-        let file = server.directory.appendingPathComponent("data/postmaster.pid")
-        guard let text = try? String(contentsOf: file, encoding: .utf8),
-            let pid = text.split(separator: "\n").first.flatMap({ Int32($0) })
-        else { throw CommandFailure("cannot read the postmaster's pid from \(file.path)") }
-        postmaster = pid
-    }
-
-    /// CPU seconds (user + system) used so far by the postmaster and its children that still run.
-    func seconds() -> Double {
-        let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
-        var total = 0.0
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-        for entry in entries where entry.first?.isNumber == true {
-            guard let text = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
-                let close = text.lastIndex(of: ")")
-            else { continue }
-            // After the command: state (field 3), ppid (4), …, utime (14), stime (15).
-            let fields = text[text.index(close, offsetBy: 2)...].split(separator: " ")
-            guard fields.count > 12, let ppid = Int32(fields[1]), Int32(entry) == postmaster || ppid == postmaster,
-                let user = Double(fields[11]), let system = Double(fields[12])
-            else { continue }
-            total += (user + system) / ticks
-        }
-        return total
     }
 }
