@@ -39,16 +39,15 @@ let package = Package(
 
         // QR codes drawn as SVG, over libqrencode (the printable verification page carries one).
         .target(name: "QRCode", dependencies: ["CQREncode"], swiftSettings: swiftSettings),
-        // Verifiable certificates: the hub's keys, Data Integrity proofs (eddsa-jcs-2022), the DID document, status
-        // lists, and the certificates' own tables.
+        // Verifiable certificates: the hub's keys, Data Integrity proofs (eddsa-jcs-2022), the DID document and the
+        // status lists (their tables and HTTP side are in APIServer).
         .target(
             name: "Certificates",
             dependencies: [
-                "Events", "Postgres", "TongbanConcurrency",
+                "Events",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),

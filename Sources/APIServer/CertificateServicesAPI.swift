@@ -406,12 +406,7 @@ struct CertificateServicesAPI: APIProtocol {
     }
 
     /// Today's date in Beijing (UTC+8, no daylight saving).
-    static func beijingToday() -> CivilDate { beijingDay(of: Date()) }
-
-    /// The day in Beijing (UTC+8, no daylight saving) at an instant.
-    static func beijingDay(of date: Date) -> CivilDate {
-        CivilDate(daysSinceEpoch: Int((date.timeIntervalSince1970 + 8 * 3600) / 86_400))
-    }
+    static func beijingToday() -> CivilDate { RFC3339.beijingDate(Date()) }
 }
 
 /// The responses every question can refuse with (the generated enum cases witness these requirements).

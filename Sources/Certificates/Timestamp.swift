@@ -1,13 +1,13 @@
 import Events
-import Foundation
+public import Foundation
 
 /// Times as credentials, proofs and key files write them: XML Schema `dateTimeStamp` in UTC, whole seconds
 /// (`2026-12-06T08:30:00Z`).
-enum Timestamp {
+public enum Timestamp {
     /// The time written in UTC, whole seconds (any fraction is dropped).
     /// - Parameter date: the time.
     /// - Returns: e.g. `2026-12-06T08:30:00Z`.
-    static func format(_ date: Date) -> String {
+    public static func format(_ date: Date) -> String {
         wholeSeconds(date).formatted(Date.ISO8601FormatStyle())
     }
 
@@ -15,12 +15,12 @@ enum Timestamp {
     /// the event schemas read it (``RFC3339/parse(_:)``).
     /// - Parameter text: the text.
     /// - Returns: the time, or `nil` when the text is not such a time.
-    static func parse(_ text: String) -> Date? {
+    public static func parse(_ text: String) -> Date? {
         RFC3339.parse(text)?.date
     }
 
     /// The time without its fraction of a second (so that a time written and read back is equal to itself).
-    static func wholeSeconds(_ date: Date) -> Date {
+    public static func wholeSeconds(_ date: Date) -> Date {
         Date(timeIntervalSince1970: date.timeIntervalSince1970.rounded(.down))
     }
 }

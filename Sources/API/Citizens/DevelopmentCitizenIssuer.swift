@@ -1,4 +1,5 @@
 import Crypto
+import Events
 public import Foundation
 import JWTKit
 
@@ -24,7 +25,7 @@ public struct DevelopmentCitizenIssuer: Sendable {
 
     /// Makes a development issuer with a new random key.
     public init() {
-        keyID = "citizen-login/dev-only-\(Base64URL.encode(Base64URL.randomBytes(6)))"
+        keyID = "citizen-login/dev-only-\(Base64URL.encode(RandomText.randomBytes(6)))"
         privateKey = EdDSA.PrivateKey(backing: Curve25519.Signing.PrivateKey())
     }
 
@@ -53,7 +54,7 @@ public struct DevelopmentCitizenIssuer: Sendable {
         let issued = Int(issuedAt.timeIntervalSince1970.rounded(.down))
         let claims = DevelopmentIDClaims(
             iss: issuer, sub: citizenID, aud: audience, iat: issued, exp: issued + Int(lifetime.components.seconds),
-            jti: Base64URL.encode(Base64URL.randomBytes(12)))
+            jti: Base64URL.encode(RandomText.randomBytes(12)))
         var header = JWTHeader()
         header.typ = "JWT"
         return try await keys.sign(claims, kid: JWKIdentifier(string: keyID), header: header)

@@ -55,7 +55,7 @@ public struct APIClient: Sendable, Hashable, Identifiable {
     /// - Parameter id: the text.
     /// - Returns: whether it could be a client id.
     public static func isWellFormedID(_ id: String) -> Bool {
-        id.utf8.count == 26 && id.hasPrefix("tbc_") && id.utf8.dropFirst(4).allSatisfy(Base64URL.isAlphabet)
+        id.utf8.count == 26 && id.hasPrefix("tbc_") && id.utf8.dropFirst(4).allSatisfy(RandomText.isAlphabet)
     }
 }
 

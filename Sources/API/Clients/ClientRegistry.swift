@@ -1,4 +1,5 @@
 import Crypto
+import Events
 import Foundation
 public import Logging
 public import Postgres
@@ -61,9 +62,9 @@ public struct ClientRegistry: Sendable {
         name: String, scopes: [APIScope], purposes: [String], requestsPerSecond: Int = defaultRequestsPerSecond
     ) async throws -> Registration {
         try Self.validate(name: name, scopes: scopes, purposes: purposes, requestsPerSecond: requestsPerSecond)
-        let id = "tbc_" + Base64URL.encode(Base64URL.randomBytes(16))
-        let secret = Base64URL.encode(Base64URL.randomBytes(32))
-        let salt = Base64URL.randomBytes(16)
+        let id = "tbc_" + Base64URL.encode(RandomText.randomBytes(16))
+        let secret = Base64URL.encode(RandomText.randomBytes(32))
+        let salt = RandomText.randomBytes(16)
         let hash = Self.hash(secret: secret, salt: salt)
         let scopeNames = Array(Set(scopes)).sorted().map(\.rawValue)
         let purposeList = Array(Set(purposes)).sorted()

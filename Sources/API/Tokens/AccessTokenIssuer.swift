@@ -1,3 +1,4 @@
+import Events
 public import Foundation
 import JWTKit
 
@@ -72,7 +73,7 @@ public struct AccessTokenIssuer: Sendable {
         }
         let issuedAt = Date(timeIntervalSince1970: now().timeIntervalSince1970.rounded(.down))
         let expiresAt = issuedAt.addingTimeInterval(Double(lifetime.components.seconds))
-        let tokenID = Base64URL.encode(Base64URL.randomBytes(16))
+        let tokenID = Base64URL.encode(RandomText.randomBytes(16))
         let claims = AccessClaims(
             iss: IssuerClaim(value: issuer), aud: AudienceClaim(value: [audience]),
             sub: SubjectClaim(value: client.id), clientID: client.id, iat: IssuedAtClaim(value: issuedAt),

@@ -1,3 +1,4 @@
+import Events
 public import Foundation
 import JWTKit
 

@@ -1,4 +1,5 @@
 import Crypto
+import Events
 import Foundation
 import JWTKit
 
@@ -46,7 +47,7 @@ public struct TokenSigningKey: Sendable {
     /// its tokens are recognisable as development ones.
     /// - Returns: the key.
     public static func generateForDevelopment() -> TokenSigningKey {
-        let run = Base64URL.encode(Base64URL.randomBytes(6))
+        let run = Base64URL.encode(RandomText.randomBytes(6))
         // The id is well formed by construction.
         return TokenSigningKey(checkedKeyID: "tongban-hub/dev-only-\(run)", key: Curve25519.Signing.PrivateKey())
     }
@@ -110,7 +111,7 @@ public struct TokenPublicKey: Sendable {
 
     static func checkKeyID(_ keyID: String) throws(TokenKeyError) {
         guard (1...128).contains(keyID.utf8.count),
-            keyID.utf8.allSatisfy({ Base64URL.isAlphabet($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "/") })
+            keyID.utf8.allSatisfy({ RandomText.isAlphabet($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "/") })
         else {
             throw TokenKeyError("a token key id is 1–128 of A-Z a-z 0-9 . _ - / (e.g. tongban-hub/2026-01)")
         }

@@ -41,7 +41,7 @@ struct CertificateIssuer: Sendable {
         guard answer.ready else { return (.notReady, answer) }
         guard answer.certifiable else { return (.nothingToCertify, answer) }
         let id = UUID()
-        let issuedAt = Date(timeIntervalSince1970: now.timeIntervalSince1970.rounded(.down))
+        let issuedAt = Timestamp.wholeSeconds(now)
         let validUntil = issuedAt.addingTimeInterval(Double(validDays) * 86_400)
         let claimsText = String(decoding: answer.claims.serialized, as: UTF8.self)
         let position = String(decoding: try JSONEncoder().encode(answer.streamPosition), as: UTF8.self)
@@ -79,7 +79,7 @@ struct CertificateIssuer: Sendable {
             JSONValue.members([
                 ("id", .string("urn:uuid:\(cited.eventId)")), ("type", .array([.string("TongbanEvent")])),
                 ("eventType", .string(cited._type)), ("department", .string(cited.department)),
-                ("effectiveTime", .string(Self.timestamp(cited.effectiveTime))),
+                ("effectiveTime", .string(Timestamp.format(cited.effectiveTime))),
             ])
         }
         let position = answer.streamPosition.map {
@@ -101,8 +101,8 @@ struct CertificateIssuer: Sendable {
             (key: "type", value: .array(types)),
             (key: "issuer", value: .string(hub.did)),
             (key: "name", value: .string("\(wording.zh) / \(wording.en)")),
-            (key: "validFrom", value: .string(Self.timestamp(validFrom))),
-            (key: "validUntil", value: .string(Self.timestamp(validUntil))),
+            (key: "validFrom", value: .string(Timestamp.format(validFrom))),
+            (key: "validUntil", value: .string(Timestamp.format(validUntil))),
             (
                 key: "credentialSubject",
                 value: .members([
@@ -118,8 +118,4 @@ struct CertificateIssuer: Sendable {
         ])
     }
 
-    /// A time as the credentials write it: RFC 3339 in UTC, whole seconds.
-    static func timestamp(_ date: Date) -> String {
-        date.formatted(Date.ISO8601FormatStyle())
-    }
 }

@@ -1,3 +1,4 @@
+import Certificates
 import Events
 import Foundation
 
@@ -28,7 +29,7 @@ enum CertificatePageModel {
             guard let item = item.objectValue, let type = item["eventType"]?.stringValue else { return nil }
             let day = item["effectiveTime"]?.stringValue.flatMap { text in
                 // The day in Beijing, the registers' day.
-                (try? Date.ISO8601FormatStyle().parse(text)).map(CertificateServicesAPI.beijingDay(of:))
+                Timestamp.parse(text).map(RFC3339.beijingDate)
             }
             return VerificationPage.Evidence(
                 eventType: type, department: item["department"]?.stringValue ?? "", effectiveDate: day,
@@ -43,14 +44,13 @@ enum CertificatePageModel {
         let cause = certificate.causedByType.map {
             VerificationPage.Cause(eventType: $0, department: String($0.prefix { $0 != "." }))
         }
-        let style = Date.ISO8601FormatStyle()
         let asOf = subject?["asOf"]?.stringValue.flatMap { CivilDate($0) } ?? CertificateServicesAPI.beijingToday()
         let method = credential["proof"]?.objectValue?["verificationMethod"]?.stringValue ?? ""
         return VerificationPage.Model(
             certificateID: certificate.id.uuidString.lowercased(), pageURL: hub.pageURL(certificate.id),
             kind: .init(zh: title.zh, en: title.en), statements: statements, people: people,
             issuedAt: certificate.issuedAt,
-            validFrom: (credential["validFrom"]?.stringValue).flatMap { try? style.parse($0) } ?? certificate.issuedAt,
+            validFrom: (credential["validFrom"]?.stringValue).flatMap(Timestamp.parse) ?? certificate.issuedAt,
             validUntil: certificate.validUntil, asOf: asOf, isAsOfCertificate: certificate.asOf != nil,
             status: .init(
                 state: state, reason: certificate.status.reason, changedAt: certificate.status.changedAt,

@@ -120,13 +120,12 @@ struct CredentialVerifier: Sendable {
 
     /// `validFrom` ≤ now ≤ `validUntil`.
     static func datesCheck(_ credential: JSONObject, now: Date) -> Check {
-        let style = Date.ISO8601FormatStyle()
-        guard let fromText = credential["validFrom"]?.stringValue, let from = try? style.parse(fromText) else {
+        guard let fromText = credential["validFrom"]?.stringValue, let from = Timestamp.parse(fromText) else {
             return Check(check: .dates, passed: false, detail: "validFrom is missing or not a date-time")
         }
         if from > now { return Check(check: .dates, passed: false, detail: "not valid before \(fromText)") }
         if let untilText = credential["validUntil"]?.stringValue {
-            guard let until = try? style.parse(untilText) else {
+            guard let until = Timestamp.parse(untilText) else {
                 return Check(check: .dates, passed: false, detail: "validUntil is not a date-time")
             }
             if until < now { return Check(check: .dates, passed: false, detail: "expired at \(untilText)") }

@@ -38,7 +38,7 @@ final class StatusListPublisher: Sendable {
         let etag = "\"" + hasher.finalize().prefix(16).map { String(format: "%02x", $0) }.joined() + "\""
         if let cached = cache.withLock({ $0[number] }), cached.etag == etag { return cached }
         let url = hub.statusListURL(number)
-        let now = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
+        let now = Timestamp.wholeSeconds(Date())
         var document = try list.statusListCredential(
             id: url, issuer: hub.did, statusPurpose: StatusPurpose(rawValue: bits.purpose) ?? .revocation,
             validFrom: now)
