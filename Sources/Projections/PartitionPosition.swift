@@ -91,7 +91,7 @@ struct PartitionPosition: Sendable, Hashable {
                     FILTER (WHERE verified_keys = \(keySet) AND verified_anchor IS NOT NULL))[1],
                 (array_agg(verified_anchor ORDER BY verified_through DESC)
                     FILTER (WHERE verified_keys = \(keySet) AND verified_anchor IS NOT NULL))[1]
-            FROM tongban.checkpoint
+            FROM \(unescaped: store.schema).checkpoint
             WHERE topic = ANY(\(topics)) AND verified_through IS NOT NULL GROUP BY topic, partition
             """)
         {
@@ -125,7 +125,7 @@ struct PartitionPosition: Sendable, Hashable {
         if !rangeTopics.isEmpty {
             for row in try await connection.query(
                 """
-                SELECT r.topic, r.partition, r.message_offset FROM tongban.rejected_offset r
+                SELECT r.topic, r.partition, r.message_offset FROM \(unescaped: store.schema).rejected_offset r
                 JOIN unnest(\(rangeTopics)::text[], \(rangePartitions)::bigint[], \(lows)::bigint[], \
                 \(highs)::bigint[]) AS w(topic, partition, low, high)
                     ON r.topic = w.topic AND r.partition = w.partition

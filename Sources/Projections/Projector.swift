@@ -67,7 +67,7 @@ public final class Projector: Service, Sendable {
     ) throws {
         self.configuration = configuration
         self.database = database
-        self.store = ViewStore(viewGroup: configuration.viewGroup)
+        self.store = ViewStore(viewGroup: configuration.viewGroup, schema: configuration.schema)
         self.verifier = BatchVerifier(
             validator: try validator ?? EventValidator(), keys: keys, tasks: max(1, configuration.verificationTasks),
             maximumClockSkew: configuration.maximumClockSkew, maximumEventBytes: configuration.maximumEventBytes)
@@ -300,7 +300,7 @@ public final class Projector: Service, Sendable {
             wasBehind = behind
             let interval: Duration = session.rebuildPending.load(ordering: .relaxed) ? .seconds(1) : .seconds(30)
             let rebuildCheckDue = rebuildChecked.map { ContinuousClock.now - $0 > interval } ?? true
-            if rebuildCheckDue || caughtUp {
+            if (rebuildCheckDue || caughtUp) && configuration.schema == "tongban" {
                 rebuildChecked = .now
                 await finishRebuildIfDue(session)
             }
@@ -673,9 +673,11 @@ public final class Projector: Service, Sendable {
         let started = ContinuousClock.now
         let deadLetterTopic = configuration.deadLetterTopic
         let deadLetterBytes = configuration.producer.maximumMessageBytes
+        let sendsDeadLetters = configuration.sendsDeadLetters
         let outcome = try await database.withConnection { connection in
             try await store.apply(staged, checkpoints: advances, deadLetters: letters, on: connection) {
                 _, recorded, _ in
+                guard sendsDeadLetters else { return }
                 // With the ids reused with other content, which only the views can find.
                 try await self.send(
                     recorded.map { $0.message(to: deadLetterTopic, maximumBytes: deadLetterBytes) }, producer: producer)

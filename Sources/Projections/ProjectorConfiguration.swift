@@ -17,6 +17,14 @@ public struct ProjectorConfiguration: Sendable {
     public var deadLetterTopic: String
     /// The checkpoint group in `tongban.checkpoint` (default `tongban.views`).
     public var viewGroup: String = "tongban.views"
+    /// The schema the projector writes: `tongban` (the live views, the default), or the shadow copy a rebuild fills
+    /// (``ShadowRebuild/shadowSchema``), with its own checkpoints, dead letters and rejected offsets. A projector
+    /// writing a shadow copy never restores what an in-place rebuild deferred on the live views.
+    public var schema: String = "tongban"
+    /// Whether messages that cannot be applied are also sent to ``deadLetterTopic`` (default true). A rebuild into a
+    /// shadow copy reads messages the live projectors already judged and sent there: it records its dead letters
+    /// only in its own schema, so that departments are not told twice.
+    public var sendsDeadLetters = true
     /// The most messages in one batch (one PostgreSQL transaction). Default 5,000.
     public var batchSize: Int = 5_000
     /// How long to wait for a batch to fill before applying what arrived. Default 200 ms.

@@ -7,8 +7,14 @@ extension ViewStore {
     static let runtimeTables: Set<String> = [
         "checkpoint", "dead_letter", "rejected_offset", "schema_migrations", "rebuild_deferred", "audit_log",
         "api_client", "status_list", "certificate", "certificate_status_change", "recheck_position",
-        "views_generation",
+        "views_generation", "views_version",
     ]
+
+    /// The version of the views' projectors: what they write for each event. Raise it whenever a projector in
+    /// `Sources/Projections/Views` (or a fact table's columns) changes what the views hold for some event, so that a
+    /// database whose views an earlier version built is told to rebuild (`tongban.views_version` records who built
+    /// them; ``ViewsVersionCheck`` compares).
+    public static let version = 1
 
     /// Empties the fact tables (and the applied-event ledger, unless `keepingLedger`), and moves this view group's
     /// checkpoints back to offset 0, keeping the verified watermarks, dead letters and rejected offsets. The next
@@ -27,7 +33,7 @@ extension ViewStore {
     /// date, about 4 µs built at the end), though it runs on one backend while the rest of the rebuild waits.
     ///
     /// - Important: readers see empty, then partial, views (without their indexes) until the rebuild has caught up;
-    ///   rebuilding into a shadow copy while the live views keep serving is not built yet.
+    ///   ``ShadowRebuild`` rebuilds into a shadow copy while the live views keep serving.
     /// A watermark is trusted only by a projector with the key set that verified it (its fingerprint is recorded with
     /// it), and only while the topic holds the same message at its end; below it every event's key id is still looked
     /// up, so that a key revoked since refuses its events. `reverifying` drops that trust for good: the watermarks of
@@ -102,6 +108,11 @@ extension ViewStore {
             }
             // Certificates are re-checked once the rebuilt views are ready (the re-checker compares generations).
             try await connection.execute("UPDATE tongban.views_generation SET generation = generation + 1")
+            try await connection.execute(
+                """
+                UPDATE tongban.views_version SET version = \(Int32(Self.version)), built_at = now(),
+                    built_by = 'in-place rebuild'
+                """)
             // Kept, the ledger holds every event applied below the checkpoint (and below an unfinished rebuild's mark).
             try await connection.execute(
                 """

@@ -29,6 +29,10 @@ public import Postgres
 public struct ViewStore: Sendable {
     /// The checkpoint group this store advances (`tongban.checkpoint.view_group`).
     public let viewGroup: String
+    /// The schema that holds the tables this store writes: the views' tables, the ledger, the checkpoints, the dead
+    /// letters and the rejected offsets. `tongban` (the live views) unless a rebuild writes into a shadow copy (see
+    /// ``ShadowRebuild``).
+    public let schema: String
 
     /// The ledger's columns, in row order.
     static let ledger = FactTable(
@@ -39,9 +43,23 @@ public struct ViewStore: Sendable {
         ])
 
     /// Creates a store.
-    /// - Parameter viewGroup: the checkpoint group (one per consumer group; a rebuild uses its own).
-    public init(viewGroup: String = "tongban.views") {
+    /// - Parameters:
+    ///   - viewGroup: the checkpoint group (one per consumer group; a rebuild uses its own).
+    ///   - schema: where its tables are: `tongban`, or a shadow copy's schema (``ShadowRebuild/shadowSchema``). Only
+    ///     names of the form `[a-z_][a-z0-9_]*` are accepted: it is written into SQL text.
+    public init(viewGroup: String = "tongban.views", schema: String = "tongban") {
+        precondition(Self.isPlainIdentifier(schema), "a view store's schema must be a plain lower-case identifier")
         self.viewGroup = viewGroup
+        self.schema = schema
+    }
+
+    /// Whether `name` is an identifier that needs no quoting: a lower-case letter or underscore, then letters,
+    /// digits and underscores (at most 63 bytes).
+    static func isPlainIdentifier(_ name: String) -> Bool {
+        guard let first = name.utf8.first, name.utf8.count <= 63,
+            first == UInt8(ascii: "_") || (97...122).contains(first)
+        else { return false }
+        return name.utf8.allSatisfy { $0 == UInt8(ascii: "_") || (97...122).contains($0) || (48...57).contains($0) }
     }
 
     // MARK: - Apply
@@ -76,6 +94,11 @@ public struct ViewStore: Sendable {
     ) async throws -> ApplyOutcome {
         func attempt(probing: Bool) async throws -> ApplyOutcome {
             try await connection.withTransaction { connection in
+                if schema == "tongban" {
+                    // A swap of a shadow copy takes this exclusively: it waits for the batch in hand, and the next
+                    // waits here, before it has touched any table (readers never take it).
+                    try await connection.execute("SELECT pg_advisory_xact_lock_shared(\(ShadowRebuild.swapLockKey))")
+                }
                 let written = try await write(events, probing: probing, on: connection)
                 let letters = deadLetters + written.rejectedLetters
                 try await recordDeadLetters(letters, on: connection)
@@ -100,9 +123,9 @@ public struct ViewStore: Sendable {
         var ledger = ApplyBatch.Ledger()
         let rows = try await connection.query(
             """
-            SELECT event_id, content_hash, NULL::uuid FROM tongban.event WHERE event_id = ANY(\(batch.candidateIDs))
+            SELECT event_id, content_hash, NULL::uuid FROM \(unescaped: schema).event WHERE event_id = ANY(\(batch.candidateIDs))
             UNION ALL
-            SELECT NULL, NULL, fact_hash FROM tongban.event
+            SELECT NULL, NULL, fact_hash FROM \(unescaped: schema).event
             WHERE establishes AND fact_hash = ANY(\(batch.candidateFacts))
             """)
         for row in rows {
@@ -137,7 +160,7 @@ public struct ViewStore: Sendable {
         for row in try await connection.query(
             """
             SELECT event_id, topic, partition, message_offset, CASE WHEN establishes THEN fact_hash END
-            FROM tongban.event WHERE event_id = ANY(\(ids))
+            FROM \(unescaped: schema).event WHERE event_id = ANY(\(ids))
             """)
         {
             recorded[try row.decode(UUID.self, at: 0)] = (
@@ -218,7 +241,7 @@ public struct ViewStore: Sendable {
         }
         for copy in tables.finish(in: [Self.ledger] + ViewProjectors.tables) {
             let sql =
-                "COPY \(copy.table.qualifiedName) (\(copy.table.columns.joined(separator: ", "))) FROM STDIN (FORMAT binary)"
+                "COPY \(copy.table.qualifiedName(in: schema)) (\(copy.table.columns.joined(separator: ", "))) FROM STDIN (FORMAT binary)"
             let failure: PostgresError?
             do {
                 _ = try await connection.copyIn(sql, chunks: [copy.data])
@@ -326,7 +349,7 @@ public struct ViewStore: Sendable {
             let eventID = letter.eventID.flatMap(UUID.init(uuidString:))
             statements.append(
                 """
-                INSERT INTO tongban.dead_letter (topic, partition, message_offset, key, value, reason, event_id, \
+                INSERT INTO \(unescaped: schema).dead_letter (topic, partition, message_offset, key, value, reason, event_id, \
                 event_type)
                 VALUES (\(letter.topicPartition.topic), \(letter.topicPartition.partition), \(letter.offset), \
                 \(letter.key), \(letter.value), \(letter.reason), \(eventID), \(letter.eventType))
@@ -334,7 +357,7 @@ public struct ViewStore: Sendable {
                 """)
             statements.append(
                 """
-                INSERT INTO tongban.rejected_offset (topic, partition, message_offset, reason)
+                INSERT INTO \(unescaped: schema).rejected_offset (topic, partition, message_offset, reason)
                 VALUES (\(letter.topicPartition.topic), \(letter.topicPartition.partition), \(letter.offset), \
                 \(letter.reason))
                 ON CONFLICT DO NOTHING
@@ -364,7 +387,7 @@ public struct ViewStore: Sendable {
             let expected = moves.map { $0.expectedNextOffset ?? 0 }
             let rows = try await connection.query(
                 """
-                UPDATE tongban.checkpoint c
+                UPDATE \(unescaped: schema).checkpoint c
                 SET next_offset = v.next_offset,
                     verified_through = coalesce(nullif(v.verified_through, -1), c.verified_through),
                     verified_keys = coalesce(nullif(v.verified_keys, ''), c.verified_keys),
@@ -385,7 +408,7 @@ public struct ViewStore: Sendable {
             let c = columns(firsts)
             let rows = try await connection.query(
                 """
-                INSERT INTO tongban.checkpoint (
+                INSERT INTO \(unescaped: schema).checkpoint (
                     view_group, topic, partition, next_offset, verified_through, verified_keys, verified_anchor)
                 SELECT \(viewGroup), v.topic, v.partition, v.next_offset, nullif(v.verified_through, -1),
                     nullif(v.verified_keys, ''), nullif(v.verified_anchor, '')
@@ -440,7 +463,7 @@ public struct ViewStore: Sendable {
         let topics = Array(Set(partitions.map(\.topic))).sorted()
         let rows = try await connection.query(
             """
-            SELECT topic, partition, next_offset, verified_through, ledger_through FROM tongban.checkpoint
+            SELECT topic, partition, next_offset, verified_through, ledger_through FROM \(unescaped: schema).checkpoint
             WHERE view_group = \(viewGroup) AND topic = ANY(\(topics))
             """)
         var positions: [KafkaTopicPartition: StoredCheckpoint] = [:]

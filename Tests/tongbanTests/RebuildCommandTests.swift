@@ -16,7 +16,7 @@ struct RebuildCommandTests {
         #expect(throws: (any Error).self) { try RebuildCommand.parse(["--keep-ledger", "--full"]) }
         try await withTestDatabase { db in
             let logger = Logger(label: "test")
-            let dryRun = try RebuildCommand.parse(["--keep-ledger"])
+            let dryRun = try RebuildCommand.parse(["--keep-ledger", "--in-place"])
             var said: [String] = []
             // Migrates first, then only says what it would do.
             await #expect(throws: CommandFailure.self) {
@@ -35,7 +35,7 @@ struct RebuildCommandTests {
             #expect(try await checkpoint(db.client, "tongban.views") == [42, 0])
 
             // Another view group writes the same tables and ledger: keeping the ledger is refused, even with --yes.
-            let keeping = try RebuildCommand.parse(["--keep-ledger", "--yes"])
+            let keeping = try RebuildCommand.parse(["--keep-ledger", "--in-place", "--yes"])
             await #expect {
                 try await keeping.perform(database: db.client, logger: logger) { _ in }
             } throws: { error in
@@ -52,7 +52,7 @@ struct RebuildCommandTests {
             // A full rebuild only warns.
             said = []
             await #expect(throws: CommandFailure.self) {
-                try await RebuildCommand.parse(["--full"]).perform(database: db.client, logger: logger) {
+                try await RebuildCommand.parse(["--full", "--in-place"]).perform(database: db.client, logger: logger) {
                     said.append($0)
                 }
             }
@@ -62,7 +62,9 @@ struct RebuildCommandTests {
             try await db.client.execute("DELETE FROM tongban.checkpoint WHERE view_group = 'other.views'")
             try await keeping.perform(database: db.client, logger: logger) { said.append($0) }
             #expect(try await checkpoint(db.client, "tongban.views") == [0, 42])
-            try await RebuildCommand.parse(["--full", "--yes"]).perform(database: db.client, logger: logger) { _ in }
+            try await RebuildCommand.parse(["--full", "--in-place", "--yes"]).perform(
+                database: db.client, logger: logger
+            ) { _ in }
             #expect(try await checkpoint(db.client, "tongban.views") == [0, 0])
         }
     }

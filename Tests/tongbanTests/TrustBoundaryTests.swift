@@ -40,7 +40,9 @@ struct TrustBoundaryTests {
             }
 
             for kind in ["--keep-ledger", "--full"] {
-                try await RebuildCommand.parse([kind, "--yes"]).perform(database: db.client, logger: logger) { _ in }
+                try await RebuildCommand.parse([kind, "--in-place", "--yes"]).perform(
+                    database: db.client, logger: logger
+                ) { _ in }
                 _ = try await ProjectionScenario.project(
                     cluster, database: db, group: TestNames.unique("rebuild"), keys: afterLeak)
                 #expect(try await ProjectionScenario.dump(db.client) == reference, "after rebuild \(kind)")
@@ -82,7 +84,9 @@ struct TrustBoundaryTests {
                     messages: [KafkaProducerMessage(topic: original.topic, key: original.key, value: forged)],
                     to: recreated)
                 try await ProjectionScenario.publish(population.events, to: recreated)
-                try await RebuildCommand.parse(["--full", "--yes"]).perform(database: db.client, logger: logger) { _ in
+                try await RebuildCommand.parse(["--full", "--in-place", "--yes"]).perform(
+                    database: db.client, logger: logger
+                ) { _ in
                 }
                 _ = try await ProjectionScenario.project(recreated, database: db, group: TestNames.unique("rebuild"))
             }
@@ -168,12 +172,15 @@ struct DevelopmentKeyTests {
         try await ProjectionScenario.withPublished(population.events) { cluster, db in
             _ = try await ProjectionScenario.project(cluster, database: db, group: TestNames.unique("live"))
             let before = try await ProjectionScenario.dump(db.client)
-            try await RebuildCommand.parse(["--full", "--yes"]).perform(database: db.client, logger: logger) { _ in }
+            try await RebuildCommand.parse(["--full", "--in-place", "--yes"]).perform(
+                database: db.client, logger: logger
+            ) { _ in }
             let trusting = try await ProjectionScenario.project(cluster, database: db, group: TestNames.unique("r1"))
             #expect(trusting[0].trusted == population.events.count)
             var said: [String] = []
-            try await RebuildCommand.parse(["--full", "--verify", "--yes"]).perform(database: db.client, logger: logger)
-            {
+            try await RebuildCommand.parse(["--full", "--verify", "--in-place", "--yes"]).perform(
+                database: db.client, logger: logger
+            ) {
                 said.append($0)
             }
             #expect(said.contains { $0.contains("every signature will be verified again") })

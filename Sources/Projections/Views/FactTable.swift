@@ -26,6 +26,8 @@ struct FactTable: Sendable, Hashable {
         FactTable(name: name, columns: facts + ["effective_time", "event_id", "fact_hash"])
     }
 
-    /// The schema-qualified name.
-    var qualifiedName: String { "tongban." + name }
+    /// The name qualified by `schema` (`tongban`, or a shadow copy's schema: a plain identifier).
+    /// - Parameter schema: the schema.
+    /// - Returns: `schema.name`.
+    func qualifiedName(in schema: String) -> String { schema + "." + name }
 }

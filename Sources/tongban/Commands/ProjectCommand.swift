@@ -69,14 +69,7 @@ struct ProjectCommand: AsyncParsableCommand {
             discussion: "The projector reads its checkpoints every second; a batch that cannot commit fails at once."))
     var postgresUnreachableAfterSeconds = 10
 
-    @Option(help: "A JWK Set of the departments' public keys (env TONGBAN_DEPARTMENT_KEYS: a file path).")
-    var keys: String?
-
-    @Flag(
-        help: ArgumentHelp(
-            "Accept development keys (key ids <department>/dev-only-…) in the key set: NEVER in production.",
-            discussion: "Without it a key set holding one is refused. With it, /health and the log say so."))
-    var allowDevelopmentKeys = false
+    @OptionGroup var departmentKeys: DepartmentKeysOptions
 
     @Flag(inversion: .prefixedNo, help: "Apply pending migrations from schemas/migrations before starting.")
     var migrate = true
@@ -168,27 +161,8 @@ struct ProjectCommand: AsyncParsableCommand {
         try await stop.run(ServiceGroup(services: services, logger: logger))
     }
 
-    /// The departments' public keys: `--keys` or `TONGBAN_DEPARTMENT_KEYS`. A key set holding development keys is
-    /// refused unless `--allow-development-keys` is given.
-    func loadKeys() async throws -> EventKeyRegistry {
-        guard let path = keys ?? ProcessInfo.processInfo.environment["TONGBAN_DEPARTMENT_KEYS"] else {
-            throw CommandFailure(
-                "no department keys: pass --keys FILE (a JWK Set, e.g. from `tongban keys public`) or set "
-                    + "TONGBAN_DEPARTMENT_KEYS")
-        }
-        guard let bytes = await FileInput.contents(of: path) else {
-            throw CommandFailure("cannot read the key set \(path)")
-        }
-        let registry = try EventKeyRegistry.load(jwks: bytes)
-        let development = registry.developmentKeyIDs
-        if !development.isEmpty && !allowDevelopmentKeys {
-            throw CommandFailure(
-                "the key set \(path) holds development keys (\(development.joined(separator: ", "))), which "
-                    + "`tongban dev`, `tongban generate --signed` and the tests make for one run: a production hub "
-                    + "must not trust them. Remove them, or pass --allow-development-keys on a development machine.")
-        }
-        return registry
-    }
+    /// The departments' public keys (see ``DepartmentKeysOptions/load()``).
+    func loadKeys() async throws -> EventKeyRegistry { try await departmentKeys.load() }
 }
 
 /// The projectors, for the health endpoint that is made before them.

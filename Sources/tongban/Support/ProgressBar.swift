@@ -4,8 +4,8 @@ import Foundation
 /// second. On a terminal it redraws in place; otherwise it prints a line every few seconds, so logs
 /// and CI output stay readable.
 struct ProgressBar {
-    let label: String
-    let total: Int?
+    var label: String
+    var total: Int?
     private let start = ContinuousClock.now
     private var lastDraw = ContinuousClock.now - .seconds(10)
     private var lastDrawn = -1

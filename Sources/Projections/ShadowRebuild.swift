@@ -1,0 +1,758 @@
+public import Foundation
+public import Postgres
+
+/// A rebuild that never takes the views away: the views' tables are rebuilt from offset 0 into a shadow copy
+/// (schema ``shadowSchema``) while the live views keep serving and keep projecting, and the copy is swapped in, in
+/// one short transaction, once it has caught up with the live position.
+///
+/// What is copied and what is swapped:
+/// - The *view tables* are every table of the `tongban` schema that is not a runtime table
+///   (``ViewStore/runtimeTables``): the fact tables and the applied-event ledger. The shadow gets each with the same
+///   columns, defaults, checks, keys, unique indexes, foreign keys and grants; the other indexes (which only readers
+///   use) are built once, when the shadow has caught up (``finishLoad(on:)``), and the tables analyzed.
+/// - The shadow has its own `checkpoint` (this view group's rows, moved back to offset 0, with the verified
+///   watermarks kept unless the rebuild re-verifies), `rejected_offset` (a copy: what was rejected stays rejected) and
+///   `dead_letter` (empty; what the shadow dead-letters is merged into the live table at the swap). Nothing in
+///   `tongban` counts it: `tongban.view_state()` stays `ready`, and the certificate re-checker never sees its events.
+/// - Keeping the ledger, the shadow starts from a copy of `tongban.event` read in the same snapshot as the
+///   checkpoints, and writes only the facts again below where they stood (as ``ViewStore/resetForRebuild(keepingLedger:reverifying:on:)``
+///   does in place).
+///
+/// The swap (``swap(on:catchUpTimeout:stopWriters:)``) pauses the live projectors between batches (they take a
+/// shared advisory lock, ``swapLockKey``, at the start of every batch; the swap takes it exclusively), waits for the
+/// shadow to reach their position, stops the shadow's writers, and then, holding every view table and every view that
+/// reads them, moves the live tables to ``previousSchema`` and the shadow's into `tongban`, points the views at them
+/// again (`CREATE OR REPLACE VIEW` with the definitions they had), and moves this view group's checkpoints to the
+/// shadow's. Readers wait only for that last part (tens of milliseconds); a reader never sees a mix, an empty or a
+/// partial view. Readers are never made to fail: the swap takes its locks with a short `lock_timeout` and tries again
+/// rather than wait behind a reader that holds one of them.
+///
+/// The previous copy is kept until ``dropPrevious(on:)`` (`tongban rebuild --drop-previous`), so that
+/// ``swapBack(on:)`` can put it back. Every step is a transaction: a rebuild killed at any moment resumes from the
+/// shadow's checkpoints (``prepare(keepingLedger:reverifying:version:on:)`` finds the shadow and goes on with it).
+public struct ShadowRebuild: Sendable {
+    /// The schema the shadow copy is built in.
+    public static let shadowSchema = "tongban_shadow"
+    /// The schema the views swapped out are kept in.
+    public static let previousSchema = "tongban_previous"
+    /// The advisory lock the live projectors take shared at the start of every batch, and a swap exclusively:
+    /// `0x746F6E6762616E53`, ASCII "tongbanS".
+    public static let swapLockKey: Int64 = 0x746F_6E67_6261_6E53
+    /// The advisory lock a `tongban rebuild` process holds for as long as it runs, so that two never build one
+    /// shadow: `0x746F6E6762616E52`, ASCII "tongbanR".
+    public static let processLockKey: Int64 = 0x746F_6E67_6261_6E52
+
+    /// The view group whose checkpoints the shadow starts from and replaces.
+    public let viewGroup: String
+
+    /// Creates the rebuild of a view group.
+    /// - Parameter viewGroup: the checkpoint group (`tongban project --view-group`).
+    public init(viewGroup: String = "tongban.views") {
+        self.viewGroup = viewGroup
+    }
+
+    /// The store a projector writing the shadow uses.
+    public var shadowStore: ViewStore { ViewStore(viewGroup: viewGroup, schema: Self.shadowSchema) }
+
+    // MARK: - The shadow
+
+    /// A shadow copy being built, as its `rebuild` row records it.
+    public struct Shadow: Sendable, Equatable {
+        /// The view group it rebuilds.
+        public var viewGroup: String
+        /// Whether it started from a copy of the ledger (writing only the facts again below where they stood).
+        public var keepingLedger: Bool
+        /// Whether every signature is verified again.
+        public var reverifying: Bool
+        /// The views' version of the code that started it (``ViewStore/version``).
+        public var version: Int
+        /// When it was started.
+        public var startedAt: Date
+        /// Whether it existed already (a rebuild resumed), rather than being created now.
+        public var resumed: Bool
+    }
+
+    /// Why a shadow rebuild cannot start or go on, in words for the operator.
+    public struct Refusal: Error, CustomStringConvertible {
+        /// What is wrong and what to do.
+        public let description: String
+        init(_ description: String) { self.description = description }
+    }
+
+    /// The shadow copy being built, if there is one.
+    /// - Parameter connection: any connection.
+    /// - Returns: the shadow, or nil.
+    /// - Throws: `PostgresError`.
+    public static func existing(on connection: PostgresConnection) async throws -> Shadow? {
+        let exists = try await connection.query(
+            "SELECT to_regclass(\(shadowSchema + ".rebuild")) IS NOT NULL")
+        guard try exists[0].decode(Bool.self, at: 0) else { return nil }
+        let rows = try await connection.query(
+            """
+            SELECT view_group, keeping_ledger, reverifying, version, started_at
+            FROM \(unescaped: shadowSchema).rebuild
+            """)
+        guard let row = rows.first else { return nil }
+        return Shadow(
+            viewGroup: try row.decode(String.self, at: 0), keepingLedger: try row.decode(Bool.self, at: 1),
+            reverifying: try row.decode(Bool.self, at: 2), version: Int(try row.decode(Int32.self, at: 3)),
+            startedAt: try row.decode(Date.self, at: 4), resumed: true)
+    }
+
+    /// Creates the shadow copy, or finds the one a killed rebuild left and goes on with it (its own settings win).
+    ///
+    /// Refused while an in-place rebuild is under way (the views are not ready: the shadow would copy a partial
+    /// state's checkpoints), while another view group has checkpoints (every group writes the same tables), while a
+    /// materialized view reads the view tables (it cannot be pointed at the new ones), and when the shadow left behind
+    /// belongs to another view group.
+    /// - Parameters:
+    ///   - keepingLedger: start from a copy of the ledger, writing only the facts again below where they stood.
+    ///   - reverifying: trust no verified watermark: verify every signature again.
+    ///   - version: the views' version of this code (``ViewStore/version``), recorded with the shadow.
+    ///   - connection: a connection outside any transaction.
+    /// - Returns: the shadow.
+    /// - Throws: ``Refusal``, or `PostgresError`; nothing is created when it throws.
+    public func prepare(
+        keepingLedger: Bool, reverifying: Bool, version: Int = ViewStore.version, on connection: PostgresConnection
+    ) async throws -> Shadow {
+        if let found = try await Self.existing(on: connection) {
+            guard found.viewGroup == viewGroup else {
+                throw Refusal(
+                    "a shadow rebuild of view group \(found.viewGroup) is unfinished: finish it, or discard it "
+                        + "(tongban rebuild --discard-shadow --view-group \(found.viewGroup))")
+            }
+            return found
+        }
+        return try await connection.withTransaction(isolation: .repeatableRead) { connection in
+            // One snapshot for the checkpoints and the ledger: a batch commits both, so the copy is consistent.
+            try await connection.execute("SET LOCAL search_path = pg_catalog")
+            let state = try await connection.query("SELECT rebuilding FROM tongban.view_state()")
+            if try state[0].decode(Bool.self, at: 0) {
+                throw Refusal(
+                    "an in-place rebuild is under way (tongban.view_state() says rebuilding): let it finish first")
+            }
+            let others = try await ViewStore.otherViewGroups(than: viewGroup, on: connection)
+            if !others.isEmpty {
+                throw Refusal(
+                    "view groups \(others.joined(separator: ", ")) have checkpoints too; they write the same tables, "
+                        + "so a shadow of \(viewGroup) alone would leave their facts out: delete the checkpoints of "
+                        + "groups no longer run (DELETE FROM tongban.checkpoint WHERE view_group = ...)")
+            }
+            let tables = try await Self.viewTables(on: connection)
+            let materialized = try await connection.query(
+                """
+                SELECT DISTINCT v.oid::regclass::text
+                FROM pg_depend d JOIN pg_rewrite r ON r.oid = d.objid JOIN pg_class v ON v.oid = r.ev_class
+                WHERE d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass
+                    AND d.refobjid = ANY(\(tables.map { "tongban." + $0 })::regclass[]) AND v.relkind = 'm'
+                """
+            ).map { try $0.decode(String.self, at: 0) }
+            if !materialized.isEmpty {
+                throw Refusal(
+                    "materialized views \(materialized.joined(separator: ", ")) read the view tables and could not be "
+                        + "pointed at the rebuilt ones: drop them, or rebuild in place (--in-place)")
+            }
+            try await createShadow(tables: tables, keepingLedger: keepingLedger, on: connection)
+            try await connection.execute(
+                """
+                INSERT INTO \(unescaped: Self.shadowSchema).rebuild (view_group, keeping_ledger, reverifying, version)
+                VALUES (\(viewGroup), \(keepingLedger), \(reverifying), \(Int32(version)))
+                """)
+            if reverifying {
+                try await connection.execute(
+                    """
+                    UPDATE \(unescaped: Self.shadowSchema).checkpoint SET verified_keys = NULL, verified_anchor = NULL
+                    """)
+            }
+            let started = try await connection.query(
+                "SELECT started_at FROM \(unescaped: Self.shadowSchema).rebuild")
+            return Shadow(
+                viewGroup: viewGroup, keepingLedger: keepingLedger, reverifying: reverifying, version: version,
+                startedAt: try started[0].decode(Date.self, at: 0), resumed: false)
+        }
+    }
+
+    /// The view tables: the tables of the `tongban` schema that are not runtime tables, sorted.
+    /// - Parameter connection: any connection.
+    /// - Returns: their names, without the schema.
+    /// - Throws: `PostgresError`.
+    public static func viewTables(on connection: PostgresConnection) async throws -> [String] {
+        try await connection.query(
+            """
+            SELECT c.relname FROM pg_class c
+            WHERE c.relnamespace = 'tongban'::regnamespace AND c.relkind = 'r'
+                AND NOT c.relname = ANY(\(Array(ViewStore.runtimeTables)))
+            ORDER BY c.relname
+            """
+        ).map { try $0.decode(String.self, at: 0) }
+    }
+
+    /// Creates the shadow schema and its tables, inside the caller's transaction.
+    private func createShadow(tables: [String], keepingLedger: Bool, on connection: PostgresConnection)
+        async throws
+    {
+        let shadow = Self.shadowSchema
+        var script = ["CREATE SCHEMA \(shadow)"]
+        for table in tables {
+            script.append(
+                """
+                CREATE TABLE \(shadow).\(table) (LIKE tongban.\(table) INCLUDING DEFAULTS INCLUDING GENERATED \
+                INCLUDING IDENTITY INCLUDING CONSTRAINTS INCLUDING STORAGE INCLUDING COMPRESSION \
+                INCLUDING STATISTICS INCLUDING COMMENTS) WITH (autovacuum_enabled = false)
+                """)
+        }
+        for runtime in ["checkpoint", "rejected_offset", "dead_letter"] {
+            script.append("CREATE TABLE \(shadow).\(runtime) (LIKE tongban.\(runtime) INCLUDING ALL)")
+        }
+        script.append(
+            """
+            CREATE TABLE \(shadow).rebuild (
+                view_group text NOT NULL, keeping_ledger boolean NOT NULL, reverifying boolean NOT NULL,
+                version int NOT NULL, started_at timestamptz NOT NULL DEFAULT now())
+            """)
+        script.append("CREATE TABLE \(shadow).deferred_index (table_name text NOT NULL, definition text NOT NULL)")
+        _ = try await connection.executeScript(script.joined(separator: ";\n"))
+        // Positions: back to offset 0, keeping the watermarks (and, keeping the ledger, where it stood).
+        try await connection.execute(
+            """
+            INSERT INTO \(unescaped: shadow).checkpoint (view_group, topic, partition, next_offset, verified_through,
+                verified_keys, verified_anchor, ledger_through, updated_at)
+            SELECT view_group, topic, partition, 0, verified_through, verified_keys, verified_anchor,
+                CASE WHEN \(keepingLedger) THEN greatest(ledger_through, next_offset) ELSE 0 END, now()
+            FROM tongban.checkpoint WHERE view_group = \(viewGroup)
+            """)
+        try await connection.execute(
+            "INSERT INTO \(unescaped: shadow).rejected_offset SELECT * FROM tongban.rejected_offset")
+        if keepingLedger {
+            let columns = try await Self.writableColumns(of: ViewStore.ledger.name, on: connection)
+            try await connection.execute(
+                PostgresQuery(
+                    unsafeSQL:
+                        "INSERT INTO \(shadow).event (\(columns)) SELECT \(columns) FROM tongban.event"))
+        }
+        // Keys and checks after the copy (faster than row by row), then foreign keys, then unique indexes; the other
+        // indexes wait until the shadow has caught up.
+        let constraints = try await connection.query(
+            """
+            SELECT c.relname, k.conname, k.contype::text, pg_get_constraintdef(k.oid)
+            FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid
+            WHERE c.relnamespace = 'tongban'::regnamespace AND c.relname = ANY(\(tables)) AND k.contype IN ('p', 'u', 'x', 'f')
+            ORDER BY k.contype = 'f', c.relname, k.conname
+            """
+        ).map {
+            (
+                table: try $0.decode(String.self, at: 0), name: try $0.decode(String.self, at: 1),
+                kind: try $0.decode(String.self, at: 2), definition: try $0.decode(String.self, at: 3)
+            )
+        }
+        var keys: [String] = []
+        for constraint in constraints {
+            var definition = constraint.definition
+            if constraint.kind == "f" {
+                definition = definition.replacingOccurrences(of: "REFERENCES tongban.", with: "REFERENCES \(shadow).")
+            }
+            keys.append(
+                "ALTER TABLE \(shadow).\(constraint.table) ADD CONSTRAINT "
+                    + "\(PostgresQuery.quoteIdentifier(constraint.name)) \(definition)")
+        }
+        let indexes = try await connection.query(
+            """
+            SELECT t.relname, i.indisunique, pg_get_indexdef(i.indexrelid)
+            FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid
+            WHERE t.relnamespace = 'tongban'::regnamespace AND t.relname = ANY(\(tables))
+                AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)
+            ORDER BY t.relname, i.indexrelid
+            """
+        ).map {
+            (
+                table: try $0.decode(String.self, at: 0), unique: try $0.decode(Bool.self, at: 1),
+                definition: try $0.decode(String.self, at: 2)
+            )
+        }
+        var deferred: [(table: String, definition: String)] = []
+        for index in indexes {
+            guard let definition = Self.shadowIndexDefinition(index.definition, table: index.table) else {
+                throw Refusal("cannot copy the index definition \(index.definition.prefix(160)) into the shadow")
+            }
+            if index.unique { keys.append(definition) } else { deferred.append((index.table, definition)) }
+        }
+        // Grants, written by the server itself (format %I quotes every name).
+        let grants = try await connection.query(
+            """
+            SELECT format('GRANT %s ON %I.%I TO %s%s', a.privilege_type, \(shadow)::text, c.relname,
+                CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(a.grantee)) END,
+                CASE WHEN a.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END)
+            FROM pg_class c CROSS JOIN LATERAL aclexplode(c.relacl) a
+            WHERE c.relnamespace = 'tongban'::regnamespace AND c.relname = ANY(\(tables)) AND a.grantee <> c.relowner
+            """
+        ).map { try $0.decode(String.self, at: 0) }
+        keys += grants
+        if !keys.isEmpty { _ = try await connection.executeScript(keys.joined(separator: ";\n")) }
+        try await connection.execute(
+            """
+            INSERT INTO \(unescaped: shadow).deferred_index (table_name, definition)
+            SELECT * FROM unnest(\(deferred.map(\.table))::text[], \(deferred.map(\.definition))::text[])
+            """)
+    }
+
+    /// `definition` (as `pg_get_indexdef` writes it, the table qualified by `tongban`) for the same index on the
+    /// shadow's copy of `table`, or nil when it does not have that form.
+    static func shadowIndexDefinition(_ definition: String, table: String) -> String? {
+        guard definition.hasPrefix("CREATE INDEX ") || definition.hasPrefix("CREATE UNIQUE INDEX "),
+            !definition.contains(";")
+        else { return nil }
+        for on in [" ON tongban.\(table) ", " ON ONLY tongban.\(table) "] {
+            if let range = definition.range(of: on) {
+                let replacement = on.replacingOccurrences(of: "tongban.", with: shadowSchema + ".")
+                return definition.replacingCharacters(in: range, with: replacement)
+            }
+        }
+        return nil
+    }
+
+    /// The columns of a `tongban` table that can be inserted into (not generated), quoted and comma-separated.
+    private static func writableColumns(of table: String, on connection: PostgresConnection) async throws -> String {
+        let rows = try await connection.query(
+            """
+            SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum) FROM pg_attribute a
+            WHERE a.attrelid = (\("tongban." + table))::regclass AND a.attnum > 0 AND NOT a.attisdropped
+                AND a.attgenerated = ''
+            """)
+        return try rows[0].decode(String.self, at: 0)
+    }
+
+    // MARK: - Progress
+
+    /// Where one partition stands in the live views and in the shadow.
+    public struct PartitionProgress: Sendable, Equatable {
+        /// The topic.
+        public var topic: String
+        /// The partition.
+        public var partition: Int32
+        /// The live checkpoint's next offset (nil: the live views have none).
+        public var live: Int64?
+        /// The shadow's (nil: it has read nothing of it yet).
+        public var shadow: Int64?
+
+        /// Whether the shadow has reached the live position here.
+        public var caughtUp: Bool {
+            guard let live else { return true }
+            return (shadow ?? 0) >= live
+        }
+    }
+
+    /// Where the shadow stands against the live views, per partition.
+    public struct Progress: Sendable, Equatable {
+        /// One entry per partition with a live or a shadow checkpoint, by topic and partition.
+        public var partitions: [PartitionProgress]
+
+        /// Whether the shadow has reached the live position on every partition.
+        public var caughtUp: Bool { partitions.allSatisfy(\.caughtUp) }
+        /// Whether the shadow stands exactly where the live views do, on every partition.
+        public var level: Bool { partitions.allSatisfy { $0.live == $0.shadow || ($0.live == nil && $0.shadow == 0) } }
+        /// The events the shadow has read, summed over the partitions.
+        public var shadowOffsets: Int64 { partitions.reduce(0) { $0 + ($1.shadow ?? 0) } }
+        /// The live position, summed over the partitions.
+        public var liveOffsets: Int64 { partitions.reduce(0) { $0 + ($1.live ?? 0) } }
+    }
+
+    /// Where the shadow stands against the live views.
+    /// - Parameter connection: any connection.
+    /// - Returns: the progress.
+    /// - Throws: `PostgresError` (the shadow must exist).
+    public func progress(on connection: PostgresConnection) async throws -> Progress {
+        let rows = try await connection.query(
+            """
+            SELECT coalesce(l.topic, s.topic), coalesce(l.partition, s.partition), l.next_offset, s.next_offset
+            FROM (SELECT topic, partition, next_offset FROM tongban.checkpoint WHERE view_group = \(viewGroup)) l
+            FULL JOIN (SELECT topic, partition, next_offset FROM \(unescaped: Self.shadowSchema).checkpoint
+                WHERE view_group = \(viewGroup)) s ON s.topic = l.topic AND s.partition = l.partition
+            ORDER BY 1, 2
+            """)
+        return Progress(
+            partitions: try rows.map {
+                PartitionProgress(
+                    topic: try $0.decode(String.self, at: 0), partition: try $0.decode(Int32.self, at: 1),
+                    live: try $0.decode(Int64?.self, at: 2), shadow: try $0.decode(Int64?.self, at: 3))
+            })
+    }
+
+    /// Builds the indexes the shadow was created without, turns autovacuum back on and analyzes its tables, so
+    /// that readers find the views as fast as before from the first query after the swap. Writers of the shadow
+    /// wait while an index is built; readers of the live views are not touched. Doing it again does nothing more.
+    /// - Parameter connection: a connection outside any transaction.
+    /// - Returns: how many indexes were built now.
+    /// - Throws: `PostgresError`.
+    @discardableResult
+    public func finishLoad(on connection: PostgresConnection) async throws -> Int {
+        let shadow = Self.shadowSchema
+        let built = try await connection.withTransaction { connection in
+            let deferred = try await connection.query(
+                "DELETE FROM \(unescaped: shadow).deferred_index RETURNING table_name, definition"
+            ).map { (table: try $0.decode(String.self, at: 0), definition: try $0.decode(String.self, at: 1)) }
+            guard !deferred.isEmpty else { return 0 }
+            // Only definitions written by createShadow (pg_get_indexdef, moved to the shadow) may run.
+            if let odd = deferred.first(where: { !Self.isShadowIndexDefinition($0.definition, table: $0.table) }) {
+                throw Refusal(
+                    "\(shadow).deferred_index holds a definition that is not one CREATE INDEX on the shadow, so "
+                        + "nothing was built: \(odd.definition.prefix(120))")
+            }
+            _ = try await connection.executeScript(deferred.map(\.definition).joined(separator: ";\n"))
+            return deferred.count
+        }
+        let tables = try await Self.viewTables(on: connection)
+        var script: [String] = []
+        for table in tables {
+            script.append("ALTER TABLE \(shadow).\(table) RESET (autovacuum_enabled)")
+            script.append("ANALYZE \(shadow).\(table)")
+        }
+        _ = try await connection.executeScript(script.joined(separator: ";\n"))
+        return built
+    }
+
+    /// Whether `sql` is one `CREATE INDEX` statement on the shadow's copy of `table`.
+    static func isShadowIndexDefinition(_ sql: String, table: String) -> Bool {
+        sql.hasPrefix("CREATE INDEX ") && !sql.contains(";") && sql.contains(" ON \(shadowSchema).\(table) ")
+    }
+
+    // MARK: - Swap
+
+    /// How a swap went.
+    public enum SwapOutcome: Sendable, Equatable {
+        /// Swapped: readers were held for `readersHeld` (from the moment every lock was held to the commit), live
+        /// writers for `writersHeld`.
+        case swapped(readersHeld: Duration, writersHeld: Duration, progress: Progress)
+        /// The shadow did not reach the live position within the time allowed; nothing changed (run it longer).
+        case behind(Progress)
+        /// Readers kept holding the views for every attempt to take them; nothing changed (try again).
+        case busy(attempts: Int)
+    }
+
+    /// Swaps the caught-up shadow in, in one transaction, keeping the live copy in ``previousSchema``.
+    ///
+    /// 1. Takes ``swapLockKey`` exclusively: live projectors finish the batch in hand and wait before their next
+    ///    (readers are not touched).
+    /// 2. Waits up to `catchUpTimeout` for the shadow to reach the live position (its projector still runs).
+    /// 3. Calls `stopWriters`, which must stop every writer of the shadow before it returns.
+    /// 4. Takes every view table (live and shadow) and every view that reads them, with a 100 ms `lock_timeout`
+    ///    per attempt (a reader holding one makes the attempt give way, not the reader fail); from here readers wait.
+    /// 5. Checks the positions again, moves the tables, points the views at the new ones, moves this view group's
+    ///    checkpoints to the shadow's (a live projector notices within a second and goes on from there), merges the
+    ///    shadow's dead letters, records the views' version, and asks the certificate re-checker to re-check every
+    ///    certificate against the new views (``ViewStore``'s generation).
+    ///
+    /// An earlier previous copy is dropped first. When it returns `.behind` or `.busy`, or throws, the caller
+    /// starts the shadow's writers again.
+    /// - Parameters:
+    ///   - connection: a connection outside any transaction.
+    ///   - catchUpTimeout: how long the live projectors may be paused while the shadow catches up.
+    ///   - lockAttempts: how many times to try to take the views from their readers.
+    ///   - stopWriters: stops the shadow's projector (its last batch commits).
+    /// - Returns: the outcome.
+    /// - Throws: `PostgresError`, ``Refusal``; nothing changes when it throws.
+    public func swap(
+        on connection: PostgresConnection, catchUpTimeout: Duration = .seconds(10), lockAttempts: Int = 50,
+        stopWriters: @Sendable () async throws -> Void
+    ) async throws -> SwapOutcome {
+        guard let shadow = try await Self.existing(on: connection), shadow.viewGroup == viewGroup else {
+            throw Refusal("there is no shadow copy of view group \(viewGroup) to swap in")
+        }
+        try await Self.dropPrevious(on: connection)
+        try await connection.execute("BEGIN")
+        do {
+            try await connection.execute("SET LOCAL lock_timeout = '30s'")
+            try await connection.execute("SELECT pg_advisory_xact_lock(\(Self.swapLockKey))")
+            let writersPaused = ContinuousClock.now
+            var progress = try await self.progress(on: connection)
+            let deadline = ContinuousClock.now + catchUpTimeout
+            while !progress.caughtUp && ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(20))
+                progress = try await self.progress(on: connection)
+            }
+            guard progress.caughtUp else {
+                await connection.rollbackQuietly()
+                return .behind(progress)
+            }
+            try await stopWriters()
+            let moved = try await Self.viewTables(on: connection)
+            let outcome = try await takeAndMove(
+                tables: moved, shadow: shadow, writersPaused: writersPaused, attempts: lockAttempts,
+                on: connection)
+            return outcome
+        } catch {
+            await connection.rollbackQuietly()
+            throw error
+        }
+    }
+
+    /// Steps 4 and 5 of ``swap(on:catchUpTimeout:lockAttempts:stopWriters:)``, inside its transaction; commits or
+    /// rolls back.
+    private func takeAndMove(
+        tables: [String], shadow: Shadow, writersPaused: ContinuousClock.Instant, attempts: Int,
+        on connection: PostgresConnection
+    ) async throws -> SwapOutcome {
+        let live = tables.map { "tongban.\($0)" }
+        let copies = tables.map { "\(Self.shadowSchema).\($0)" }
+        let views = try await Self.dependentViews(of: live, on: connection)
+        let relations = (live + copies + views.map(\.name)).joined(separator: ", ")
+        guard try await Self.take(relations, attempts: attempts, on: connection) else {
+            await connection.rollbackQuietly()
+            return .busy(attempts: attempts)
+        }
+        let readersHeld = ContinuousClock.now
+        // A writer that skipped the advisory lock (an older binary) may have moved on before the tables were taken.
+        let progress = try await self.progress(on: connection)
+        guard progress.caughtUp else {
+            await connection.rollbackQuietly()
+            return .behind(progress)
+        }
+        let previous = Self.previousSchema
+        var script = ["SET LOCAL search_path = pg_catalog", "CREATE SCHEMA \(previous)"]
+        script += tables.map { "ALTER TABLE tongban.\($0) SET SCHEMA \(previous)" }
+        script += tables.map { "ALTER TABLE \(Self.shadowSchema).\($0) SET SCHEMA tongban" }
+        script += views.map { "CREATE OR REPLACE VIEW \($0.name) AS \($0.definition)" }
+        _ = try await connection.executeScript(script.joined(separator: ";\n"))
+        try await connection.execute(
+            """
+            CREATE TABLE \(unescaped: previous).checkpoint AS
+            SELECT * FROM tongban.checkpoint WHERE view_group = \(viewGroup)
+            """)
+        try await connection.execute(
+            """
+            CREATE TABLE \(unescaped: previous).views_version AS
+            SELECT version, built_at, built_by, now() AS swapped_out_at FROM tongban.views_version
+            """)
+        try await moveCheckpoints(from: Self.shadowSchema, on: connection)
+        try await connection.execute(
+            """
+            INSERT INTO tongban.dead_letter SELECT * FROM \(unescaped: Self.shadowSchema).dead_letter
+            ON CONFLICT DO NOTHING
+            """)
+        try await connection.execute(
+            """
+            INSERT INTO tongban.rejected_offset SELECT * FROM \(unescaped: Self.shadowSchema).rejected_offset
+            ON CONFLICT DO NOTHING
+            """)
+        try await connection.execute(
+            """
+            UPDATE tongban.views_version SET version = \(Int32(shadow.version)), built_at = \(shadow.startedAt),
+                built_by = \(shadow.keepingLedger ? "shadow rebuild keeping the ledger" : "full shadow rebuild")
+            """)
+        try await connection.execute("UPDATE tongban.views_generation SET generation = generation + 1")
+        _ = try await connection.executeScript("DROP SCHEMA \(Self.shadowSchema) CASCADE")
+        try await connection.execute("COMMIT")
+        let now = ContinuousClock.now
+        return .swapped(readersHeld: now - readersHeld, writersHeld: now - writersPaused, progress: progress)
+    }
+
+    /// Takes `relations` (a comma-separated list) in `ACCESS EXCLUSIVE` mode inside the caller's transaction, each
+    /// attempt with a 100 ms `lock_timeout`: a reader holding one of them makes the attempt give way (rolled back to a
+    /// savepoint, keeping what was held before), never the reader fail.
+    /// - Returns: whether they were taken within `attempts` attempts.
+    private static func take(_ relations: String, attempts: Int, on connection: PostgresConnection) async throws
+        -> Bool
+    {
+        try await connection.execute("SAVEPOINT take")
+        for attempt in 1...max(1, attempts) {
+            let timedOut: Bool
+            do {
+                try await connection.execute("SET LOCAL lock_timeout = '100ms'")
+                _ = try await connection.executeScript("LOCK TABLE \(relations) IN ACCESS EXCLUSIVE MODE")
+                timedOut = false
+            } catch {
+                guard error.sqlState == "55P03" else { throw error }
+                timedOut = true
+            }
+            if !timedOut { return true }
+            try await connection.execute("ROLLBACK TO SAVEPOINT take")
+            if attempt < attempts { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        return false
+    }
+
+    /// Moves this view group's live checkpoints to those of `schema` (the shadow's, or the previous copy's).
+    private func moveCheckpoints(from schema: String, on connection: PostgresConnection) async throws {
+        try await connection.execute(
+            """
+            DELETE FROM tongban.checkpoint WHERE view_group = \(viewGroup)
+            """)
+        try await connection.execute(
+            """
+            INSERT INTO tongban.checkpoint (view_group, topic, partition, next_offset, verified_through, verified_keys,
+                verified_anchor, ledger_through, updated_at)
+            SELECT view_group, topic, partition, next_offset, verified_through, verified_keys, verified_anchor, 0, now()
+            FROM \(unescaped: schema).checkpoint WHERE view_group = \(viewGroup)
+            """)
+    }
+
+    /// The views (in any schema) that read any of `tables` directly, with their definitions as they stand (every
+    /// name schema-qualified: the caller's search path is `pg_catalog`).
+    private static func dependentViews(of tables: [String], on connection: PostgresConnection) async throws
+        -> [(name: String, definition: String)]
+    {
+        try await connection.execute("SET LOCAL search_path = pg_catalog")
+        return try await connection.query(
+            """
+            SELECT DISTINCT v.oid::regclass::text, pg_get_viewdef(v.oid)
+            FROM pg_depend d JOIN pg_rewrite r ON r.oid = d.objid JOIN pg_class v ON v.oid = r.ev_class
+            WHERE d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass
+                AND d.refobjid = ANY(\(tables)::regclass[]) AND v.relkind = 'v' AND v.oid <> d.refobjid
+            ORDER BY 1
+            """
+        ).map { (name: try $0.decode(String.self, at: 0), definition: try $0.decode(String.self, at: 1)) }
+    }
+
+    // MARK: - After a swap
+
+    /// When the copy kept in ``previousSchema`` was swapped out, and the version of the views it holds.
+    public struct Previous: Sendable, Equatable {
+        /// When it was swapped out.
+        public var swappedOutAt: Date
+        /// The views' version it was built with.
+        public var version: Int
+        /// How it was built.
+        public var builtBy: String
+    }
+
+    /// The copy kept after the last swap, if any.
+    /// - Parameter connection: any connection.
+    /// - Returns: it, or nil.
+    /// - Throws: `PostgresError`.
+    public static func previous(on connection: PostgresConnection) async throws -> Previous? {
+        let exists = try await connection.query(
+            "SELECT to_regclass(\(previousSchema + ".views_version")) IS NOT NULL")
+        guard try exists[0].decode(Bool.self, at: 0) else { return nil }
+        let rows = try await connection.query(
+            "SELECT swapped_out_at, version, built_by FROM \(unescaped: previousSchema).views_version")
+        guard let row = rows.first else { return nil }
+        return Previous(
+            swappedOutAt: try row.decode(Date.self, at: 0), version: Int(try row.decode(Int32.self, at: 1)),
+            builtBy: try row.decode(String.self, at: 2))
+    }
+
+    /// Drops the copy kept after the last swap. Refused (nothing dropped) when something outside Tongban's views
+    /// reads its tables. Does nothing when there is none.
+    /// - Parameter connection: a connection outside any transaction.
+    /// - Returns: whether there was one.
+    /// - Throws: `PostgresError` naming what depends on it.
+    @discardableResult
+    public static func dropPrevious(on connection: PostgresConnection) async throws -> Bool {
+        try await connection.withTransaction { connection in
+            let tables = try await connection.query(
+                """
+                SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                WHERE n.nspname = \(previousSchema) AND c.relkind = 'r' ORDER BY 1
+                """
+            ).map { try $0.decode(String.self, at: 0) }
+            let exists = try await connection.query(
+                "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = \(previousSchema))")
+            guard try exists[0].decode(Bool.self, at: 0) else { return false }
+            var script: [String] = []
+            if !tables.isEmpty {
+                script.append("DROP TABLE " + tables.map { "\(previousSchema).\($0)" }.joined(separator: ", "))
+            }
+            script.append("DROP SCHEMA \(previousSchema)")
+            _ = try await connection.executeScript(script.joined(separator: ";\n"))
+            return true
+        }
+    }
+
+    /// Drops an unfinished shadow copy (`tongban rebuild --discard-shadow`). Stop the rebuild writing it first.
+    /// - Parameter connection: a connection outside any transaction.
+    /// - Returns: whether there was one.
+    /// - Throws: `PostgresError`.
+    @discardableResult
+    public static func discardShadow(on connection: PostgresConnection) async throws -> Bool {
+        let exists = try await connection.query(
+            "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = \(shadowSchema))")
+        guard try exists[0].decode(Bool.self, at: 0) else { return false }
+        _ = try await connection.executeScript("DROP SCHEMA \(shadowSchema) CASCADE")
+        return true
+    }
+
+    /// Puts the copy kept by the last swap back in place of the live views (a rebuild that turned out wrong), in one
+    /// transaction, keeping the views it replaces as the new previous copy. This view group's checkpoints go back to
+    /// where that copy stood: the live projectors notice within a second and apply, from there, what arrived since.
+    /// - Parameters:
+    ///   - connection: a connection outside any transaction.
+    ///   - lockAttempts: how many times to try to take the views from their readers.
+    /// - Returns: the outcome (`.busy` when readers kept the views).
+    /// - Throws: ``Refusal`` when there is no previous copy, or `PostgresError`.
+    public func swapBack(on connection: PostgresConnection, lockAttempts: Int = 50) async throws -> SwapOutcome {
+        guard let previous = try await Self.previous(on: connection) else {
+            throw Refusal("there is no previous copy to swap back (none kept, or dropped with --drop-previous)")
+        }
+        let previousSchema = Self.previousSchema
+        let parked = "tongban_swapping"
+        try await connection.execute("BEGIN")
+        do {
+            try await connection.execute("SET LOCAL lock_timeout = '30s'")
+            try await connection.execute("SELECT pg_advisory_xact_lock(\(Self.swapLockKey))")
+            let writersPaused = ContinuousClock.now
+            let tables = try await Self.viewTables(on: connection)
+            let kept = try await connection.query(
+                """
+                SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                WHERE n.nspname = \(previousSchema) AND c.relkind = 'r' AND c.relname = ANY(\(tables)) ORDER BY 1
+                """
+            ).map { try $0.decode(String.self, at: 0) }
+            guard kept == tables else {
+                throw Refusal(
+                    "the previous copy does not hold every view table (it has \(kept.count) of \(tables.count)): "
+                        + "it cannot be swapped back")
+            }
+            let live = tables.map { "tongban.\($0)" }
+            let views = try await Self.dependentViews(of: live, on: connection)
+            let relations = (live + tables.map { "\(previousSchema).\($0)" } + views.map(\.name))
+                .joined(separator: ", ")
+            guard try await Self.take(relations, attempts: lockAttempts, on: connection) else {
+                await connection.rollbackQuietly()
+                return .busy(attempts: lockAttempts)
+            }
+            let readersHeld = ContinuousClock.now
+            var script = ["SET LOCAL search_path = pg_catalog", "CREATE SCHEMA \(parked)"]
+            script += tables.map { "ALTER TABLE tongban.\($0) SET SCHEMA \(parked)" }
+            script += tables.map { "ALTER TABLE \(previousSchema).\($0) SET SCHEMA tongban" }
+            script += views.map { "CREATE OR REPLACE VIEW \($0.name) AS \($0.definition)" }
+            _ = try await connection.executeScript(script.joined(separator: ";\n"))
+            try await connection.execute(
+                """
+                CREATE TABLE \(unescaped: parked).checkpoint AS
+                SELECT * FROM tongban.checkpoint WHERE view_group = \(viewGroup)
+                """)
+            try await connection.execute(
+                """
+                CREATE TABLE \(unescaped: parked).views_version AS
+                SELECT version, built_at, built_by, now() AS swapped_out_at FROM tongban.views_version
+                """)
+            try await moveCheckpoints(from: previousSchema, on: connection)
+            try await connection.execute(
+                """
+                UPDATE tongban.views_version SET version = \(Int32(previous.version)), built_at = now(),
+                    built_by = \("swapped back: " + previous.builtBy)
+                """)
+            try await connection.execute("UPDATE tongban.views_generation SET generation = generation + 1")
+            _ = try await connection.executeScript(
+                """
+                DROP TABLE \(previousSchema).checkpoint, \(previousSchema).views_version;
+                DROP SCHEMA \(previousSchema);
+                ALTER SCHEMA \(parked) RENAME TO \(previousSchema)
+                """)
+            try await connection.execute("COMMIT")
+            let now = ContinuousClock.now
+            return .swapped(
+                readersHeld: now - readersHeld, writersHeld: now - writersPaused,
+                progress: Progress(partitions: []))
+        } catch {
+            await connection.rollbackQuietly()
+            throw error
+        }
+    }
+}
+
+extension PostgresConnection {
+    /// Rolls back the transaction in hand, ignoring failures (a broken connection rolls back when it closes).
+    func rollbackQuietly() async {
+        _ = try? await execute("ROLLBACK")
+    }
+}
