@@ -300,6 +300,13 @@ struct ShadowRebuildTests {
                 "\(text)")
             #expect(said.contains { $0.contains("the shadow copy stays") }, "\(text)")
             #expect(try await db.client.withConnection { try await ShadowRebuild.existing(on: $0) } != nil)
+            // tongban status shows the shadow, read to the live position.
+            var status = ""
+            try await StatusCommand.parse(["--sample-seconds", "0"]).perform(database: db.client, kafka: nil) {
+                status += $0
+            }
+            #expect(status.contains("shadow    rebuilding tongban.views into tongban_shadow"), "\(status)")
+            #expect(status.contains("(100.0 %); the live views keep serving"), "\(status)")
 
             // Swapped in, the death is back: the views equal a replay from zero.
             try await Self.withRebuildPool(db) { pool in
@@ -309,6 +316,79 @@ struct ShadowRebuildTests {
                 ) { _ in }
             }
             #expect(try await ProjectionScenario.dump(db.client) == expected)
+            var json = ""
+            try await StatusCommand.parse(["--sample-seconds", "0", "--json"]).perform(database: db.client, kafka: nil)
+            {
+                json += $0
+            }
+            let document = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any]
+            let views = try #require(document?["views"] as? [String: Any])
+            #expect(views["shadowRebuild"] is NSNull)
+            #expect((views["previous"] as? [String: Any])?["builtBy"] as? String == "migration")
+            #expect((views["version"] as? [String: Any])?["builtBy"] as? String == "full shadow rebuild")
         }
+    }
+
+    @Test(
+        "#21 tongban project finds views an older version built: says what to run in its log, and with --rebuild-outdated-views rebuilds them into a shadow and swaps it in"
+    )
+    func outdatedViewsAreRebuilt() async throws {
+        let binary = try TongbanExecutable.required()
+        let population = Self.population
+        let expected = try await Self.reference(population)
+        try await ProjectionScenario.withPublished(population.events) { cluster, db in
+            let group = TestNames.unique("outdated")
+            _ = try await ProjectionScenario.project(cluster, database: db, group: group)
+            // Views built by code older than any recorded version.
+            try await db.client.execute("UPDATE tongban.views_version SET version = 0, built_by = 'old code'")
+            let keys = FileManager.default.temporaryDirectory.appendingPathComponent("outdated-\(UUID()).jwks")
+            defer { try? FileManager.default.removeItem(at: keys) }
+            try Data((DevKeys.registry.jwks + "\n").utf8).write(to: keys)
+            let log = FileManager.default.temporaryDirectory.appendingPathComponent("outdated-\(UUID()).log")
+            defer { try? FileManager.default.removeItem(at: log) }
+            _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: binary)
+            process.arguments = [
+                "project", "--group", group, "--keys", keys.path, "--allow-development-keys", "--no-metrics",
+                "--rebuild-outdated-views", "--log-level", "notice", "--batch-wait-ms", "50",
+            ]
+            var environment = ProcessInfo.processInfo.environment
+            environment["KAFKA_BOOTSTRAP_SERVERS"] = cluster.bootstrapServers
+            environment["DATABASE_URL"] = db.conninfo
+            process.environment = environment
+            let handle = try FileHandle(forWritingTo: log)
+            process.standardOutput = handle
+            process.standardError = handle
+            try process.run()
+            defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+            let deadline = ContinuousClock.now + .seconds(120)
+            var text = ""
+            while !text.contains("the rebuilt views are swapped in") {
+                guard process.isRunning, ContinuousClock.now < deadline else {
+                    throw ScenarioError("the outdated views were not rebuilt:\n\(text.suffix(3_000))")
+                }
+                try await Task.sleep(for: .milliseconds(50))
+                text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+            }
+            #expect(text.contains("the views were built by version 0 of the view projectors (old code)"), "\(text)")
+            #expect(text.contains("tongban rebuild --keep-ledger --yes"))
+            let version = try await db.client.query("SELECT version, built_by FROM tongban.views_version")
+            #expect(try version[0].decode(Int32.self, at: 0) == Int32(ViewStore.version))
+            #expect(try version[0].decode(String.self, at: 1) == "shadow rebuild keeping the ledger")
+            #expect(try await ProjectionScenario.dump(db.client) == expected)
+            kill(process.processIdentifier, SIGTERM)
+            process.waitUntilExit()
+            #expect(process.terminationStatus == 0)
+        }
+    }
+
+    @Test("#21 the views' version: older views are told what to run, newer ones that the binary is older")
+    func versionAdvice() {
+        let found = ViewsVersion(version: 1, builtAt: Date(), builtBy: "migration")
+        #expect(found.advice(code: 1) == nil)
+        #expect(found.advice(code: 2)?.contains("tongban rebuild --keep-ledger --yes") == true)
+        #expect(found.advice(code: 2)?.contains("version 1") == true)
+        #expect(ViewsVersion(version: 3, builtAt: Date(), builtBy: "x").advice(code: 2)?.contains("newer") == true)
     }
 }

@@ -12,8 +12,8 @@
 
 CREATE TABLE tongban.views_version (
     only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
-    -- The views' version of the code that built them.
-    version int NOT NULL CHECK (version > 0),
+    -- The views' version of the code that built them (0: older than any recorded version; only written by hand).
+    version int NOT NULL CHECK (version >= 0),
     -- When that build started (the projection from empty tables, or the shadow rebuild that was swapped in).
     built_at timestamptz NOT NULL DEFAULT now(),
     -- How: 'migration', 'in-place rebuild', 'full shadow rebuild', 'shadow rebuild keeping the ledger', 'swapped

@@ -71,6 +71,16 @@ struct ProjectCommand: AsyncParsableCommand {
 
     @OptionGroup var departmentKeys: DepartmentKeysOptions
 
+    @Flag(
+        help: ArgumentHelp(
+            "When the views were built by an older version of the view projectors, rebuild them into a shadow copy.",
+            discussion: """
+                Keeping the ledger, while these views keep serving; the copy is swapped in when it has caught up \
+                (as `tongban rebuild --keep-ledger --yes`). Without it, the projector only says so in its log and on \
+                /health (degraded).
+                """))
+    var rebuildOutdatedViews = false
+
     @Flag(inversion: .prefixedNo, help: "Apply pending migrations from schemas/migrations before starting.")
     var migrate = true
 
@@ -133,6 +143,8 @@ struct ProjectCommand: AsyncParsableCommand {
             return
         }
         let validator = try EventValidator()
+        let versions = ViewsVersionWatch(database: database, logger: logger)
+        await versions.refresh()
         // The metrics backend first: the projectors create their metrics when they are made.
         let statuses = StatusBoard()
         let server = try operations.server(
@@ -142,6 +154,10 @@ struct ProjectCommand: AsyncParsableCommand {
                     report.checks["department-keys"] = .degraded(
                         "trusting development keys (\(developmentKeys.joined(separator: ", "))) because of "
                             + "--allow-development-keys: never in production")
+                    report.status = max(report.status, .degraded)
+                }
+                if let advice = versions.advice {
+                    report.checks["views-version"] = .degraded(advice)
                     report.status = max(report.status, .degraded)
                 }
                 return report
@@ -157,12 +173,86 @@ struct ProjectCommand: AsyncParsableCommand {
         // Shut down in reverse order: the endpoint, then the projectors (each commits its batch), then the pool.
         var services: [any Service] = [database]
         services += projectors
+        services.append(versions)
+        if rebuildOutdatedViews, versions.isOutdated {
+            services.append(
+                OutdatedViewsRebuild(
+                    rebuilder: ShadowRebuilder(
+                        configuration: configuration,
+                        database: PostgresClient(
+                            configuration: .init(conninfo: conninfo, maxConnections: applyConnections + 5),
+                            logger: logger),
+                        keys: registry, validator: validator, logger: logger),
+                    versions: versions, logger: logger))
+        }
         if let server { services.append(server) }
         try await stop.run(ServiceGroup(services: services, logger: logger))
     }
 
     /// The departments' public keys (see ``DepartmentKeysOptions/load()``).
     func loadKeys() async throws -> EventKeyRegistry { try await departmentKeys.load() }
+}
+
+/// The views' version as the database records it, read at start and every minute, for the log and `/health`: a
+/// database whose views an older version of the view projectors built needs a rebuild.
+final class ViewsVersionWatch: Service, Sendable {
+    private let database: PostgresClient
+    private let logger: Logger
+    private let found = Mutex<ViewsVersion?>(nil)
+
+    init(database: PostgresClient, logger: Logger) {
+        self.database = database
+        self.logger = logger
+    }
+
+    /// What to do about the views' version, or nil when it is this binary's.
+    var advice: String? { found.withLock { $0?.advice() } }
+
+    /// Whether an older version built the views.
+    var isOutdated: Bool { found.withLock { ($0?.version ?? ViewStore.version) < ViewStore.version } }
+
+    /// Reads the version again, and logs a change of advice.
+    func refresh() async {
+        guard let read = try? await database.withConnection({ try await ViewsVersion.read(on: $0) }) else { return }
+        let before = advice
+        found.withLock { $0 = read }
+        if let advice = read.advice(), advice != before { logger.warning("\(advice)") }
+    }
+
+    func run() async throws {
+        try? await cancelWhenGracefulShutdown {
+            while true {
+                try await Task.sleep(for: .seconds(60))
+                await self.refresh()
+            }
+        }
+    }
+}
+
+/// `--rebuild-outdated-views`: rebuilds the views into a shadow copy, keeping the ledger, and swaps it in; then waits
+/// for the process to stop. Stopped earlier, it leaves the shadow for the next start to go on with.
+struct OutdatedViewsRebuild: Service {
+    let rebuilder: ShadowRebuilder
+    let versions: ViewsVersionWatch
+    let logger: Logger
+
+    func run() async throws {
+        await withGracefulShutdownHandler {
+            logger.notice("rebuilding the outdated views into a shadow copy (--rebuild-outdated-views)")
+            do {
+                let outcome = try await rebuilder.run(keepingLedger: true, reverifying: false, swapping: true)
+                if case .swapped(let readers, _, _, _) = outcome {
+                    logger.notice("the rebuilt views are swapped in (readers waited \(readers))")
+                }
+            } catch {
+                logger.error("the rebuild of the outdated views failed (the live views keep serving): \(error)")
+            }
+            await versions.refresh()
+            try? await gracefulShutdown()
+        } onGracefulShutdown: {
+            rebuilder.stop()
+        }
+    }
 }
 
 /// The projectors, for the health endpoint that is made before them.

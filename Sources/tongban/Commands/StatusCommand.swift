@@ -321,6 +321,23 @@ struct StatusReport {
     var lastError: LastError?
     /// The positions this report was made from, the first sample of the next one.
     var sample: Sample
+    /// The views' version as the database records it (nil before migration 0016).
+    var viewsVersion: ViewsVersion? = nil
+    /// A rebuild into a shadow copy under way (or left by a stopped one).
+    var shadow: ShadowProgress? = nil
+    /// The views the last swap kept, until they are dropped.
+    var previous: ShadowRebuild.Previous? = nil
+
+    /// A shadow rebuild and how far it has read.
+    struct ShadowProgress {
+        var rebuild: ShadowRebuild.Shadow
+        /// Offsets the shadow has read, summed over its partitions.
+        var read: Int64
+        /// The live position, summed.
+        var live: Int64
+        /// Read of live (0…1).
+        var fraction: Double { live > 0 ? min(1, Double(read) / Double(live)) : 1 }
+    }
 
     /// Refuses a database without the tables the report reads, and returns the migrations it lacks otherwise.
     /// - Parameter database: the pool.
@@ -465,9 +482,19 @@ struct StatusReport {
             viewGroups.append(
                 ViewGroup(name: name, partitions: partitions.values.sorted { $0.topicPartition < $1.topicPartition }))
         }
+        let (viewsVersion, shadow, previous) = try await database.withConnection { connection in
+            let version = try await ViewsVersion.read(on: connection)
+            var shadow: ShadowProgress?
+            if let found = try await ShadowRebuild.existing(on: connection) {
+                let progress = try await ShadowRebuild(viewGroup: found.viewGroup).progress(on: connection)
+                shadow = ShadowProgress(rebuild: found, read: progress.shadowOffsets, live: progress.liveOffsets)
+            }
+            return (version, shadow, try await ShadowRebuild.previous(on: connection))
+        }
         return StatusReport(
             time: Date(), views: views, kafka: kafkaState, pendingMigrations: pendingMigrations,
-            viewGroups: viewGroups, deadLetters: deadLetters, lastError: lastError, sample: sample)
+            viewGroups: viewGroups, deadLetters: deadLetters, lastError: lastError, sample: sample,
+            viewsVersion: viewsVersion, shadow: shadow, previous: previous)
     }
 
     /// What is wrong with a partition as Kafka sees it, in plain words; `nil` when nothing is.
@@ -510,7 +537,11 @@ struct StatusReport {
     /// ```json
     /// {"format": "tongban.status.v1", "time": "2026-12-06T10:00:00Z",
     ///  "views": {"ready": true, "rebuilding": false, "partitions": 30, "partitionsBehind": 0, "deferredObjects": 0,
-    ///            "lastAppliedAt": "…", "rebuild": null},
+    ///            "lastAppliedAt": "…", "rebuild": null,
+    ///            "version": {"database": 1, "code": 1, "builtBy": "migration", "builtAt": "…", "advice": null},
+    ///            "shadowRebuild": {"viewGroup": "tongban.views", "startedAt": "…", "keepingLedger": true,
+    ///                              "read": 600, "livePosition": 1200, "progress": 0.5} or null,
+    ///            "previous": {"swappedOutAt": "…", "version": 1, "builtBy": "migration"} or null},
     ///  "kafka": {"configured": true, "reachable": true, "error": null},
     ///  "pendingMigrations": [],
     ///  "viewGroups": [{"viewGroup": "tongban.views", "position": 1200, "lag": 0, "eventsPerSecond": 0.0,
@@ -537,6 +568,27 @@ struct StatusReport {
         } else {
             viewsJSON["rebuild"] = NSNull()
         }
+        viewsJSON["version"] =
+            viewsVersion.map {
+                [
+                    "database": $0.version, "code": ViewStore.version, "builtBy": $0.builtBy,
+                    "builtAt": Self.stamp($0.builtAt), "advice": Self.value($0.advice()),
+                ] as [String: Any]
+            } ?? NSNull()
+        viewsJSON["shadowRebuild"] =
+            shadow.map {
+                [
+                    "viewGroup": $0.rebuild.viewGroup, "startedAt": Self.stamp($0.rebuild.startedAt),
+                    "keepingLedger": $0.rebuild.keepingLedger, "read": $0.read, "livePosition": $0.live,
+                    "progress": $0.fraction,
+                ] as [String: Any]
+            } ?? NSNull()
+        viewsJSON["previous"] =
+            previous.map {
+                [
+                    "swappedOutAt": Self.stamp($0.swappedOutAt), "version": $0.version, "builtBy": $0.builtBy,
+                ] as [String: Any]
+            } ?? NSNull()
         var kafkaJSON: [String: Any] = ["configured": true, "reachable": true, "error": NSNull()]
         switch kafka {
         case .notConfigured: kafkaJSON = ["configured": false, "reachable": NSNull(), "error": NSNull()]
@@ -632,6 +684,26 @@ struct StatusReport {
             lines.append("views     ready: \(views.partitions) partitions, \(applied)")
         } else {
             lines.append("views     NOT READY: nothing projected yet; certificate services answer 503")
+        }
+        if let viewsVersion {
+            if let advice = viewsVersion.advice() {
+                lines.append("version   OUTDATED: \(show(advice))")
+            } else {
+                lines.append(
+                    "version   \(viewsVersion.version), built \(Self.age(time.timeIntervalSince(viewsVersion.builtAt))) "
+                        + "(\(show(viewsVersion.builtBy)))")
+            }
+        }
+        if let shadow {
+            lines.append(
+                "shadow    rebuilding \(show(shadow.rebuild.viewGroup)) into \(ShadowRebuild.shadowSchema) since "
+                    + "\(Self.age(time.timeIntervalSince(shadow.rebuild.startedAt))): \(shadow.read) of \(shadow.live) "
+                    + "events (\(String(format: "%.1f", shadow.fraction * 100)) %); the live views keep serving")
+        }
+        if let previous {
+            lines.append(
+                "previous  views swapped out \(Self.age(time.timeIntervalSince(previous.swappedOutAt))) are kept in "
+                    + "\(ShadowRebuild.previousSchema): tongban rebuild --swap-back --yes, or --drop-previous --yes")
         }
         switch kafka {
         case .notConfigured: lines.append("kafka     not configured (KAFKA_BOOTSTRAP_SERVERS): lag unknown")
