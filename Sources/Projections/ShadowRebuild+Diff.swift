@@ -91,6 +91,7 @@ extension ShadowRebuild {
             WHERE c.relnamespace = 'tongban'::regnamespace AND c.relkind = 'v' ORDER BY c.relname
             """
         ).map { (name: try $0.decode(String.self, at: 0), definition: try $0.decode(String.self, at: 1)) }
+            .filter { ViewStore.isPlainIdentifier($0.name) }
         let renamed = Set(tables).union(views.map(\.name))
         var pending = views.map { (name: $0.name, definition: Self.intoShadow($0.definition, names: renamed)) }
         // In dependency order, found by trying: a view over another waits for it.
@@ -112,7 +113,8 @@ extension ShadowRebuild {
             if failed.count == pending.count, let lastError { throw lastError }
             pending = failed
         }
-        let contract = views.map(\.name).filter { $0.hasPrefix("v_") }
+        // Written into SQL text below: only Tongban's own, plainly named views.
+        let contract = views.map(\.name).filter { $0.hasPrefix("v_") && ViewStore.isPlainIdentifier($0) }
         try await connection.execute("CREATE TEMP TABLE shadow_difference (view text, side text, r jsonb)")
         for view in contract {
             try await connection.execute(

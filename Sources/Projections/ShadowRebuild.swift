@@ -175,9 +175,10 @@ public struct ShadowRebuild: Sendable {
     /// The view tables: the tables of the `tongban` schema that are not runtime tables, sorted.
     /// - Parameter connection: any connection.
     /// - Returns: their names, without the schema.
-    /// - Throws: `PostgresError`.
+    /// - Throws: ``Refusal`` when one has a name that would need quoting (the rebuild writes the names into DDL; Tongban's
+    ///   own tables never do), or `PostgresError`.
     public static func viewTables(on connection: PostgresConnection) async throws -> [String] {
-        try await connection.query(
+        let names = try await connection.query(
             """
             SELECT c.relname FROM pg_class c
             WHERE c.relnamespace = 'tongban'::regnamespace AND c.relkind = 'r'
@@ -185,6 +186,12 @@ public struct ShadowRebuild: Sendable {
             ORDER BY c.relname
             """
         ).map { try $0.decode(String.self, at: 0) }
+        if let odd = names.first(where: { !ViewStore.isPlainIdentifier($0) }) {
+            throw Refusal(
+                "the table tongban.\(PostgresQuery.quoteIdentifier(odd)) is not Tongban's (its name is not a plain "
+                    + "identifier): move it out of the tongban schema before rebuilding into a shadow copy")
+        }
+        return names
     }
 
     /// Creates the shadow schema and its tables, inside the caller's transaction.

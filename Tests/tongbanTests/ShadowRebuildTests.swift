@@ -31,7 +31,7 @@ private final class ReaderLog: Sendable {
 /// how the views would change.
 @Suite("#21 rebuilds into a shadow copy", .quietMachine)
 struct ShadowRebuildTests {
-    static let population: SignedPopulation = try! SignedPopulation.make(people: 150, seed: 2_121, anomalyRate: 0.03)
+    static let population: SignedPopulation = try! SignedPopulation.make(people: 90, seed: 2_121, anomalyRate: 0.03)
 
     /// The contract views of a replay from zero of `population` (its valid events applied straight to a fresh
     /// database).
@@ -185,7 +185,6 @@ struct ShadowRebuildTests {
                         try await ShadowRebuild(viewGroup: "tongban.views").swapBack(on: $0)
                     }
                     guard case .swapped = back else { throw ScenarioError("not swapped back: \(back)") }
-                    try await Task.sleep(for: .seconds(2))
                     try await ProjectionScenario.waitUntilCaughtUp(
                         try await ProjectionScenario.endOffsets(on: cluster), conninfo: db.conninfo)
                     #expect(try await ProjectionScenario.dump(db.client) == expected)

@@ -337,6 +337,11 @@ struct RebuildCommand: AsyncParsableCommand {
     /// - Throws: ``CommandFailure`` without `--yes` (nothing changed), or `PostgresError`.
     func perform(database: PostgresClient, logger: Logger, say: (String) -> Void) async throws {
         try await applyMigrations(database, logger: logger, say: say)
+        if let shadow = try await database.withConnection({ try await ShadowRebuild.existing(on: $0) }) {
+            throw CommandFailure(
+                "nothing changed: a shadow rebuild of \(shadow.viewGroup) started at \(shadow.startedAt) is unfinished; "
+                    + "finish it (run it again) or drop it (--discard-shadow --yes) before rebuilding in place")
+        }
         let keepingLedger = kind == .keepLedger
         let plan = try await database.withConnection { try await Self.plan(viewGroup: viewGroup, on: $0) }
         let what =
