@@ -30,22 +30,37 @@ enum IngestBenchmark {
     /// Runs the benchmark on a Kafka mock cluster and a private `EmbeddedPostgres` cluster, both started for the run
     /// and removed after it (never on a configured database: the rebuild runs empty the views and the ledger).
     static func run(_ options: Options, logger: Logger) async throws -> [BenchmarkFigure] {
+        try await onEmbeddedStack(logger: logger) { cluster, conninfo in
+            try await run(options, cluster: cluster, conninfo: conninfo, logger: logger)
+        }
+    }
+
+    /// Runs `body` on a Kafka mock cluster and a private `EmbeddedPostgres` cluster (room for a million events' WAL
+    /// and tables in memory), both started for it and removed after it, whether it returns or throws.
+    /// - Parameters:
+    ///   - logger: for the stack's events.
+    ///   - body: the benchmark, given the cluster and the server's conninfo.
+    /// - Returns: what `body` returns.
+    /// - Throws: when the stack cannot start, or what `body` throws.
+    static func onEmbeddedStack<T>(
+        logger: Logger, _ body: (KafkaMockCluster, String) async throws -> T
+    ) async throws -> T {
         let cluster = try KafkaMockCluster(brokers: 1, logger: logger)
         do {
             var configuration = EmbeddedPostgres.Configuration()
             configuration.settings["max_wal_size"] = "4GB"
             configuration.settings["shared_buffers"] = "512MB"
             let server = try await EmbeddedPostgres.start(configuration, logger: logger)
-            let figures: [BenchmarkFigure]
+            let value: T
             do {
-                figures = try await run(options, cluster: cluster, conninfo: server.conninfo(), logger: logger)
+                value = try await body(cluster, server.conninfo())
             } catch {
                 try? await server.stop()
                 throw error
             }
             try await server.stop()
             await cluster.shutdown()
-            return figures
+            return value
         } catch {
             await cluster.shutdown()
             throw error
@@ -55,18 +70,9 @@ enum IngestBenchmark {
     private static func run(
         _ options: Options, cluster: KafkaMockCluster, conninfo: String, logger: Logger
     ) async throws -> [BenchmarkFigure] {
-        let catalog = try EventCatalog.embedded()
-        let topics = Array(Set(catalog.topics.values)).sorted()
-        for topic in topics { try await cluster.createTopic(topic, partitions: options.partitions) }
-        try await cluster.createTopic(catalog.deadLetterTopic, partitions: 2)
-
-        print("generating and publishing about \(options.events) signed events…")
-        let published = try await publish(events: options.events, to: cluster, logger: logger)
+        let (published, topics) = try await publishPopulation(
+            events: options.events, partitions: options.partitions, to: cluster, logger: logger)
         let total = published.messages
-        try await checkRetention(cluster: cluster, topics: topics, logger: logger)
-        print(
-            "published \(total) events (\(published.megabytes) MiB as JSON) to \(topics.count) topics × "
-                + "\(options.partitions) partitions")
 
         var figures: [BenchmarkFigure] = []
         let raw = try await rawConsume(cluster: cluster, topics: topics, total: total, logger: logger)
@@ -172,6 +178,32 @@ enum IngestBenchmark {
         var megabytes: Int
         /// Some of the signed events, for the Ed25519 bound.
         var sample: [[UInt8]]
+    }
+
+    /// Creates the department topics (`partitions` each) and the dead-letter topic, publishes about `events` signed
+    /// events to them, and checks that the cluster kept every one.
+    /// - Parameters:
+    ///   - events: how many events, about (a population of events/35 people).
+    ///   - partitions: partitions of each department topic.
+    ///   - cluster: the mock cluster.
+    ///   - logger: for the producer.
+    /// - Returns: what was published, and the department topics, sorted.
+    /// - Throws: when publishing fails, or when the cluster's retention dropped any of it.
+    static func publishPopulation(
+        events: Int, partitions: Int, to cluster: KafkaMockCluster, logger: Logger
+    ) async throws -> (Published, topics: [String]) {
+        let catalog = try EventCatalog.embedded()
+        let topics = Array(Set(catalog.topics.values)).sorted()
+        for topic in topics { try await cluster.createTopic(topic, partitions: partitions) }
+        try await cluster.createTopic(catalog.deadLetterTopic, partitions: 2)
+
+        say("generating and publishing about \(events) signed events…")
+        let published = try await publish(events: events, to: cluster, logger: logger)
+        try await checkRetention(cluster: cluster, topics: topics, logger: logger)
+        say(
+            "published \(published.messages) events (\(published.megabytes) MiB as JSON) to \(topics.count) topics × "
+                + "\(partitions) partitions")
+        return (published, topics)
     }
 
     /// Generates a signed population into a temporary file, then publishes it in chunks (memory stays bounded).
@@ -301,26 +333,11 @@ enum IngestBenchmark {
         cluster: KafkaMockCluster, conninfo: String, total: Int, batchSize: Int, applyConnections: Int,
         label: String
     ) async throws -> ProjectorRun {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
-        process.arguments = [
-            "project", "--allow-development-keys", "--no-metrics", "--no-migrate", "--batch-size", String(batchSize),
-            "--apply-connections", String(applyConnections),
-            "--group", "bench-\(label)", "--log-level", "warning",
-        ]
-        // The embedded cluster goes to the child in its environment only, never as arguments, in place of any PG*
-        // variable or DATABASE_URL it would inherit; the mock cluster in place of any configured Kafka.
-        var environment = try ChildEnvironment.connecting(to: conninfo)
-        environment["KAFKA_PROPERTIES"] = nil
-        environment["KAFKA_BOOTSTRAP_SERVERS"] = cluster.bootstrapServers
-        // This run's development keys (the population was signed with them), in a file the child reads.
-        let keys = FileManager.default.temporaryDirectory.appendingPathComponent("tongban-bench-keys-\(label).jwks")
-        try Data((DevKeys.registry.jwks + "\n").utf8).write(to: keys)
-        defer { try? FileManager.default.removeItem(at: keys) }
-        environment["TONGBAN_DEPARTMENT_KEYS"] = keys.path
-        process.environment = environment
-        try process.run()
-        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+        let child = try ProjectorChild(
+            cluster: cluster, conninfo: conninfo, batchSize: batchSize, applyConnections: applyConnections,
+            label: label)
+        defer { child.abandon() }
+        let process = child.process
 
         let connection = try await PostgresConnection.connect(conninfo, logger: Logger(label: "bench"))
         var first: (ContinuousClock.Instant, Int)?
@@ -369,14 +386,69 @@ enum IngestBenchmark {
         progress.finish(done)
         if let rss = residentKilobytes(process.processIdentifier) { memory.append((done, rss)) }
         await connection.close()
-        process.terminate()
-        // Polled, not `waitUntilExit()`: that would block a thread of the cooperative pool.
-        while process.isRunning { try? await Task.sleep(for: .milliseconds(20)) }
+        await child.stop()
         guard let first, done > first.1 else { return ProjectorRun(rate: 0, memory: memory) }
         return ProjectorRun(
             rate: Double(done - first.1) / max((end - first.0).seconds, 1e-9), memory: memory,
             cpu: ProcessCPU.perEvent(from: firstCPU, to: endCPU, events: done - first.1, childName: "projector"),
             indexSeconds: (end - (caughtUp ?? end)).seconds)
+    }
+
+    /// `tongban project` as a child process (as in production) on the benchmark's stack, with the key file it reads.
+    final class ProjectorChild {
+        /// The running child.
+        let process: Process
+        /// The development keys' file it was given (removed when it is stopped).
+        private let keys: URL
+
+        /// Starts the child: consumer group `bench-<label>`, development keys allowed, no metrics, no migrations.
+        /// - Parameters:
+        ///   - cluster: the mock cluster, in place of any configured Kafka.
+        ///   - conninfo: the embedded server, given in the child's environment only, never as arguments.
+        ///   - batchSize: `--batch-size`.
+        ///   - applyConnections: `--apply-connections`.
+        ///   - label: names its consumer group and its key file.
+        /// - Throws: when the key file cannot be written or the child cannot start.
+        init(cluster: KafkaMockCluster, conninfo: String, batchSize: Int, applyConnections: Int, label: String) throws {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
+            process.arguments = [
+                "project", "--allow-development-keys", "--no-metrics", "--no-migrate", "--batch-size",
+                String(batchSize), "--apply-connections", String(applyConnections),
+                "--group", "bench-\(label)", "--log-level", "warning",
+            ]
+            // The embedded cluster goes to the child in its environment only, never as arguments, in place of any PG*
+            // variable or DATABASE_URL it would inherit; the mock cluster in place of any configured Kafka.
+            var environment = try ChildEnvironment.connecting(to: conninfo)
+            environment["KAFKA_PROPERTIES"] = nil
+            environment["KAFKA_BOOTSTRAP_SERVERS"] = cluster.bootstrapServers
+            // This run's development keys (the population was signed with them), in a file the child reads.
+            keys = FileManager.default.temporaryDirectory.appendingPathComponent("tongban-bench-keys-\(label).jwks")
+            try Data((DevKeys.registry.jwks + "\n").utf8).write(to: keys)
+            environment["TONGBAN_DEPARTMENT_KEYS"] = keys.path
+            process.environment = environment
+            do {
+                try process.run()
+            } catch {
+                try? FileManager.default.removeItem(at: keys)
+                throw error
+            }
+            self.process = process
+        }
+
+        /// Stops the child gracefully (SIGTERM: the batch in hand commits), waits for it, and removes its key file.
+        func stop() async {
+            process.terminate()
+            // Polled, not `waitUntilExit()`: that would block a thread of the cooperative pool.
+            while process.isRunning { try? await Task.sleep(for: .milliseconds(20)) }
+            try? FileManager.default.removeItem(at: keys)
+        }
+
+        /// Kills the child if it still runs (a benchmark that failed) and removes its key file.
+        func abandon() {
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+            try? FileManager.default.removeItem(at: keys)
+        }
     }
 
     /// VmRSS of a process, in KiB.

@@ -19,7 +19,7 @@ struct BenchCommand: AsyncParsableCommand {
             """,
         subcommands: [
             ClientsBench.self, EventsBench.self, IngestBench.self, ApplyBench.self, ServeBench.self,
-            CertificatesBench.self,
+            CertificatesBench.self, RebuildBench.self,
         ]
     )
 }
