@@ -75,7 +75,10 @@ public final class Projector: Service, Sendable {
         var logger = logger
         logger[metadataKey: "projector.view_group"] = .string(configuration.viewGroup)
         self.logger = logger
-        self.metrics = ProjectorMetrics(viewGroup: configuration.viewGroup)
+        // A shadow rebuild's projector in the same process has series of its own.
+        self.metrics = ProjectorMetrics(
+            viewGroup: configuration.schema == "tongban"
+                ? configuration.viewGroup : "\(configuration.viewGroup) (\(configuration.schema))")
         state.withLock {
             $0.kafkaUnreachableAfter = configuration.kafkaUnreachableAfter
             $0.postgresUnreachableAfter = configuration.postgresUnreachableAfter

@@ -1,4 +1,5 @@
 public import Foundation
+import Kafka
 public import Postgres
 
 /// A rebuild that never takes the views away: the views' tables are rebuilt from offset 0 into a shadow copy
@@ -121,6 +122,12 @@ public struct ShadowRebuild: Sendable {
                     "a shadow rebuild of view group \(found.viewGroup) is unfinished: finish it, or discard it "
                         + "(tongban rebuild --discard-shadow --view-group \(found.viewGroup))")
             }
+            guard found.version == version else {
+                throw Refusal(
+                    "the unfinished shadow rebuild was started by code writing version \(found.version) of the views, "
+                        + "and this binary writes version \(version): discard it (tongban rebuild --discard-shadow "
+                        + "--yes) and start again")
+            }
             return found
         }
         return try await connection.withTransaction(isolation: .repeatableRead) { connection in
@@ -152,11 +159,14 @@ public struct ShadowRebuild: Sendable {
                     "materialized views \(materialized.joined(separator: ", ")) read the view tables and could not be "
                         + "pointed at the rebuilt ones: drop them, or rebuild in place (--in-place)")
             }
+            try await Self.refuseWhatCannotMove(tables: tables, on: connection)
             try await createShadow(tables: tables, keepingLedger: keepingLedger, on: connection)
             try await connection.execute(
                 """
-                INSERT INTO \(unescaped: Self.shadowSchema).rebuild (view_group, keeping_ledger, reverifying, version)
-                VALUES (\(viewGroup), \(keepingLedger), \(reverifying), \(Int32(version)))
+                INSERT INTO \(unescaped: Self.shadowSchema).rebuild (view_group, keeping_ledger, reverifying, version,
+                    migration)
+                VALUES (\(viewGroup), \(keepingLedger), \(reverifying), \(Int32(version)),
+                    (SELECT max(version) FROM tongban.schema_migrations))
                 """)
             if reverifying {
                 try await connection.execute(
@@ -186,12 +196,38 @@ public struct ShadowRebuild: Sendable {
             ORDER BY c.relname
             """
         ).map { try $0.decode(String.self, at: 0) }
-        if let odd = names.first(where: { !ViewStore.isPlainIdentifier($0) }) {
+        // Only the tables the projectors write are swapped: anything else would be swapped for an empty copy.
+        let known = Set([ViewStore.ledger.name] + ViewProjectors.tables.map(\.name))
+        if let odd = names.first(where: { !known.contains($0) }) {
             throw Refusal(
-                "the table tongban.\(PostgresQuery.quoteIdentifier(odd)) is not Tongban's (its name is not a plain "
-                    + "identifier): move it out of the tongban schema before rebuilding into a shadow copy")
+                "the table tongban.\(PostgresQuery.quoteIdentifier(odd)) is neither one the projectors write nor one "
+                    + "of Tongban's runtime tables: move it out of the tongban schema before rebuilding into a shadow "
+                    + "copy (it would be swapped for an empty one)")
         }
         return names
+    }
+
+    /// Refuses what a swap could not carry over to the rebuilt tables: triggers, row security policies and extended
+    /// statistics on the view tables, and views over them that this role may not redefine.
+    private static func refuseWhatCannotMove(tables: [String], on connection: PostgresConnection) async throws {
+        let found = try await connection.query(
+            """
+            WITH t AS (SELECT oid FROM pg_class WHERE relnamespace = 'tongban'::regnamespace AND relname = ANY(\(tables)))
+            SELECT 'trigger ' || tgname FROM pg_trigger WHERE tgrelid IN (SELECT oid FROM t) AND NOT tgisinternal
+            UNION ALL SELECT 'policy ' || polname FROM pg_policy WHERE polrelid IN (SELECT oid FROM t)
+            UNION ALL SELECT 'statistics ' || stxname FROM pg_statistic_ext WHERE stxrelid IN (SELECT oid FROM t)
+            UNION ALL
+            SELECT DISTINCT 'view ' || v.oid::regclass::text || ' (owned by another role)'
+            FROM pg_depend d JOIN pg_rewrite r ON r.oid = d.objid JOIN pg_class v ON v.oid = r.ev_class
+            WHERE d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass
+                AND d.refobjid IN (SELECT oid FROM t) AND v.relkind = 'v' AND NOT pg_has_role(v.relowner, 'USAGE')
+            """
+        ).map { try $0.decode(String.self, at: 0) }
+        if !found.isEmpty {
+            throw Refusal(
+                "a shadow copy could not carry over \(found.joined(separator: ", ")) on the view tables: remove them "
+                    + "(or run the rebuild as their owner), or rebuild in place (--in-place)")
+        }
     }
 
     /// Creates the shadow schema and its tables, inside the caller's transaction.
@@ -215,7 +251,7 @@ public struct ShadowRebuild: Sendable {
             """
             CREATE TABLE \(shadow).rebuild (
                 view_group text NOT NULL, keeping_ledger boolean NOT NULL, reverifying boolean NOT NULL,
-                version int NOT NULL, started_at timestamptz NOT NULL DEFAULT now())
+                version int NOT NULL, migration bigint, started_at timestamptz NOT NULL DEFAULT now())
             """)
         script.append("CREATE TABLE \(shadow).deferred_index (table_name text NOT NULL, definition text NOT NULL)")
         _ = try await connection.executeScript(script.joined(separator: ";\n"))
@@ -256,7 +292,11 @@ public struct ShadowRebuild: Sendable {
         for constraint in constraints {
             var definition = constraint.definition
             if constraint.kind == "f" {
-                definition = definition.replacingOccurrences(of: "REFERENCES tongban.", with: "REFERENCES \(shadow).")
+                // A reference to another view table follows it into the shadow; one to a runtime table stays.
+                for table in tables {
+                    definition = definition.replacingOccurrences(
+                        of: "REFERENCES tongban.\(table)(", with: "REFERENCES \(shadow).\(table)(")
+                }
             }
             keys.append(
                 "ALTER TABLE \(shadow).\(constraint.table) ADD CONSTRAINT "
@@ -294,6 +334,20 @@ public struct ShadowRebuild: Sendable {
             """
         ).map { try $0.decode(String.self, at: 0) }
         keys += grants
+        // The live tables' owner and comments (the views' owner reads the tables with its own rights).
+        keys += try await connection.query(
+            """
+            SELECT format('ALTER TABLE %I.%I OWNER TO %I', \(shadow)::text, c.relname, pg_get_userbyid(c.relowner))
+            FROM pg_class c
+            WHERE c.relnamespace = 'tongban'::regnamespace AND c.relname = ANY(\(tables))
+                AND c.relowner <> (SELECT oid FROM pg_roles WHERE rolname = current_user)
+            UNION ALL
+            SELECT format('COMMENT ON TABLE %I.%I IS %L', \(shadow)::text, c.relname, obj_description(c.oid, 'pg_class'))
+            FROM pg_class c
+            WHERE c.relnamespace = 'tongban'::regnamespace AND c.relname = ANY(\(tables))
+                AND obj_description(c.oid, 'pg_class') IS NOT NULL
+            """
+        ).map { try $0.decode(String.self, at: 0) }
         if !keys.isEmpty { _ = try await connection.executeScript(keys.joined(separator: ";\n")) }
         try await connection.execute(
             """
@@ -384,9 +438,9 @@ public struct ShadowRebuild: Sendable {
             })
     }
 
-    /// Builds the indexes the shadow was created without, turns autovacuum back on and analyzes its tables, so
-    /// that readers find the views as fast as before from the first query after the swap. Writers of the shadow
-    /// wait while an index is built; readers of the live views are not touched. Doing it again does nothing more.
+    /// Builds the indexes the shadow was created without, and vacuums and analyzes its tables, so that readers find the
+    /// views as fast as before from the first query after the swap. Stop the shadow's writers first (an index build
+    /// and a batch lock the tables in different orders). Readers of the live views are not touched.
     /// - Parameter connection: a connection outside any transaction.
     /// - Returns: how many indexes were built now.
     /// - Throws: `PostgresError`.
@@ -407,13 +461,12 @@ public struct ShadowRebuild: Sendable {
             _ = try await connection.executeScript(deferred.map(\.definition).joined(separator: ";\n"))
             return deferred.count
         }
-        let tables = try await Self.viewTables(on: connection)
-        var script: [String] = []
-        for table in tables {
-            script.append("ALTER TABLE \(shadow).\(table) RESET (autovacuum_enabled)")
-            script.append("ANALYZE \(shadow).\(table)")
+        // Vacuumed and analyzed here, each table on its own (VACUUM runs outside a transaction): autovacuum stays off on
+        // the shadow until the swap, which turns it back on; a vacuum holding one of these tables would otherwise make
+        // every attempt of the swap to take them give way.
+        for table in try await Self.viewTables(on: connection) {
+            _ = try await connection.executeScript("VACUUM (ANALYZE) \(shadow).\(table)")
         }
-        _ = try await connection.executeScript(script.joined(separator: ";\n"))
         return built
     }
 
@@ -441,34 +494,42 @@ public struct ShadowRebuild: Sendable {
     ///    (readers are not touched).
     /// 2. Waits up to `catchUpTimeout` for the shadow to reach the live position (its projector still runs).
     /// 3. Calls `stopWriters`, which must stop every writer of the shadow before it returns.
-    /// 4. Takes every view table (live and shadow) and every view that reads them, with a 100 ms `lock_timeout`
-    ///    per attempt (a reader holding one makes the attempt give way, not the reader fail); from here readers wait.
-    /// 5. Checks the positions again, moves the tables, points the views at the new ones, moves this view group's
-    ///    checkpoints to the shadow's (a live projector notices within a second and goes on from there), merges the
-    ///    shadow's dead letters, records the views' version, and asks the certificate re-checker to re-check every
-    ///    certificate against the new views (``ViewStore``'s generation).
+    /// 4. Takes, each attempt with a short `lock_timeout` (a reader holding one makes the attempt give way, never the
+    ///    reader fail): the `views_generation` row (the certificate re-checker holds it through a round that reads
+    ///    the ledger), then every view table (live and shadow), every view that reads them, the shadow's other tables
+    ///    and the previous copy's. From here readers wait. Every tenth attempt waits longer than PostgreSQL's
+    ///    `deadlock_timeout`, so that an autovacuum holding a table is cancelled by the server.
+    /// 5. Checks again the positions, the view groups and the migrations; drops the previous copy, moves the live
+    ///    tables to ``previousSchema`` and the shadow's into `tongban`, points the views at them (with the options they
+    ///    had), turns autovacuum back on, moves this view group's checkpoints to the shadow's (a live projector notices
+    ///    within a second and goes on from there), merges the shadow's dead letters, records the views' version, and
+    ///    asks the certificate re-checker to re-check every certificate against the new views.
     ///
-    /// An earlier previous copy is dropped first. When it returns `.behind` or `.busy`, or throws, the caller
-    /// starts the shadow's writers again.
+    /// When it returns `.behind` or `.busy`, or throws, nothing changed, and the caller starts the shadow's writers
+    /// again.
     /// - Parameters:
     ///   - connection: a connection outside any transaction.
     ///   - catchUpTimeout: how long the live projectors may be paused while the shadow catches up.
     ///   - lockAttempts: how many times to try to take the views from their readers.
     ///   - stopWriters: stops the shadow's projector (its last batch commits).
+    ///   - newDeadLetters: called after the commit with the shadow's dead letters that the live views had not
+    ///     recorded (events the rebuilt views refuse), to tell their departments.
     /// - Returns: the outcome.
     /// - Throws: `PostgresError`, ``Refusal``; nothing changes when it throws.
     public func swap(
         on connection: PostgresConnection, catchUpTimeout: Duration = .seconds(10), lockAttempts: Int = 50,
-        stopWriters: @Sendable () async throws -> Void
+        stopWriters: @Sendable () async throws -> Void,
+        newDeadLetters: @Sendable ([DeadLetter]) async -> Void = { _ in }
     ) async throws -> SwapOutcome {
         guard let shadow = try await Self.existing(on: connection), shadow.viewGroup == viewGroup else {
             throw Refusal("there is no shadow copy of view group \(viewGroup) to swap in")
         }
-        try await Self.dropPrevious(on: connection)
         try await connection.execute("BEGIN")
         do {
-            try await connection.execute("SET LOCAL lock_timeout = '30s'")
-            try await connection.execute("SELECT pg_advisory_xact_lock(\(Self.swapLockKey))")
+            guard try await Self.pauseLiveWriters(on: connection) else {
+                await connection.rollbackQuietly()
+                return .behind(Progress(partitions: []))
+            }
             let writersPaused = ContinuousClock.now
             var progress = try await self.progress(on: connection)
             let deadline = ContinuousClock.now + catchUpTimeout
@@ -481,96 +542,200 @@ public struct ShadowRebuild: Sendable {
                 return .behind(progress)
             }
             try await stopWriters()
-            let moved = try await Self.viewTables(on: connection)
-            let outcome = try await takeAndMove(
-                tables: moved, shadow: shadow, writersPaused: writersPaused, attempts: lockAttempts,
-                on: connection)
-            return outcome
+            let tables = try await Self.viewTables(on: connection)
+            let live = tables.map { "tongban.\($0)" }
+            let views = try await Self.dependentViews(of: live, on: connection)
+            let previousTables = try await Self.tables(in: Self.previousSchema, on: connection)
+            let relations =
+                live + tables.map { "\(Self.shadowSchema).\($0)" } + views.map(\.name)
+                + ["checkpoint", "rejected_offset", "dead_letter", "rebuild", "deferred_index"].map {
+                    "\(Self.shadowSchema).\($0)"
+                } + previousTables.map { "\(Self.previousSchema).\($0)" }
+            guard try await Self.take(relations, attempts: lockAttempts, on: connection) else {
+                await connection.rollbackQuietly()
+                return .busy(attempts: lockAttempts)
+            }
+            let readersHeld = ContinuousClock.now
+            // A writer that skipped the advisory lock (an older binary) may have moved on before the tables were
+            // taken; a view group or a migration may have come since the shadow was made.
+            progress = try await self.progress(on: connection)
+            guard progress.caughtUp else {
+                await connection.rollbackQuietly()
+                return .behind(progress)
+            }
+            try await refuseChangesSince(shadow, on: connection)
+            var script = ["SET LOCAL search_path = pg_catalog"]
+            if !previousTables.isEmpty {
+                script.append(
+                    "DROP TABLE " + previousTables.map { "\(Self.previousSchema).\($0)" }.joined(separator: ", "))
+            }
+            script.append("DROP SCHEMA IF EXISTS \(Self.previousSchema)")
+            script.append("CREATE SCHEMA \(Self.previousSchema)")
+            let options = try await Self.tableOptions(of: tables, on: connection)
+            script += try await exchange(
+                tables: tables, out: Self.previousSchema, in: Self.shadowSchema, views: views, on: connection)
+            script += tables.map { "ALTER TABLE tongban.\($0) RESET (autovacuum_enabled)" } + options
+            _ = try await connection.executeScript(script.joined(separator: ";\n"))
+            try await keep(tablesOf: Self.previousSchema, on: connection)
+            try await moveCheckpoints(from: Self.shadowSchema, on: connection)
+            let letters = try await connection.query(
+                """
+                INSERT INTO tongban.dead_letter SELECT * FROM \(unescaped: Self.shadowSchema).dead_letter
+                ON CONFLICT DO NOTHING
+                RETURNING topic, partition, message_offset, key, value, reason, event_id::text, event_type
+                """
+            ).map {
+                DeadLetter(
+                    at: KafkaTopicPartition(try $0.decode(String.self, at: 0), try $0.decode(Int32.self, at: 1)),
+                    offset: try $0.decode(Int64.self, at: 2), key: try $0.decode([UInt8]?.self, at: 3),
+                    value: try $0.decode([UInt8].self, at: 4), reason: try $0.decode(String.self, at: 5),
+                    eventID: try $0.decode(String?.self, at: 6), eventType: try $0.decode(String?.self, at: 7))
+            }
+            try await connection.execute(
+                """
+                INSERT INTO tongban.rejected_offset SELECT * FROM \(unescaped: Self.shadowSchema).rejected_offset
+                ON CONFLICT DO NOTHING
+                """)
+            try await connection.execute(
+                """
+                UPDATE tongban.views_version SET version = \(Int32(shadow.version)), built_at = \(shadow.startedAt),
+                    built_by = \(shadow.keepingLedger ? "shadow rebuild keeping the ledger" : "full shadow rebuild")
+                """)
+            try await connection.execute("UPDATE tongban.views_generation SET generation = generation + 1")
+            _ = try await connection.executeScript("DROP SCHEMA \(Self.shadowSchema) CASCADE")
+            try await connection.execute("COMMIT")
+            let now = ContinuousClock.now
+            if !letters.isEmpty { await newDeadLetters(letters) }
+            return .swapped(readersHeld: now - readersHeld, writersHeld: now - writersPaused, progress: progress)
+        } catch let error as PostgresError where error.sqlState == "55P03" {
+            // Something held a table past the longer timeout after the takeover (a reader of the shadow's runtime
+            // tables, say): give way, as a busy attempt.
+            await connection.rollbackQuietly()
+            return .busy(attempts: lockAttempts)
         } catch {
             await connection.rollbackQuietly()
             throw error
         }
     }
 
-    /// Steps 4 and 5 of ``swap(on:catchUpTimeout:lockAttempts:stopWriters:)``, inside its transaction; commits or
-    /// rolls back.
-    private func takeAndMove(
-        tables: [String], shadow: Shadow, writersPaused: ContinuousClock.Instant, attempts: Int,
+    /// Takes ``swapLockKey`` exclusively inside the caller's transaction (live batches in hand finish first), waiting
+    /// up to 30 s for them. Returns false when they did not finish in time.
+    private static func pauseLiveWriters(on connection: PostgresConnection) async throws -> Bool {
+        try await connection.execute("SET LOCAL lock_timeout = '30s'")
+        do {
+            try await connection.execute("SELECT pg_advisory_xact_lock(\(swapLockKey))")
+            return true
+        } catch {
+            guard error.sqlState == "55P03" else { throw error }
+            return false
+        }
+    }
+
+    /// Refuses the swap (``Refusal``) when another view group has checkpoints, or a migration was applied, since the
+    /// shadow was made: its tables would miss facts, or columns.
+    private func refuseChangesSince(_ shadow: Shadow, on connection: PostgresConnection) async throws {
+        let others = try await ViewStore.otherViewGroups(than: viewGroup, on: connection)
+        if !others.isEmpty {
+            throw Refusal(
+                "view groups \(others.joined(separator: ", ")) have had checkpoints since the shadow copy was made; "
+                    + "their facts are not in it: discard it (--discard-shadow --yes)")
+        }
+        let migrations = try await connection.query(
+            """
+            SELECT (SELECT max(version) FROM tongban.schema_migrations)
+                IS NOT DISTINCT FROM (SELECT migration FROM \(unescaped: Self.shadowSchema).rebuild)
+            """)
+        if try !migrations[0].decode(Bool.self, at: 0) {
+            throw Refusal(
+                "migrations were applied since the shadow copy was made, so its tables may lack what they added: "
+                    + "discard it (--discard-shadow --yes) and rebuild again")
+        }
+    }
+
+    /// The statements that move the view tables of `tongban` to `out` and those of `in` to `tongban`, and point the
+    /// views at them again (with their options), inside the caller's transaction (search path `pg_catalog`).
+    private func exchange(
+        tables: [String], out: String, in source: String, views: [(name: String, definition: String, options: String)],
         on connection: PostgresConnection
-    ) async throws -> SwapOutcome {
-        let live = tables.map { "tongban.\($0)" }
-        let copies = tables.map { "\(Self.shadowSchema).\($0)" }
-        let views = try await Self.dependentViews(of: live, on: connection)
-        let relations = (live + copies + views.map(\.name)).joined(separator: ", ")
-        guard try await Self.take(relations, attempts: attempts, on: connection) else {
-            await connection.rollbackQuietly()
-            return .busy(attempts: attempts)
-        }
-        let readersHeld = ContinuousClock.now
-        // A writer that skipped the advisory lock (an older binary) may have moved on before the tables were taken.
-        let progress = try await self.progress(on: connection)
-        guard progress.caughtUp else {
-            await connection.rollbackQuietly()
-            return .behind(progress)
-        }
-        let previous = Self.previousSchema
-        var script = ["SET LOCAL search_path = pg_catalog", "CREATE SCHEMA \(previous)"]
-        script += tables.map { "ALTER TABLE tongban.\($0) SET SCHEMA \(previous)" }
-        script += tables.map { "ALTER TABLE \(Self.shadowSchema).\($0) SET SCHEMA tongban" }
-        script += views.map { "CREATE OR REPLACE VIEW \($0.name) AS \($0.definition)" }
-        _ = try await connection.executeScript(script.joined(separator: ";\n"))
+    ) async throws -> [String] {
+        var script = tables.map { "ALTER TABLE tongban.\($0) SET SCHEMA \(out)" }
+        script += tables.map { "ALTER TABLE \(source).\($0) SET SCHEMA tongban" }
+        script += views.map { "CREATE OR REPLACE VIEW \($0.name)\($0.options) AS \($0.definition)" }
+        return script
+    }
+
+    /// The statements that give the rebuilt `tongban` tables the storage options the live ones had (other than
+    /// autovacuum, which the swap turns back on), written by the server (`%I` quotes every name).
+    private static func tableOptions(of tables: [String], on connection: PostgresConnection) async throws -> [String] {
+        try await connection.query(
+            """
+            SELECT format('ALTER TABLE tongban.%I SET (%s)', c.relname, string_agg(o, ', '))
+            FROM pg_class c CROSS JOIN LATERAL unnest(c.reloptions) AS o
+            WHERE c.relnamespace = 'tongban'::regnamespace AND c.relname = ANY(\(tables))
+                AND o NOT LIKE 'autovacuum\\_enabled=%'
+            GROUP BY c.relname
+            """
+        ).map { try $0.decode(String.self, at: 0) }
+    }
+
+    /// Records, in `schema`, this view group's checkpoints and the views' version as they stand (the views being
+    /// swapped out), for a swap back.
+    private func keep(tablesOf schema: String, on connection: PostgresConnection) async throws {
         try await connection.execute(
             """
-            CREATE TABLE \(unescaped: previous).checkpoint AS
+            CREATE TABLE \(unescaped: schema).checkpoint AS
             SELECT * FROM tongban.checkpoint WHERE view_group = \(viewGroup)
             """)
         try await connection.execute(
             """
-            CREATE TABLE \(unescaped: previous).views_version AS
+            CREATE TABLE \(unescaped: schema).views_version AS
             SELECT version, built_at, built_by, now() AS swapped_out_at FROM tongban.views_version
             """)
-        try await moveCheckpoints(from: Self.shadowSchema, on: connection)
-        try await connection.execute(
-            """
-            INSERT INTO tongban.dead_letter SELECT * FROM \(unescaped: Self.shadowSchema).dead_letter
-            ON CONFLICT DO NOTHING
-            """)
-        try await connection.execute(
-            """
-            INSERT INTO tongban.rejected_offset SELECT * FROM \(unescaped: Self.shadowSchema).rejected_offset
-            ON CONFLICT DO NOTHING
-            """)
-        try await connection.execute(
-            """
-            UPDATE tongban.views_version SET version = \(Int32(shadow.version)), built_at = \(shadow.startedAt),
-                built_by = \(shadow.keepingLedger ? "shadow rebuild keeping the ledger" : "full shadow rebuild")
-            """)
-        try await connection.execute("UPDATE tongban.views_generation SET generation = generation + 1")
-        _ = try await connection.executeScript("DROP SCHEMA \(Self.shadowSchema) CASCADE")
-        try await connection.execute("COMMIT")
-        let now = ContinuousClock.now
-        return .swapped(readersHeld: now - readersHeld, writersHeld: now - writersPaused, progress: progress)
     }
 
-    /// Takes `relations` (a comma-separated list) in `ACCESS EXCLUSIVE` mode inside the caller's transaction, each
-    /// attempt with a 100 ms `lock_timeout`: a reader holding one of them makes the attempt give way (rolled back to a
-    /// savepoint, keeping what was held before), never the reader fail.
+    /// The tables of `schema` (none when it does not exist), refusing names that would need quoting.
+    private static func tables(in schema: String, on connection: PostgresConnection) async throws -> [String] {
+        let names = try await connection.query(
+            """
+            SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE n.nspname = \(schema) AND c.relkind = 'r' ORDER BY 1
+            """
+        ).map { try $0.decode(String.self, at: 0) }
+        if let odd = names.first(where: { !ViewStore.isPlainIdentifier($0) }) {
+            throw Refusal("\(schema) holds a table that is not Tongban's: \(PostgresQuery.quoteIdentifier(odd))")
+        }
+        return names
+    }
+
+    /// Takes `relations` in `ACCESS EXCLUSIVE` mode inside the caller's transaction, after the `views_generation`
+    /// row, each attempt with a 100 ms `lock_timeout` (every tenth with 1.5 s, past `deadlock_timeout`, so that the
+    /// server cancels an autovacuum in the way): a reader holding one of them makes the attempt give way (rolled back
+    /// to a savepoint, keeping what was held before), never the reader fail. Once taken, later waits in the
+    /// transaction may last 5 s.
     /// - Returns: whether they were taken within `attempts` attempts.
-    private static func take(_ relations: String, attempts: Int, on connection: PostgresConnection) async throws
+    private static func take(_ relations: [String], attempts: Int, on connection: PostgresConnection) async throws
         -> Bool
     {
         try await connection.execute("SAVEPOINT take")
         for attempt in 1...max(1, attempts) {
             let timedOut: Bool
             do {
-                try await connection.execute("SET LOCAL lock_timeout = '100ms'")
-                _ = try await connection.executeScript("LOCK TABLE \(relations) IN ACCESS EXCLUSIVE MODE")
+                let wait = attempt % 10 == 0 ? "1500ms" : "100ms"
+                _ = try await connection.executeScript(
+                    """
+                    SET LOCAL lock_timeout = '\(wait)';
+                    SELECT 1 FROM tongban.views_generation FOR UPDATE;
+                    LOCK TABLE \(relations.joined(separator: ", ")) IN ACCESS EXCLUSIVE MODE
+                    """)
                 timedOut = false
             } catch {
                 guard error.sqlState == "55P03" else { throw error }
                 timedOut = true
             }
-            if !timedOut { return true }
+            if !timedOut {
+                try await connection.execute("SET LOCAL lock_timeout = '5s'")
+                return true
+            }
             try await connection.execute("ROLLBACK TO SAVEPOINT take")
             if attempt < attempts { try await Task.sleep(for: .milliseconds(50)) }
         }
@@ -592,21 +757,27 @@ public struct ShadowRebuild: Sendable {
             """)
     }
 
-    /// The views (in any schema) that read any of `tables` directly, with their definitions as they stand (every
-    /// name schema-qualified: the caller's search path is `pg_catalog`).
+    /// The views (in any schema) that read any of `tables` directly, with their definitions and options as they
+    /// stand (every name schema-qualified: the caller's search path becomes `pg_catalog`).
     private static func dependentViews(of tables: [String], on connection: PostgresConnection) async throws
-        -> [(name: String, definition: String)]
+        -> [(name: String, definition: String, options: String)]
     {
         try await connection.execute("SET LOCAL search_path = pg_catalog")
         return try await connection.query(
             """
-            SELECT DISTINCT v.oid::regclass::text, pg_get_viewdef(v.oid)
+            SELECT DISTINCT v.oid::regclass::text, pg_get_viewdef(v.oid),
+                coalesce(' WITH (' || array_to_string(v.reloptions, ', ') || ')', '')
             FROM pg_depend d JOIN pg_rewrite r ON r.oid = d.objid JOIN pg_class v ON v.oid = r.ev_class
             WHERE d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass
                 AND d.refobjid = ANY(\(tables)::regclass[]) AND v.relkind = 'v' AND v.oid <> d.refobjid
             ORDER BY 1
             """
-        ).map { (name: try $0.decode(String.self, at: 0), definition: try $0.decode(String.self, at: 1)) }
+        ).map {
+            (
+                name: try $0.decode(String.self, at: 0), definition: try $0.decode(String.self, at: 1),
+                options: try $0.decode(String.self, at: 2)
+            )
+        }
     }
 
     // MARK: - After a swap
@@ -645,15 +816,10 @@ public struct ShadowRebuild: Sendable {
     @discardableResult
     public static func dropPrevious(on connection: PostgresConnection) async throws -> Bool {
         try await connection.withTransaction { connection in
-            let tables = try await connection.query(
-                """
-                SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-                WHERE n.nspname = \(previousSchema) AND c.relkind = 'r' ORDER BY 1
-                """
-            ).map { try $0.decode(String.self, at: 0) }
             let exists = try await connection.query(
                 "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = \(previousSchema))")
             guard try exists[0].decode(Bool.self, at: 0) else { return false }
+            let tables = try await Self.tables(in: previousSchema, on: connection)
             var script: [String] = []
             if !tables.isEmpty {
                 script.append("DROP TABLE " + tables.map { "\(previousSchema).\($0)" }.joined(separator: ", "))
@@ -683,8 +849,8 @@ public struct ShadowRebuild: Sendable {
     /// - Parameters:
     ///   - connection: a connection outside any transaction.
     ///   - lockAttempts: how many times to try to take the views from their readers.
-    /// - Returns: the outcome (`.busy` when readers kept the views).
-    /// - Throws: ``Refusal`` when there is no previous copy, or `PostgresError`.
+    /// - Returns: the outcome (`.busy` when readers kept the views, `.behind` when live batches did not finish).
+    /// - Throws: ``Refusal`` when there is no previous copy of this view group, or `PostgresError`.
     public func swapBack(on connection: PostgresConnection, lockAttempts: Int = 50) async throws -> SwapOutcome {
         guard let previous = try await Self.previous(on: connection) else {
             throw Refusal("there is no previous copy to swap back (none kept, or dropped with --drop-previous)")
@@ -693,16 +859,18 @@ public struct ShadowRebuild: Sendable {
         let parked = "tongban_swapping"
         try await connection.execute("BEGIN")
         do {
-            try await connection.execute("SET LOCAL lock_timeout = '30s'")
-            try await connection.execute("SELECT pg_advisory_xact_lock(\(Self.swapLockKey))")
+            guard try await Self.pauseLiveWriters(on: connection) else {
+                await connection.rollbackQuietly()
+                return .behind(Progress(partitions: []))
+            }
             let writersPaused = ContinuousClock.now
+            let positions = try await connection.query(
+                "SELECT count(*) FROM \(unescaped: previousSchema).checkpoint WHERE view_group = \(viewGroup)")
+            guard try positions[0].decode(Int.self, at: 0) > 0 else {
+                throw Refusal("the previous copy holds no checkpoints of view group \(viewGroup): it is another's")
+            }
             let tables = try await Self.viewTables(on: connection)
-            let kept = try await connection.query(
-                """
-                SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-                WHERE n.nspname = \(previousSchema) AND c.relkind = 'r' AND c.relname = ANY(\(tables)) ORDER BY 1
-                """
-            ).map { try $0.decode(String.self, at: 0) }
+            let kept = try await Self.tables(in: previousSchema, on: connection).filter { tables.contains($0) }
             guard kept == tables else {
                 throw Refusal(
                     "the previous copy does not hold every view table (it has \(kept.count) of \(tables.count)): "
@@ -710,28 +878,18 @@ public struct ShadowRebuild: Sendable {
             }
             let live = tables.map { "tongban.\($0)" }
             let views = try await Self.dependentViews(of: live, on: connection)
-            let relations = (live + tables.map { "\(previousSchema).\($0)" } + views.map(\.name))
-                .joined(separator: ", ")
+            let relations =
+                live + tables.map { "\(previousSchema).\($0)" } + views.map(\.name)
+                + ["checkpoint", "views_version"].map { "\(previousSchema).\($0)" }
             guard try await Self.take(relations, attempts: lockAttempts, on: connection) else {
                 await connection.rollbackQuietly()
                 return .busy(attempts: lockAttempts)
             }
             let readersHeld = ContinuousClock.now
             var script = ["SET LOCAL search_path = pg_catalog", "CREATE SCHEMA \(parked)"]
-            script += tables.map { "ALTER TABLE tongban.\($0) SET SCHEMA \(parked)" }
-            script += tables.map { "ALTER TABLE \(previousSchema).\($0) SET SCHEMA tongban" }
-            script += views.map { "CREATE OR REPLACE VIEW \($0.name) AS \($0.definition)" }
+            script += try await exchange(tables: tables, out: parked, in: previousSchema, views: views, on: connection)
             _ = try await connection.executeScript(script.joined(separator: ";\n"))
-            try await connection.execute(
-                """
-                CREATE TABLE \(unescaped: parked).checkpoint AS
-                SELECT * FROM tongban.checkpoint WHERE view_group = \(viewGroup)
-                """)
-            try await connection.execute(
-                """
-                CREATE TABLE \(unescaped: parked).views_version AS
-                SELECT version, built_at, built_by, now() AS swapped_out_at FROM tongban.views_version
-                """)
+            try await keep(tablesOf: parked, on: connection)
             try await moveCheckpoints(from: previousSchema, on: connection)
             try await connection.execute(
                 """
@@ -748,8 +906,10 @@ public struct ShadowRebuild: Sendable {
             try await connection.execute("COMMIT")
             let now = ContinuousClock.now
             return .swapped(
-                readersHeld: now - readersHeld, writersHeld: now - writersPaused,
-                progress: Progress(partitions: []))
+                readersHeld: now - readersHeld, writersHeld: now - writersPaused, progress: Progress(partitions: []))
+        } catch let error as PostgresError where error.sqlState == "55P03" {
+            await connection.rollbackQuietly()
+            return .busy(attempts: lockAttempts)
         } catch {
             await connection.rollbackQuietly()
             throw error

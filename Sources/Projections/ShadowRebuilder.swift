@@ -121,6 +121,27 @@ public final class ShadowRebuilder: Sendable {
     private func runLocked(
         keepingLedger: Bool, reverifying: Bool, swapping: Bool, report: @escaping @Sendable (Report) -> Void
     ) async throws -> Outcome {
+        let writers = WriterSlot()
+        do {
+            return try await runLocked(
+                keepingLedger: keepingLedger, reverifying: reverifying, swapping: swapping, writers: writers,
+                report: report)
+        } catch {
+            // No shadow writer outlives the run (and the process lock it holds).
+            try? await writers.current?.stop()
+            throw error
+        }
+    }
+
+    /// The shadow's writer of the moment, so that a failed run can stop it.
+    private final class WriterSlot: @unchecked Sendable {
+        var current: ShadowWriter?
+    }
+
+    private func runLocked(
+        keepingLedger: Bool, reverifying: Bool, swapping: Bool, writers: WriterSlot,
+        report: @escaping @Sendable (Report) -> Void
+    ) async throws -> Outcome {
         let shadow = try await database.withConnection {
             try await rebuild.prepare(keepingLedger: keepingLedger, reverifying: reverifying, on: $0)
         }
@@ -142,6 +163,7 @@ public final class ShadowRebuilder: Sendable {
                     configuration: configuration, database: database, keys: keys, validator: validator,
                     logger: logger)
                 running = writer
+                writers.current = writer
             }
             guard let progress = try await readUntilCaughtUp(writer: writer, report: report) else {
                 try await writer.stop()
@@ -150,11 +172,13 @@ public final class ShadowRebuilder: Sendable {
             }
             if !indexed {
                 report(Report(phase: .indexing, progress: progress, eventsPerSecond: 0))
+                // An index build and a batch would lock the shadow's tables in different orders.
+                try await writer.stop()
                 let started = ContinuousClock.now
                 let built = try await database.withConnection { try await rebuild.finishLoad(on: $0) }
                 logger.notice("built \(built) deferred indexes on the shadow in \(ContinuousClock.now - started)")
                 indexed = true
-                // The shadow's writer waited for the indexes: read up to the live position again.
+                // Read up to the live position again (a new writer), then swap.
                 continue
             }
             if !swapping {
@@ -174,7 +198,11 @@ public final class ShadowRebuilder: Sendable {
             report(Report(phase: .swapping, progress: progress, eventsPerSecond: 0))
             attempts += 1
             let outcome = try await database.withConnection { connection in
-                try await rebuild.swap(on: connection) { try await writer.stop() }
+                try await rebuild.swap(on: connection) {
+                    try await writer.stop()
+                } newDeadLetters: { letters in
+                    await self.tellDepartments(letters)
+                }
             }
             switch outcome {
             case .swapped(let readersHeld, let writersHeld, let progress):
@@ -195,6 +223,27 @@ public final class ShadowRebuilder: Sendable {
         }
     }
 
+    /// Sends the dead letters only the rebuilt views found to the dead-letter topic, as a live projector would have;
+    /// a failure is logged (they stay in `tongban.dead_letter`, where `tongban dead-letters list` shows them).
+    private func tellDepartments(_ letters: [DeadLetter]) async {
+        let topic = configuration.deadLetterTopic
+        let bytes = configuration.producer.maximumMessageBytes
+        do {
+            let producer = try KafkaProducer(configuration: configuration.producer, logger: logger)
+            let reports = try? await producer.send(letters.map { $0.message(to: topic, maximumBytes: bytes) })
+            await producer.shutdown()
+            let failed = reports.map { $0.filter { $0.error != nil }.count } ?? letters.count
+            if failed > 0 {
+                logger.error("\(failed) of \(letters.count) new dead letters could not be sent to \(topic)")
+            } else {
+                logger.notice(
+                    "the rebuilt views refuse \(letters.count) message(s) the live ones had not: sent to \(topic)")
+            }
+        } catch {
+            logger.error("the \(letters.count) new dead letters could not be sent to \(topic): \(error)")
+        }
+    }
+
     /// Runs the writer until the shadow has caught up with the live position (nil: asked to stop first).
     private func readUntilCaughtUp(writer: ShadowWriter, report: @Sendable (Report) -> Void) async throws
         -> ShadowRebuild.Progress?
@@ -203,6 +252,11 @@ public final class ShadowRebuilder: Sendable {
         while true {
             if isStopping { return nil }
             try writer.failure()
+            if let (partition, reason) = writer.unreadable.first {
+                throw ShadowRebuild.Refusal(
+                    "the rebuild cannot read \(partition) from offset 0 (\(reason)): every event must still be in "
+                        + "Kafka; nothing was swapped (the shadow stays)")
+            }
             let progress = try await database.withConnection { try await rebuild.progress(on: $0) }
             let now = ContinuousClock.now
             var rate = 0.0
@@ -252,6 +306,9 @@ final class ShadowWriter: Sendable {
             }
         }
     }
+
+    /// Partitions the projector cannot read, and why (a log start above the shadow's position, say).
+    var unreadable: [KafkaTopicPartition: String] { projector.status.unreadable }
 
     /// Whether the projector has had its partitions assigned (before that, "caught up" may only mean "not started").
     var hasStarted: Bool { projector.status.phase == .running || projector.status.lastCommit != nil }

@@ -175,15 +175,14 @@ struct ProjectCommand: AsyncParsableCommand {
         services += projectors
         services.append(versions)
         if rebuildOutdatedViews, versions.isOutdated {
+            let pool = PostgresClient(
+                configuration: .init(conninfo: conninfo, maxConnections: applyConnections + 5), logger: logger)
             services.append(
                 OutdatedViewsRebuild(
                     rebuilder: ShadowRebuilder(
-                        configuration: configuration,
-                        database: PostgresClient(
-                            configuration: .init(conninfo: conninfo, maxConnections: applyConnections + 5),
-                            logger: logger),
-                        keys: registry, validator: validator, logger: logger),
-                    versions: versions, logger: logger))
+                        configuration: configuration, database: pool, keys: registry, validator: validator,
+                        logger: logger),
+                    pool: pool, versions: versions, logger: logger))
         }
         if let server { services.append(server) }
         try await stop.run(ServiceGroup(services: services, logger: logger))
@@ -233,6 +232,8 @@ final class ViewsVersionWatch: Service, Sendable {
 /// for the process to stop. Stopped earlier, it leaves the shadow for the next start to go on with.
 struct OutdatedViewsRebuild: Service {
     let rebuilder: ShadowRebuilder
+    /// The rebuild's own connections, closed once it is done.
+    let pool: PostgresClient
     let versions: ViewsVersionWatch
     let logger: Logger
 
@@ -247,6 +248,7 @@ struct OutdatedViewsRebuild: Service {
             } catch {
                 logger.error("the rebuild of the outdated views failed (the live views keep serving): \(error)")
             }
+            await pool.shutdown()
             await versions.refresh()
             try? await gracefulShutdown()
         } onGracefulShutdown: {
