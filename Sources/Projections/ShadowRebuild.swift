@@ -497,8 +497,8 @@ public struct ShadowRebuild: Sendable {
     /// 4. Takes, each attempt with a short `lock_timeout` (a reader holding one makes the attempt give way, never the
     ///    reader fail): the `views_generation` row (the certificate re-checker holds it through a round that reads
     ///    the ledger), then every view table (live and shadow), every view that reads them, the shadow's other tables
-    ///    and the previous copy's. From here readers wait. Every tenth attempt waits longer than PostgreSQL's
-    ///    `deadlock_timeout`, so that an autovacuum holding a table is cancelled by the server.
+    ///    and the previous copy's. From here readers wait. An autovacuum of a live table holds it for as long as it
+    ///    runs: the attempts give way to it too (`.busy`), and the rebuild tries again.
     /// 5. Checks again the positions, the view groups and the migrations; drops the previous copy, moves the live
     ///    tables to ``previousSchema`` and the shadow's into `tongban`, points the views at them (with the options they
     ///    had), turns autovacuum back on, moves this view group's checkpoints to the shadow's (a live projector notices
@@ -524,13 +524,7 @@ public struct ShadowRebuild: Sendable {
         guard let shadow = try await Self.existing(on: connection), shadow.viewGroup == viewGroup else {
             throw Refusal("there is no shadow copy of view group \(viewGroup) to swap in")
         }
-        try await connection.execute("BEGIN")
-        do {
-            guard try await Self.pauseLiveWriters(on: connection) else {
-                await connection.rollbackQuietly()
-                return .behind(Progress(partitions: []))
-            }
-            let writersPaused = ContinuousClock.now
+        return try await inSwapTransaction(lockAttempts: lockAttempts, on: connection) { writersPaused in
             var progress = try await self.progress(on: connection)
             let deadline = ContinuousClock.now + catchUpTimeout
             while !progress.caughtUp && ContinuousClock.now < deadline {
@@ -607,9 +601,25 @@ public struct ShadowRebuild: Sendable {
             let now = ContinuousClock.now
             if !letters.isEmpty { await newDeadLetters(letters) }
             return .swapped(readersHeld: now - readersHeld, writersHeld: now - writersPaused, progress: progress)
+        }
+    }
+
+    /// Runs `body` in a transaction that first pauses the live writers (``swapLockKey``), handing it the moment they
+    /// were paused; `body` commits, or returns without committing. Live batches that do not finish within 30 s give
+    /// `.behind`; a lock timeout after the takeover (something held a table past the longer wait) gives way as
+    /// `.busy`; both roll back, as does a throw.
+    private func inSwapTransaction(
+        lockAttempts: Int, on connection: PostgresConnection,
+        _ body: (ContinuousClock.Instant) async throws -> SwapOutcome
+    ) async throws -> SwapOutcome {
+        try await connection.execute("BEGIN")
+        do {
+            guard try await Self.pauseLiveWriters(on: connection) else {
+                await connection.rollbackQuietly()
+                return .behind(Progress(partitions: []))
+            }
+            return try await body(ContinuousClock.now)
         } catch let error as PostgresError where error.sqlState == "55P03" {
-            // Something held a table past the longer timeout after the takeover (a reader of the shadow's runtime
-            // tables, say): give way, as a busy attempt.
             await connection.rollbackQuietly()
             return .busy(attempts: lockAttempts)
         } catch {
@@ -708,9 +718,11 @@ public struct ShadowRebuild: Sendable {
     }
 
     /// Takes `relations` in `ACCESS EXCLUSIVE` mode inside the caller's transaction, after the `views_generation`
-    /// row, each attempt with a 100 ms `lock_timeout` (every tenth with 1.5 s, past `deadlock_timeout`, so that the
-    /// server cancels an autovacuum in the way): a reader holding one of them makes the attempt give way (rolled back
-    /// to a savepoint, keeping what was held before), never the reader fail. Once taken, later waits in the
+    /// row, each attempt with a 100 ms `lock_timeout`: a reader holding one of them makes the attempt give way (rolled
+    /// back to a savepoint, keeping what was held before), never the reader fail. The wait stays well below
+    /// PostgreSQL's `deadlock_timeout` (1 s by default): a reader inside a function that holds one table and then asks
+    /// for one the attempt holds forms a cycle, and the attempt must time out before the reader's deadlock check runs
+    /// (a longer wait made such readers fail with 40P01 in `tongban bench rebuild`). Once taken, later waits in the
     /// transaction may last 5 s.
     /// - Returns: whether they were taken within `attempts` attempts.
     private static func take(_ relations: [String], attempts: Int, on connection: PostgresConnection) async throws
@@ -720,10 +732,9 @@ public struct ShadowRebuild: Sendable {
         for attempt in 1...max(1, attempts) {
             let timedOut: Bool
             do {
-                let wait = attempt % 10 == 0 ? "1500ms" : "100ms"
                 _ = try await connection.executeScript(
                     """
-                    SET LOCAL lock_timeout = '\(wait)';
+                    SET LOCAL lock_timeout = '100ms';
                     SELECT 1 FROM tongban.views_generation FOR UPDATE;
                     LOCK TABLE \(relations.joined(separator: ", ")) IN ACCESS EXCLUSIVE MODE
                     """)
@@ -857,13 +868,7 @@ public struct ShadowRebuild: Sendable {
         }
         let previousSchema = Self.previousSchema
         let parked = "tongban_swapping"
-        try await connection.execute("BEGIN")
-        do {
-            guard try await Self.pauseLiveWriters(on: connection) else {
-                await connection.rollbackQuietly()
-                return .behind(Progress(partitions: []))
-            }
-            let writersPaused = ContinuousClock.now
+        return try await inSwapTransaction(lockAttempts: lockAttempts, on: connection) { writersPaused in
             let positions = try await connection.query(
                 "SELECT count(*) FROM \(unescaped: previousSchema).checkpoint WHERE view_group = \(viewGroup)")
             guard try positions[0].decode(Int.self, at: 0) > 0 else {
@@ -907,12 +912,6 @@ public struct ShadowRebuild: Sendable {
             let now = ContinuousClock.now
             return .swapped(
                 readersHeld: now - readersHeld, writersHeld: now - writersPaused, progress: Progress(partitions: []))
-        } catch let error as PostgresError where error.sqlState == "55P03" {
-            await connection.rollbackQuietly()
-            return .busy(attempts: lockAttempts)
-        } catch {
-            await connection.rollbackQuietly()
-            throw error
         }
     }
 }
