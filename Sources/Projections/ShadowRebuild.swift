@@ -497,8 +497,8 @@ public struct ShadowRebuild: Sendable {
     /// 4. Takes, each attempt with a short `lock_timeout` (a reader holding one makes the attempt give way, never the
     ///    reader fail): the `views_generation` row (the certificate re-checker holds it through a round that reads
     ///    the ledger), then every view table (live and shadow), every view that reads them, the shadow's other tables
-    ///    and the previous copy's. From here readers wait. An autovacuum of a live table holds it for as long as it
-    ///    runs: the attempts give way to it too (`.busy`), and the rebuild tries again.
+    ///    and the previous copy's (see ``take(_:vacuumable:attempts:on:)``: an autovacuum in the way is cancelled by
+    ///    the server first, without holding anything a reader needs). From here readers wait.
     /// 5. Checks again the positions, the view groups and the migrations; drops the previous copy, moves the live
     ///    tables to ``previousSchema`` and the shadow's into `tongban`, points the views at them (with the options they
     ///    had), turns autovacuum back on, moves this view group's checkpoints to the shadow's (a live projector notices
@@ -540,12 +540,16 @@ public struct ShadowRebuild: Sendable {
             let live = tables.map { "tongban.\($0)" }
             let views = try await Self.dependentViews(of: live, on: connection)
             let previousTables = try await Self.tables(in: Self.previousSchema, on: connection)
+            // Views first, as a reader's statement locks them (the view, then the views and tables under it): one that
+            // has its view waits for nothing the swap holds, and one that has not waits before it holds anything.
             let relations =
-                live + tables.map { "\(Self.shadowSchema).\($0)" } + views.map(\.name)
+                views.map(\.name) + live + tables.map { "\(Self.shadowSchema).\($0)" }
                 + ["checkpoint", "rejected_offset", "dead_letter", "rebuild", "deferred_index"].map {
                     "\(Self.shadowSchema).\($0)"
                 } + previousTables.map { "\(Self.previousSchema).\($0)" }
-            guard try await Self.take(relations, attempts: lockAttempts, on: connection) else {
+            let vacuumable = live + tables.map { "\(Self.shadowSchema).\($0)" }
+            guard try await Self.take(relations, vacuumable: vacuumable, attempts: lockAttempts, on: connection)
+            else {
                 await connection.rollbackQuietly()
                 return .busy(attempts: lockAttempts)
             }
@@ -718,32 +722,54 @@ public struct ShadowRebuild: Sendable {
     }
 
     /// Takes `relations` in `ACCESS EXCLUSIVE` mode inside the caller's transaction, after the `views_generation`
-    /// row, each attempt with a 100 ms `lock_timeout`: a reader holding one of them makes the attempt give way (rolled
-    /// back to a savepoint, keeping what was held before), never the reader fail. The wait stays well below
-    /// PostgreSQL's `deadlock_timeout` (1 s by default): a reader inside a function that holds one table and then asks
-    /// for one the attempt holds forms a cycle, and the attempt must time out before the reader's deadlock check runs
-    /// (a longer wait made such readers fail with 40P01 in `tongban bench rebuild`). Once taken, later waits in the
-    /// transaction may last 5 s.
+    /// row, without ever making a reader fail:
+    ///
+    /// 1. First `tables` (those autovacuum may work on) in `SHARE UPDATE EXCLUSIVE` mode, waiting up to 10 s. That
+    ///    mode conflicts with no reader and no writer, only with (auto)vacuum and DDL; waiting past
+    ///    `deadlock_timeout` makes PostgreSQL cancel an autovacuum in the way, and holding it keeps another from
+    ///    starting. An autovacuum otherwise holds a table for as long as it runs, and every short attempt below
+    ///    would give way to it.
+    /// 2. Then attempts of at most 300 ms each, taking `relations` in the order given (the caller puts the views
+    ///    first, outer ones before inner ones, as a reader's statement locks them: a reader that already holds its
+    ///    view needs nothing the attempt holds yet, and one that does not waits before it holds anything) (`statement_timeout`, all the statement's lock waits together): a
+    ///    reader holding one of them makes the attempt give way (rolled back to a savepoint, keeping what was held
+    ///    before). The whole attempt stays well below `deadlock_timeout` (1 s by default): a reader inside a function
+    ///    that holds one table and then asks for one the attempt holds forms a cycle, and the attempt must end before
+    ///    the reader's deadlock check runs (per-lock waits that added up past it made such readers fail with 40P01 in
+    ///    `tongban bench rebuild`).
+    ///
+    /// Once taken, later waits in the transaction may last 5 s.
     /// - Returns: whether they were taken within `attempts` attempts.
-    private static func take(_ relations: [String], attempts: Int, on connection: PostgresConnection) async throws
-        -> Bool
-    {
+    private static func take(
+        _ relations: [String], vacuumable tables: [String], attempts: Int, on connection: PostgresConnection
+    ) async throws -> Bool {
+        do {
+            try await connection.execute("SET LOCAL lock_timeout = '10s'")
+            _ = try await connection.executeScript(
+                "LOCK TABLE \(tables.joined(separator: ", ")) IN SHARE UPDATE EXCLUSIVE MODE")
+        } catch {
+            guard error.sqlState == "55P03" else { throw error }
+            return false
+        }
         try await connection.execute("SAVEPOINT take")
         for attempt in 1...max(1, attempts) {
             let timedOut: Bool
             do {
+                try await connection.execute("SET LOCAL lock_timeout = '300ms'")
+                try await connection.execute("SET LOCAL statement_timeout = '300ms'")
                 _ = try await connection.executeScript(
                     """
-                    SET LOCAL lock_timeout = '100ms';
                     SELECT 1 FROM tongban.views_generation FOR UPDATE;
                     LOCK TABLE \(relations.joined(separator: ", ")) IN ACCESS EXCLUSIVE MODE
                     """)
                 timedOut = false
             } catch {
-                guard error.sqlState == "55P03" else { throw error }
+                // 55P03: a lock wait timed out; 57014: the attempt as a whole did.
+                guard error.sqlState == "55P03" || error.sqlState == "57014" else { throw error }
                 timedOut = true
             }
             if !timedOut {
+                try await connection.execute("SET LOCAL statement_timeout = 0")
                 try await connection.execute("SET LOCAL lock_timeout = '5s'")
                 return true
             }
@@ -774,14 +800,19 @@ public struct ShadowRebuild: Sendable {
         -> [(name: String, definition: String, options: String)]
     {
         try await connection.execute("SET LOCAL search_path = pg_catalog")
+        // Ordered as readers lock them: a view over others of the list before those.
         return try await connection.query(
             """
-            SELECT DISTINCT v.oid::regclass::text, pg_get_viewdef(v.oid),
+            WITH listed AS (
+                SELECT DISTINCT r.ev_class AS oid
+                FROM pg_depend d JOIN pg_rewrite r ON r.oid = d.objid JOIN pg_class v ON v.oid = r.ev_class
+                WHERE d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass
+                    AND d.refobjid = ANY(\(tables)::regclass[]) AND v.relkind = 'v' AND v.oid <> d.refobjid)
+            SELECT v.oid::regclass::text, pg_get_viewdef(v.oid),
                 coalesce(' WITH (' || array_to_string(v.reloptions, ', ') || ')', '')
-            FROM pg_depend d JOIN pg_rewrite r ON r.oid = d.objid JOIN pg_class v ON v.oid = r.ev_class
-            WHERE d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass
-                AND d.refobjid = ANY(\(tables)::regclass[]) AND v.relkind = 'v' AND v.oid <> d.refobjid
-            ORDER BY 1
+            FROM listed l JOIN pg_class v ON v.oid = l.oid
+            ORDER BY (SELECT count(DISTINCT d.refobjid) FROM pg_depend d JOIN pg_rewrite r ON r.oid = d.objid
+                WHERE r.ev_class = v.oid AND d.refobjid IN (SELECT oid FROM listed) AND d.refobjid <> v.oid) DESC, 1
             """
         ).map {
             (
@@ -884,9 +915,11 @@ public struct ShadowRebuild: Sendable {
             let live = tables.map { "tongban.\($0)" }
             let views = try await Self.dependentViews(of: live, on: connection)
             let relations =
-                live + tables.map { "\(previousSchema).\($0)" } + views.map(\.name)
+                views.map(\.name) + live + tables.map { "\(previousSchema).\($0)" }
                 + ["checkpoint", "views_version"].map { "\(previousSchema).\($0)" }
-            guard try await Self.take(relations, attempts: lockAttempts, on: connection) else {
+            let vacuumable = live + tables.map { "\(previousSchema).\($0)" }
+            guard try await Self.take(relations, vacuumable: vacuumable, attempts: lockAttempts, on: connection)
+            else {
                 await connection.rollbackQuietly()
                 return .busy(attempts: lockAttempts)
             }
