@@ -8,7 +8,7 @@ import TongbanTesting
 /// `tongban bench rebuild` with tiny numbers, end to end: its own PostgreSQL and Kafka mock cluster, a live
 /// `tongban project` child, readers and a trickle of duplicates around a shadow rebuild and its swap, and a report
 /// giving every figure with what PostgreSQL ran with.
-@Suite("#21 tongban bench rebuild", .quietMachine)
+@Suite("#21 tongban bench rebuild", .sharedMachine)
 struct RebuildBenchTests {
     @Test(
         "#21 bench rebuild runs end to end: the rebuild's rate and times, the swap's holds, the readers' latencies with no failure and no read not ready, the live projector's events, the views unchanged"

@@ -31,7 +31,7 @@ private final class ReaderLog: Sendable {
 /// how the views would change.
 @Suite("#21 rebuilds into a shadow copy", .quietMachine)
 struct ShadowRebuildTests {
-    static let population: SignedPopulation = try! SignedPopulation.make(people: 90, seed: 2_121, anomalyRate: 0.03)
+    static let population: SignedPopulation = try! SignedPopulation.make(people: 60, seed: 2_121, anomalyRate: 0.03)
 
     /// The contract views of a replay from zero of `population` (its valid events applied straight to a fresh
     /// database).
@@ -221,12 +221,17 @@ struct ShadowRebuildTests {
             }
         }
     }
+}
 
+/// The rebuild's commands end to end: killed and run again, a dry run, a projector that rebuilds outdated views. They
+/// check what the views hold afterwards, not how long anything took, so they share the machine.
+@Suite("#21 tongban rebuild and project --rebuild-outdated-views", .sharedMachine)
+struct ShadowRebuildCommandTests {
     @Test("#21 tongban rebuild killed with SIGKILL midway goes on when run again, and swaps in the same views")
     func killedRebuildResumes() async throws {
         let binary = try TongbanExecutable.required()
-        let population = Self.population
-        let expected = try await Self.reference(population)
+        let population = ShadowRebuildTests.population
+        let expected = try await ShadowRebuildTests.reference(population)
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rebuild-keys-\(UUID())")
         defer { try? FileManager.default.removeItem(at: directory) }
         try DevelopmentKeyFiles.save(DevKeys.all, to: directory)
@@ -278,8 +283,8 @@ struct ShadowRebuildTests {
         "#21 tongban rebuild --dry-run lists an injected difference per view and the certificates naming it, and keeps the shadow for --yes"
     )
     func dryRunListsDifferences() async throws {
-        let population = Self.population
-        let expected = try await Self.reference(population)
+        let population = ShadowRebuildTests.population
+        let expected = try await ShadowRebuildTests.reference(population)
         try await ProjectionScenario.withPublished(population.events) { cluster, db in
             let group = TestNames.unique("dry")
             _ = try await ProjectionScenario.project(cluster, database: db, group: group)
@@ -306,7 +311,7 @@ struct ShadowRebuildTests {
             }
             let configuration = ProjectionScenario.projectorConfiguration(cluster, group: group)
             let lines = Mutex<[String]>([])
-            try await Self.withRebuildPool(db) { pool in
+            try await ShadowRebuildTests.withRebuildPool(db) { pool in
                 try await RebuildCommand.parse(["--full", "--dry-run", "--group", group]).performShadow(
                     configuration: configuration, database: pool, keys: DevKeys.registry, logger: testLogger("dry"),
                     stop: nil
@@ -332,7 +337,7 @@ struct ShadowRebuildTests {
             #expect(status.contains("(100.0 %); the live views keep serving"), "\(status)")
 
             // Swapped in, the death is back: the views equal a replay from zero.
-            try await Self.withRebuildPool(db) { pool in
+            try await ShadowRebuildTests.withRebuildPool(db) { pool in
                 try await RebuildCommand.parse(["--full", "--yes", "--group", group]).performShadow(
                     configuration: configuration, database: pool, keys: DevKeys.registry, logger: testLogger("swap"),
                     stop: nil
@@ -357,8 +362,8 @@ struct ShadowRebuildTests {
     )
     func outdatedViewsAreRebuilt() async throws {
         let binary = try TongbanExecutable.required()
-        let population = Self.population
-        let expected = try await Self.reference(population)
+        let population = ShadowRebuildTests.population
+        let expected = try await ShadowRebuildTests.reference(population)
         try await ProjectionScenario.withPublished(population.events) { cluster, db in
             let group = TestNames.unique("outdated")
             _ = try await ProjectionScenario.project(cluster, database: db, group: group)
