@@ -144,7 +144,7 @@ public struct Reachability: Sendable, Hashable {
 
 extension Duration {
     /// The duration in seconds, as `TimeInterval`.
-    fileprivate var timeInterval: TimeInterval {
+    var timeInterval: TimeInterval {
         let (seconds, attoseconds) = components
         return TimeInterval(seconds) + TimeInterval(attoseconds) / 1e18
     }

@@ -52,9 +52,6 @@ public struct ShadowRebuild: Sendable {
         self.viewGroup = viewGroup
     }
 
-    /// The store a projector writing the shadow uses.
-    public var shadowStore: ViewStore { ViewStore(viewGroup: viewGroup, schema: Self.shadowSchema) }
-
     // MARK: - The shadow
 
     /// A shadow copy being built, as its `rebuild` row records it.
@@ -570,8 +567,8 @@ public struct ShadowRebuild: Sendable {
             script.append("DROP SCHEMA IF EXISTS \(Self.previousSchema)")
             script.append("CREATE SCHEMA \(Self.previousSchema)")
             let options = try await Self.tableOptions(of: tables, on: connection)
-            script += try await exchange(
-                tables: tables, out: Self.previousSchema, in: Self.shadowSchema, views: views, on: connection)
+            script += Self.exchange(
+                tables: tables, out: Self.previousSchema, in: Self.shadowSchema, views: views)
             script += tables.map { "ALTER TABLE tongban.\($0) RESET (autovacuum_enabled)" } + options
             _ = try await connection.executeScript(script.joined(separator: ";\n"))
             try await keep(tablesOf: Self.previousSchema, on: connection)
@@ -668,10 +665,9 @@ public struct ShadowRebuild: Sendable {
 
     /// The statements that move the view tables of `tongban` to `out` and those of `in` to `tongban`, and point the
     /// views at them again (with their options), inside the caller's transaction (search path `pg_catalog`).
-    private func exchange(
-        tables: [String], out: String, in source: String, views: [(name: String, definition: String, options: String)],
-        on connection: PostgresConnection
-    ) async throws -> [String] {
+    private static func exchange(
+        tables: [String], out: String, in source: String, views: [(name: String, definition: String, options: String)]
+    ) -> [String] {
         var script = tables.map { "ALTER TABLE tongban.\($0) SET SCHEMA \(out)" }
         script += tables.map { "ALTER TABLE \(source).\($0) SET SCHEMA tongban" }
         script += views.map { "CREATE OR REPLACE VIEW \($0.name)\($0.options) AS \($0.definition)" }
@@ -925,7 +921,7 @@ public struct ShadowRebuild: Sendable {
             }
             let readersHeld = ContinuousClock.now
             var script = ["SET LOCAL search_path = pg_catalog", "CREATE SCHEMA \(parked)"]
-            script += try await exchange(tables: tables, out: parked, in: previousSchema, views: views, on: connection)
+            script += Self.exchange(tables: tables, out: parked, in: previousSchema, views: views)
             _ = try await connection.executeScript(script.joined(separator: ";\n"))
             try await keep(tablesOf: parked, on: connection)
             try await moveCheckpoints(from: previousSchema, on: connection)

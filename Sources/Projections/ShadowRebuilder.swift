@@ -261,9 +261,7 @@ public final class ShadowRebuilder: Sendable {
             let now = ContinuousClock.now
             var rate = 0.0
             if let last {
-                let seconds =
-                    Double((now - last.at).components.seconds)
-                    + Double((now - last.at).components.attoseconds) / 1e18
+                let seconds = (now - last.at).timeInterval
                 rate = seconds > 0 ? Double(progress.shadowOffsets - last.offsets) / seconds : 0
             }
             last = (progress.shadowOffsets, now)
